@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/datadir"
+	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/ratelimit"
+	"github.com/goforward/goforward/internal/security"
+)
+
+func newServeCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
+	var (
+		host     string
+		port     int
+		services []string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Start the server (and its own PostgreSQL unless DATABASE_URL is set)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			overrides := map[string]any{}
+			if cmd.Flags().Changed("host") {
+				overrides["server.host"] = host
+			}
+			if cmd.Flags().Changed("port") {
+				overrides["server.port"] = port
+			}
+			if cmd.Flags().Changed("services") {
+				overrides["services"] = services
+			}
+			cfg, err := loadConfig(cmd, g, overrides)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, stdout, newLogger(cfg.Log, stderr))
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "", "interface to listen on (default 127.0.0.1)")
+	cmd.Flags().IntVar(&port, "port", 0, "port to listen on (default 8080)")
+	cmd.Flags().StringSliceVar(&services, "services", nil, "services to run: auth,rest,realtime,storage,meta,admin,dashboard (default all)")
+	return cmd
+}
+
+// serve is the composition root: it builds every part from the configuration, runs them until
+// ctx ends, then drains HTTP before stopping PostgreSQL.
+func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slog.Logger) error {
+	if cfg.Environment == "production" {
+		if problems := cfg.ProductionProblems(); len(problems) > 0 {
+			return &exitError{code: 2, err: fmt.Errorf("refusing to start in production:\n  - %s", strings.Join(problems, "\n  - "))}
+		}
+	}
+	dir, err := datadir.New(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := dir.Ensure(); err != nil {
+		return err
+	}
+	state, err := dir.LoadOrCreateState()
+	if err != nil {
+		return err
+	}
+	secret, secretSource := state.JWTSecret, "data directory"
+	if cfg.JWT.Secret != "" {
+		secret, secretSource = cfg.JWT.Secret, "configuration"
+	}
+	keys, err := security.NewKeys([]byte(secret), cfg.JWT.Issuer, time.Unix(state.KeysIssuedAt, 0))
+	if err != nil {
+		return fmt.Errorf("jwt secret from the %s: %w", secretSource, err)
+	}
+
+	database, err := openDatabase(ctx, cfg, dir, state, logger)
+	if err != nil {
+		return err
+	}
+	defer database.close(logger)
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		db.NewPoolCollector(map[string]*pgxpool.Pool{"admin": database.admin, "request": database.request}),
+	)
+	limiter := ratelimit.NewMemory(ratelimit.MemoryConfig{
+		Rate:  cfg.Server.RateLimit.RequestsPerSecond,
+		Burst: cfg.Server.RateLimit.Burst,
+	})
+	gwCfg, err := gatewayConfig(cfg)
+	if err != nil {
+		return err
+	}
+	deps := gateway.Deps{Keys: keys, Ready: database.ready, Metrics: registry, Logger: logger}
+	if cfg.Server.RateLimit.RequestsPerSecond > 0 {
+		deps.Limiter = limiter
+	}
+	gw, err := gateway.New(gwCfg, deps)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr())
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr(), err)
+	}
+
+	rt := datadir.Runtime{
+		PID:            os.Getpid(),
+		APIURL:         cfg.APIURL(),
+		DBURL:          database.dsn,
+		ManagedCluster: database.managed != nil,
+		Services:       cfg.Services,
+		StartedAt:      time.Now().UTC(),
+		AnonKey:        keys.AnonKey(),
+		ServiceRoleKey: keys.ServiceRoleKey(),
+		JWTSecretSet:   cfg.JWT.Secret != "",
+	}
+	if err := dir.WriteRuntime(rt); err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		if err := dir.RemoveRuntime(rt.PID); err != nil {
+			logger.Warn("remove runtime record", "error", err)
+		}
+	}()
+	printBanner(stdout, rt, dir)
+
+	group, gctx := errgroup.WithContext(ctx)
+	group.Go(func() error { return gw.Serve(gctx, ln) })
+	if deps.Limiter != nil {
+		group.Go(func() error { return limiter.Run(gctx) })
+	}
+	if database.managed != nil {
+		group.Go(func() error {
+			select {
+			case <-database.managed.Exited():
+				return errors.New("the managed PostgreSQL server exited unexpectedly; see " + dir.PostgresDir() + "/postgres.log")
+			case <-gctx.Done():
+				return nil
+			}
+		})
+	}
+	err = group.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	logger.Info("http server stopped")
+	return err
+}
+
+// gatewayConfig maps the configuration onto the gateway's own settings.
+func gatewayConfig(cfg config.Config) (gateway.Config, error) {
+	s := cfg.Server
+	proxies := make([]netip.Prefix, 0, len(s.TrustedProxies))
+	for _, p := range s.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return gateway.Config{}, fmt.Errorf("server.trusted_proxies: %w", err)
+		}
+		proxies = append(proxies, prefix)
+	}
+	return gateway.Config{
+		Development:       cfg.IsDevelopment(),
+		ReadHeaderTimeout: s.ReadHeaderTimeout,
+		ReadTimeout:       s.ReadTimeout,
+		WriteTimeout:      s.WriteTimeout,
+		IdleTimeout:       s.IdleTimeout,
+		ShutdownTimeout:   s.ShutdownTimeout,
+		MaxBodyBytes:      s.MaxBodyBytes,
+		Gzip:              s.Gzip,
+		TrustedProxies:    proxies,
+		CORS: gateway.CORSConfig{
+			AllowedOrigins:   s.CORS.AllowedOrigins,
+			AllowCredentials: s.CORS.AllowCredentials,
+			MaxAge:           s.CORS.MaxAge,
+		},
+	}, nil
+}
+
+// newLogger builds the process logger from the log section of the configuration.
+func newLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,188 @@
+// Package config holds Go Forward's one configuration tree: its defaults, how it is loaded
+// from a YAML file, environment variables and flags, and how it is validated.
+//
+// The struct tree below is the single source of truth. Each leaf's `koanf` tag gives its key
+// (server.max_body_bytes), from which its environment variable follows
+// (GOFORWARD_SERVER_MAX_BODY_BYTES); its `doc` tag documents it in EnvVars and
+// DocumentedYAML; `envalias` names conventional variables that also set it (DATABASE_URL);
+// `redact` marks secrets ("value": the whole value, "password": the password inside a
+// connection URL). Defaults come from Defaults. Nothing else lists the settings, so the
+// defaults, the environment variable list and the docs cannot drift apart.
+package config
+
+import (
+	"net"
+	"net/netip"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment names accepted in Config.Environment.
+const (
+	EnvDevelopment = "development"
+	EnvStaging     = "staging"
+	EnvProduction  = "production"
+)
+
+// Config is the whole configuration of a Go Forward node. The zero value is not useful:
+// start from Defaults or Load. Each field is documented by its doc tag, which EnvVars and
+// DocumentedYAML publish; goforward.example.yaml at the repository root shows every field
+// with its default.
+type Config struct {
+	Environment string         `koanf:"environment" envalias:"GOFORWARD_ENV" doc:"Deployment environment: development, staging or production. Production refuses to start while a hard requirement fails (goforward env check lists them)."`
+	DataDir     string         `koanf:"data_dir" doc:"Directory for the managed PostgreSQL cluster, the generated JWT secret and local file storage."`
+	Services    []string       `koanf:"services" doc:"Services this node runs, out of auth, rest, realtime, storage, meta, admin and dashboard; a subset lets each service be deployed on its own."`
+	Server      ServerConfig   `koanf:"server" doc:"The HTTP listener that serves every service."`
+	Database    DatabaseConfig `koanf:"database" doc:"PostgreSQL: an external server, or the cluster managed under data_dir."`
+	Redis       RedisConfig    `koanf:"redis" doc:"Redis, for realtime fan-out and shared rate limits across nodes."`
+	JWT         JWTConfig      `koanf:"jwt" doc:"Signing of access tokens and of the anon and service-role keys (HS256)."`
+	Log         LogConfig      `koanf:"log" doc:"Structured logging to stderr."`
+}
+
+// ServerConfig configures the single HTTP listener.
+type ServerConfig struct {
+	Host              string          `koanf:"host" doc:"Address to listen on; 0.0.0.0 or :: listens on every interface."`
+	Port              int             `koanf:"port" doc:"TCP port to listen on."`
+	PublicURL         string          `koanf:"public_url" doc:"Base URL that clients reach this node at, used in links and redirects; empty means http://host:port."`
+	ReadHeaderTimeout time.Duration   `koanf:"read_header_timeout" doc:"Time allowed to read a request's headers."`
+	ReadTimeout       time.Duration   `koanf:"read_timeout" doc:"Time allowed to read a whole request, body included."`
+	WriteTimeout      time.Duration   `koanf:"write_timeout" doc:"Time allowed to write a response."`
+	IdleTimeout       time.Duration   `koanf:"idle_timeout" doc:"How long an idle keep-alive connection stays open."`
+	ShutdownTimeout   time.Duration   `koanf:"shutdown_timeout" doc:"How long a graceful shutdown waits for in-flight requests."`
+	MaxBodyBytes      int64           `koanf:"max_body_bytes" doc:"Largest request body accepted, in bytes."`
+	Gzip              bool            `koanf:"gzip" doc:"Compress responses for clients that accept gzip."`
+	TrustedProxies    []string        `koanf:"trusted_proxies" doc:"CIDRs of reverse proxies whose X-Forwarded-For header is believed; empty trusts none."`
+	CORS              CORSConfig      `koanf:"cors" doc:"Cross-origin requests from browsers."`
+	RateLimit         RateLimitConfig `koanf:"rate_limit" doc:"Per-client request rate limit."`
+}
+
+// CORSConfig lists which browser origins may call the API.
+type CORSConfig struct {
+	AllowedOrigins   []string      `koanf:"allowed_origins" doc:"Origins allowed to call the API, such as https://app.example.com; \"*\" allows any."`
+	AllowCredentials bool          `koanf:"allow_credentials" doc:"Allow cookies and HTTP authentication on cross-origin requests."`
+	MaxAge           time.Duration `koanf:"max_age" doc:"How long browsers may cache a preflight response."`
+}
+
+// RateLimitConfig is a token bucket per client address.
+type RateLimitConfig struct {
+	RequestsPerSecond float64 `koanf:"requests_per_second" doc:"Sustained requests per second per client; 0 turns rate limiting off."`
+	Burst             int     `koanf:"burst" doc:"Requests a client may make at once above the sustained rate."`
+}
+
+// DatabaseConfig configures the PostgreSQL connection and the managed cluster.
+type DatabaseConfig struct {
+	URL                   string                 `koanf:"url" envalias:"DATABASE_URL" redact:"password" doc:"PostgreSQL connection string (postgres://user:password@host:5432/db or key=value pairs); empty runs a managed cluster under data_dir."`
+	MaxConns              int32                  `koanf:"max_conns" doc:"Largest number of pooled connections; 0 means 4 per available CPU (GOMAXPROCS)."`
+	BinDir                string                 `koanf:"bin_dir" doc:"Directory holding the PostgreSQL server binaries for the managed cluster; empty finds them (pg_config, PATH, /usr/lib/postgresql/*/bin)."`
+	Port                  int                    `koanf:"port" doc:"TCP port of the managed cluster on 127.0.0.1; 0 picks a free port at first start and keeps it."`
+	AuthenticatorPassword string                 `koanf:"authenticator_password" redact:"value" doc:"Password of the authenticator login role; empty generates one and keeps it in data_dir."`
+	StatementTimeout      StatementTimeoutConfig `koanf:"statement_timeout" doc:"Statement timeout applied per request role, as Supabase does; 0 means none."`
+	ConnectTimeout        time.Duration          `koanf:"connect_timeout" doc:"Time allowed to open one database connection."`
+}
+
+// StatementTimeoutConfig bounds how long a single statement may run for each request role.
+type StatementTimeoutConfig struct {
+	Anon          time.Duration `koanf:"anon" doc:"For requests made with the anon key."`
+	Authenticated time.Duration `koanf:"authenticated" doc:"For requests made by signed-in users."`
+	ServiceRole   time.Duration `koanf:"service_role" doc:"For requests made with the service-role key."`
+}
+
+// RedisConfig configures the optional Redis server.
+type RedisConfig struct {
+	URL string `koanf:"url" envalias:"REDIS_URL" redact:"password" doc:"Redis URL (redis:// or rediss://); empty keeps fan-out and rate limits inside this process, for a single node."`
+}
+
+// JWTConfig configures token signing.
+type JWTConfig struct {
+	Secret string        `koanf:"secret" envalias:"JWT_SECRET" redact:"value" doc:"HS256 signing secret of at least 32 characters, shared by every node; empty generates one at first start and keeps it in data_dir."`
+	Expiry time.Duration `koanf:"expiry" doc:"Lifetime of a user's access token."`
+	Issuer string        `koanf:"issuer" doc:"Value of the iss claim in issued tokens."`
+}
+
+// LogConfig configures the structured logger.
+type LogConfig struct {
+	Level  string `koanf:"level" doc:"Lowest level logged: debug, info, warn or error."`
+	Format string `koanf:"format" doc:"Log line format: json or text."`
+}
+
+// KnownServices returns the names accepted in Config.Services, in the order they are
+// documented.
+func KnownServices() []string {
+	return []string{"auth", "rest", "realtime", "storage", "meta", "admin", "dashboard"}
+}
+
+// Defaults returns the configuration used when nothing is set: a development node on
+// 127.0.0.1:8080 running every service against a managed cluster in ./goforward-data.
+// Statement timeouts are Supabase's (anon 3s, authenticated 8s, service role none).
+func Defaults() Config {
+	return Config{
+		Environment: EnvDevelopment,
+		DataDir:     "./goforward-data",
+		Services:    KnownServices(),
+		Server: ServerConfig{
+			Host:              "127.0.0.1",
+			Port:              8080,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   15 * time.Second,
+			MaxBodyBytes:      10 << 20,
+			Gzip:              true,
+			CORS:              CORSConfig{MaxAge: time.Hour},
+			RateLimit:         RateLimitConfig{RequestsPerSecond: 100, Burst: 200},
+		},
+		Database: DatabaseConfig{
+			StatementTimeout: StatementTimeoutConfig{
+				Anon:          3 * time.Second,
+				Authenticated: 8 * time.Second,
+			},
+			ConnectTimeout: 10 * time.Second,
+		},
+		JWT: JWTConfig{
+			Expiry: time.Hour,
+			Issuer: "goforward",
+		},
+		Log: LogConfig{Level: "info", Format: "json"},
+	}
+}
+
+// IsDevelopment reports whether the node runs in the development environment.
+func (c Config) IsDevelopment() bool { return c.Environment == EnvDevelopment }
+
+// IsProduction reports whether the node runs in the production environment, where
+// ProductionProblems must be empty for it to start.
+func (c Config) IsProduction() bool { return c.Environment == EnvProduction }
+
+// ServiceEnabled reports whether the named service is in Services.
+func (c Config) ServiceEnabled(name string) bool { return slices.Contains(c.Services, name) }
+
+// ListenAddr is the host:port the HTTP server listens on.
+func (c Config) ListenAddr() string {
+	return net.JoinHostPort(c.Server.Host, strconv.Itoa(c.Server.Port))
+}
+
+// APIURL is the base URL clients use: Server.PublicURL without a trailing slash, or else
+// http://host:port, with a listen-on-everything host (0.0.0.0, ::) shown as localhost so
+// that the printed URL can be opened.
+func (c Config) APIURL() string {
+	if c.Server.PublicURL != "" {
+		return strings.TrimRight(c.Server.PublicURL, "/")
+	}
+	host := c.Server.Host
+	if addr, err := netip.ParseAddr(host); err == nil && addr.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(c.Server.Port))
+}
+
+// EffectiveMaxConns is the pool size to use: MaxConns, or 4 × GOMAXPROCS when it is 0.
+func (d DatabaseConfig) EffectiveMaxConns() int32 {
+	if d.MaxConns > 0 {
+		return d.MaxConns
+	}
+	return int32(4 * runtime.GOMAXPROCS(0))
+}

@@ -1,0 +1,60 @@
+package config
+
+import (
+	"crypto/subtle"
+	"net/netip"
+	"slices"
+)
+
+// ProductionProblems lists the hard requirements that c fails and that production refuses
+// to start without, each a sentence naming the key and the fix. It does not look at
+// c.Environment, so `goforward env check` can show what production would refuse while
+// still in development. An empty list means c may run in production.
+func (c Config) ProductionProblems() []string {
+	var problems []string
+	secret := c.JWT.Secret
+	switch {
+	case secret == "":
+		problems = append(problems, "jwt.secret is not set: set JWT_SECRET to a random value of at least 32 characters (for example `openssl rand -base64 48`), the same on every node, so that tokens do not depend on one node's data directory")
+	case len(secret) < MinJWTSecretLength:
+		problems = append(problems, "jwt.secret is shorter than 32 characters: set JWT_SECRET to a random value of at least 32 characters (for example `openssl rand -base64 48`)")
+	case isPublishedSecret(secret):
+		problems = append(problems, "jwt.secret is an example secret published in Supabase's documentation, so anyone can forge tokens with it: set JWT_SECRET to a new random value (for example `openssl rand -base64 48`)")
+	}
+	if c.Server.PublicURL == "" {
+		problems = append(problems, "server.public_url is not set: set it to the address clients reach (such as https://api.example.com) so that links in emails and redirects point there")
+	}
+	if slices.Contains(c.Server.CORS.AllowedOrigins, "*") {
+		problems = append(problems, `server.cors.allowed_origins contains "*": list the origins of your web apps instead (such as https://app.example.com)`)
+	}
+	if trustsEveryone(c.Server.TrustedProxies) {
+		problems = append(problems, "server.trusted_proxies trusts every address (a /0 range), so any client can forge X-Forwarded-For and escape rate limits: list only your proxies' addresses")
+	}
+	if c.Log.Level == "debug" {
+		problems = append(problems, "log.level is debug, which logs request details: set it to info, warn or error")
+	}
+	return problems
+}
+
+// isPublishedSecret reports whether secret is one of the JWT secrets printed in Supabase's
+// guides and docker example, which people copy into real deployments.
+func isPublishedSecret(secret string) bool {
+	for _, known := range []string{
+		"super-secret-jwt-token-with-at-least-32-characters-long",
+		"your-super-secret-jwt-token-with-at-least-32-characters-long",
+	} {
+		if subtle.ConstantTimeCompare([]byte(secret), []byte(known)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func trustsEveryone(cidrs []string) bool {
+	for _, cidr := range cidrs {
+		if prefix, err := netip.ParsePrefix(cidr); err == nil && prefix.Bits() == 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,74 @@
+package datadir
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+)
+
+// State is what a first start generates and every later start reuses, so that keys handed to
+// clients keep working across restarts.
+type State struct {
+	// JWTSecret signs the anon and service-role keys and user tokens, unless the
+	// configuration supplies its own secret.
+	JWTSecret string `json:"jwt_secret"`
+	// KeysIssuedAt is the iat of the anon and service-role keys; with the secret it determines
+	// the keys exactly.
+	KeysIssuedAt int64 `json:"keys_issued_at"`
+	// AuthenticatorPassword is the password of the authenticator login role of the managed
+	// cluster.
+	AuthenticatorPassword string `json:"authenticator_password"`
+}
+
+// LoadOrCreateState reads state.json, creating it with fresh secrets on first start. Missing
+// fields of an older file are filled in and saved.
+func (d Dir) LoadOrCreateState() (State, error) {
+	var st State
+	err := readJSONFile(d.statePath(), &st)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return State{}, err
+	}
+	changed := false
+	if st.JWTSecret == "" {
+		if st.JWTSecret, err = randomHex(32); err != nil {
+			return State{}, err
+		}
+		changed = true
+	}
+	if st.KeysIssuedAt == 0 {
+		st.KeysIssuedAt = time.Now().Unix()
+		changed = true
+	}
+	if st.AuthenticatorPassword == "" {
+		if st.AuthenticatorPassword, err = randomHex(24); err != nil {
+			return State{}, err
+		}
+		changed = true
+	}
+	if changed {
+		if err := writeJSONFile(d.statePath(), st); err != nil {
+			return State{}, fmt.Errorf("save state: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// LoadState reads state.json without creating it.
+func (d Dir) LoadState() (State, error) {
+	var st State
+	if err := readJSONFile(d.statePath(), &st); err != nil {
+		return State{}, err
+	}
+	return st, nil
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate secret: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}

@@ -1,0 +1,141 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The roles a request may run as. A JWT can carry any string in its role claim; only these
+// are ever handed to SET ROLE, so a token cannot name the superuser or the authenticator.
+const (
+	RoleAnon          = "anon"
+	RoleAuthenticated = "authenticated"
+	RoleServiceRole   = "service_role"
+)
+
+// ErrRoleNotAllowed is returned when a request scope names a role outside the API roles.
+var ErrRoleNotAllowed = errors.New("role is not one of anon, authenticated, service_role")
+
+// headersHiddenFromSQL are request headers that never reach request.headers: they carry
+// credentials, and SQL (policies, functions, logs of slow statements) has no need to see them.
+var headersHiddenFromSQL = map[string]bool{
+	"authorization": true,
+	"apikey":        true,
+	"cookie":        true,
+}
+
+// RequestScope is what a request tells PostgreSQL about its caller.
+type RequestScope struct {
+	Role    string          // anon, authenticated or service_role
+	Claims  json.RawMessage // the verified JWT payload; empty means {"role": Role}
+	Method  string          // request.method
+	Path    string          // request.path
+	Headers http.Header     // request.headers (lower-cased names, first value), credentials removed
+}
+
+// StatementTimeouts bounds each API role's statements; zero means no limit for that role.
+type StatementTimeouts struct {
+	Anon          time.Duration
+	Authenticated time.Duration
+	ServiceRole   time.Duration
+}
+
+func (t StatementTimeouts) forRole(role string) time.Duration {
+	switch role {
+	case RoleAnon:
+		return t.Anon
+	case RoleAuthenticated:
+		return t.Authenticated
+	default:
+		return t.ServiceRole
+	}
+}
+
+// RoleRunner runs request work as the caller's role. It is the one bridge between HTTP
+// callers and row-level security: REST, storage metadata and realtime authorisation all go
+// through InRole, so one set of policies guards every door.
+type RoleRunner struct {
+	pool     *pgxpool.Pool
+	timeouts StatementTimeouts
+}
+
+// NewRoleRunner returns a RoleRunner over pool, which should connect as the authenticator
+// role (or any role that is a member of the API roles).
+func NewRoleRunner(pool *pgxpool.Pool, timeouts StatementTimeouts) *RoleRunner {
+	return &RoleRunner{pool: pool, timeouts: timeouts}
+}
+
+// Pool returns the pool the runner uses.
+func (r *RoleRunner) Pool() *pgxpool.Pool { return r.pool }
+
+// InRole runs fn inside a transaction that has switched to scope.Role and published the
+// claims and request details the way PostgREST does (set_config(..., true), so everything is
+// undone at the end of the transaction and never leaks to the next user of the connection).
+// fn's error rolls the transaction back and is returned unchanged.
+func (r *RoleRunner) InRole(ctx context.Context, scope RequestScope, fn func(pgx.Tx) error) error {
+	settings, err := scope.settings(r.timeouts.forRole(scope.Role))
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, applySettingsSQL, settings...); err != nil {
+			return fmt.Errorf("enter role %s: %w", scope.Role, err)
+		}
+		return fn(tx)
+	})
+}
+
+// applySettingsSQL switches role and publishes the request in one round trip. The role is a
+// bind parameter too: set_config('role', ...) is what SET LOCAL ROLE does underneath.
+const applySettingsSQL = `SELECT
+	set_config('role', $1, true),
+	set_config('request.jwt.claims', $2, true),
+	set_config('request.method', $3, true),
+	set_config('request.path', $4, true),
+	set_config('request.headers', $5, true),
+	set_config('statement_timeout', $6, true)`
+
+func (s RequestScope) settings(timeout time.Duration) ([]any, error) {
+	switch s.Role {
+	case RoleAnon, RoleAuthenticated, RoleServiceRole:
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrRoleNotAllowed, s.Role)
+	}
+	claims := s.Claims
+	if len(claims) == 0 {
+		var err error
+		if claims, err = json.Marshal(map[string]string{"role": s.Role}); err != nil {
+			return nil, err
+		}
+	} else if !json.Valid(claims) {
+		return nil, errors.New("request claims are not valid JSON")
+	}
+	headers := map[string]string{}
+	for name, values := range s.Headers {
+		lower := strings.ToLower(name)
+		if len(values) == 0 || headersHiddenFromSQL[lower] {
+			continue
+		}
+		headers[lower] = values[0]
+	}
+	headerJSON, err := json.Marshal(headers)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		s.Role,
+		string(claims),
+		s.Method,
+		s.Path,
+		string(headerJSON),
+		fmt.Sprintf("%d", timeout.Milliseconds()),
+	}, nil
+}

@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/goforward/goforward/internal/httpx"
+)
+
+// Kong's wording, which clients and people already know.
+const (
+	msgNoRoute       = "no Route matched with those values"
+	msgNoAPIKey      = "No API key found in request"
+	msgInvalidAPIKey = "Invalid authentication credentials"
+	msgRateLimited   = "API rate limit exceeded"
+	msgBodyTooLarge  = "Request body is too large"
+	msgInternalError = "Internal server error"
+)
+
+// The gateway's own routes, which need no apikey and are never rate limited.
+const (
+	healthPath  = "/health"
+	readyPath   = "/ready"
+	metricsPath = "/metrics"
+)
+
+// readyCheckTimeout bounds Deps.Ready so a hung dependency cannot hang the probe.
+const readyCheckTimeout = 5 * time.Second
+
+// message is the gateway's own error body: {"message": "..."}.
+type message struct {
+	Message string `json:"message"`
+	Error   string `json:"error,omitempty"`
+}
+
+func (g *Gateway) writeMessage(w http.ResponseWriter, r *http.Request, status int, text string) {
+	if err := httpx.WriteJSON(w, status, message{Message: text}); err != nil {
+		g.logger.DebugContext(r.Context(), "writing gateway response failed", "request_id", httpx.RequestID(r.Context()), "error", err)
+	}
+}
+
+func isOwnRoute(p string) bool {
+	return p == healthPath || p == readyPath || p == metricsPath
+}
+
+func (g *Gateway) mountOwnRoutes() {
+	g.mux.HandleFunc("GET "+healthPath, g.health)
+	g.mux.HandleFunc("GET "+readyPath, g.readiness)
+	g.mux.Handle("GET "+metricsPath, promhttp.HandlerFor(g.metrics.gatherer, promhttp.HandlerOpts{
+		// The gateway's own gzip layer compresses, so there is one place that decides.
+		DisableCompression: true,
+	}))
+}
+
+// dispatch hands the request to the mux, or answers 404 when no pattern matched (which is
+// also what Kong says when a route exists for other methods only).
+func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
+	if exchangeFrom(r.Context()).route == unmatchedRoute {
+		g.writeMessage(w, r, http.StatusNotFound, msgNoRoute)
+		return
+	}
+	g.mux.ServeHTTP(w, r)
+}
+
+func (g *Gateway) health(w http.ResponseWriter, r *http.Request) {
+	g.writeStatus(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (g *Gateway) readiness(w http.ResponseWriter, r *http.Request) {
+	if g.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readyCheckTimeout)
+		defer cancel()
+		if err := g.ready(ctx); err != nil {
+			g.logger.WarnContext(ctx, "not ready", "request_id", httpx.RequestID(ctx), "error", err)
+			g.writeStatus(w, r, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+	}
+	g.writeStatus(w, r, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (g *Gateway) writeStatus(w http.ResponseWriter, r *http.Request, status int, body map[string]string) {
+	w.Header().Set("Cache-Control", "no-store")
+	if err := httpx.WriteJSON(w, status, body); err != nil {
+		g.logger.DebugContext(r.Context(), "writing gateway response failed", "request_id", httpx.RequestID(r.Context()), "error", err)
+	}
+}

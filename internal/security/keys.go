@@ -1,0 +1,154 @@
+package security
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MinSecretLength is the shortest HS256 secret NewKeys accepts, in bytes (256 bits, the
+// size of the HMAC-SHA256 output; Supabase requires the same).
+const MinSecretLength = 32
+
+// DefaultIssuer is the "iss" of the anon and service-role keys when NewKeys gets an empty
+// issuer; Supabase's self-hosted keys use the same value.
+const DefaultIssuer = "supabase"
+
+// Leeway is the clock skew tolerated when checking exp, nbf and iat.
+const Leeway = 30 * time.Second
+
+// Roles carried by the two static keys.
+const (
+	RoleAnon        = "anon"
+	RoleServiceRole = "service_role"
+)
+
+// staticKeyLifetime matches Supabase's generated keys, which are valid for ten years.
+const staticKeyLifetime = 10
+
+// Errors returned by Verify. Every Verify error matches exactly one of them with errors.Is;
+// the wrapped text says which check failed and is safe to log (it never contains the token).
+var (
+	ErrTokenExpired = errors.New("token is expired")
+	ErrTokenInvalid = errors.New("token is invalid")
+)
+
+// Keys signs and verifies HS256 JWTs with one secret and holds the anon and service-role
+// keys derived from it. It is safe for concurrent use.
+type Keys struct {
+	secret         []byte
+	anonKey        string
+	serviceRoleKey string
+	parser         *jwt.Parser
+}
+
+// NewKeys derives the anon and service-role keys from secret: HS256 JWTs with claims
+// {"iss": issuer, "role": ..., "iat": issuedAt, "exp": issuedAt + 10 years}. The same secret,
+// issuer and issuedAt always give the same keys, which is how a restart keeps them. An empty
+// issuer means DefaultIssuer. It refuses secrets shorter than MinSecretLength bytes and a zero
+// issuedAt.
+func NewKeys(secret []byte, issuer string, issuedAt time.Time) (*Keys, error) {
+	if len(secret) < MinSecretLength {
+		return nil, fmt.Errorf("security: jwt secret must be at least %d bytes, got %d", MinSecretLength, len(secret))
+	}
+	if issuedAt.IsZero() {
+		return nil, errors.New("security: keys need the time they were issued at")
+	}
+	if issuer == "" {
+		issuer = DefaultIssuer
+	}
+	k := &Keys{
+		secret: append([]byte(nil), secret...),
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithLeeway(Leeway),
+			jwt.WithIssuedAt(),
+		),
+	}
+	staticClaims := func(role string) jwt.MapClaims {
+		return jwt.MapClaims{
+			"iss":  issuer,
+			"role": role,
+			"iat":  issuedAt.Unix(),
+			"exp":  issuedAt.AddDate(staticKeyLifetime, 0, 0).Unix(),
+		}
+	}
+	var err error
+	if k.anonKey, err = k.Sign(staticClaims(RoleAnon)); err != nil {
+		return nil, err
+	}
+	if k.serviceRoleKey, err = k.Sign(staticClaims(RoleServiceRole)); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// AnonKey returns the public key with role anon that browsers send as apikey.
+func (k *Keys) AnonKey() string { return k.anonKey }
+
+// ServiceRoleKey returns the secret key with role service_role, which bypasses row-level
+// security. Never log it or send it to a browser.
+func (k *Keys) ServiceRoleKey() string { return k.serviceRoleKey }
+
+// Sign returns claims as an HS256 JWT signed with the secret. The claims are signed as given:
+// callers set iss, exp and the rest themselves.
+func (k *Keys) Sign(claims jwt.MapClaims) (string, error) {
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(k.secret)
+	if err != nil {
+		return "", fmt.Errorf("security: sign token: %w", err)
+	}
+	return token, nil
+}
+
+// Verify checks token and returns who it speaks for. It accepts HS256 only (alg "none" and
+// every other algorithm are rejected, so a token cannot choose how it is checked), requires a
+// valid signature, checks exp, nbf and iat with Leeway when present, and requires a non-empty
+// string "role" claim. Errors wrap ErrTokenExpired or ErrTokenInvalid.
+func (k *Keys) Verify(token string) (Principal, error) {
+	claims := jwt.MapClaims{}
+	parsed, err := k.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		// WithValidMethods already pins HS256; checking the type too keeps the secret from
+		// ever being offered to another verifier.
+		if t.Method != jwt.SigningMethodHS256 {
+			return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
+		}
+		return k.secret, nil
+	})
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return Principal{}, fmt.Errorf("%w: %w", ErrTokenExpired, err)
+	case err != nil:
+		return Principal{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+	case !parsed.Valid:
+		return Principal{}, fmt.Errorf("%w: not valid", ErrTokenInvalid)
+	}
+
+	role, ok := claims["role"].(string)
+	if !ok || role == "" {
+		return Principal{}, fmt.Errorf("%w: role claim must be a non-empty string", ErrTokenInvalid)
+	}
+	subject, _ := claims["sub"].(string)
+	payload, err := payloadOf(token)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+	}
+	return Principal{Role: role, Subject: subject, Claims: payload, Token: token}, nil
+}
+
+// payloadOf returns the token's payload segment decoded, byte for byte as it was signed, so
+// the claims handed to PostgreSQL are exactly the verified ones.
+func payloadOf(token string) ([]byte, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("token must have three segments")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, fmt.Errorf("decode payload: %w", err)
+	}
+	return payload, nil
+}

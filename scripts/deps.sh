@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs, idempotently, what Go Forward needs on a Debian or Ubuntu machine.
+#   scripts/deps.sh serve   PostgreSQL server binaries (goforward runs its own cluster with them)
+#   scripts/deps.sh test    the same, plus everything the test suite starts
+# As root it uses apt-get directly, otherwise sudo; without either it says what to install.
+set -euo pipefail
+
+purpose="${1:-serve}"
+
+have_postgres() {
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1
+}
+
+missing=()
+have_postgres || missing+=(postgresql)
+
+if [ "$purpose" = test ]; then
+	command -v gcc >/dev/null 2>&1 || missing+=(gcc)   # go test -race needs cgo
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	sudo=(sudo)
+else
+	echo "Go Forward needs these Debian packages: ${missing[*]}" >&2
+	echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+	exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "No apt-get here. Install the PostgreSQL server (15 or newer) with your package manager," >&2
+	echo "or set DATABASE_URL to an existing PostgreSQL. Missing: ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "Installing ${missing[*]} ..." >&2
+export DEBIAN_FRONTEND=noninteractive
+apt=(apt-get -o DPkg::Lock::Timeout=300 -y -q)
+"${sudo[@]}" "${apt[@]}" update >/dev/null
+"${sudo[@]}" "${apt[@]}" install --no-install-recommends "${missing[@]}" >/dev/null
+echo "Installed ${missing[*]}." >&2

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goforward/goforward/internal/pgtest"
+)
+
+// TestExternalDatabaseURL: with DATABASE_URL the server starts no cluster of its own and
+// applies the internal schema to the given database.
+func TestExternalDatabaseURL(t *testing.T) {
+	t.Parallel()
+	database := pgtest.NewEmptyDatabase(t)
+	dataDir := tempDataDir(t)
+
+	srv := startServer(t, dataDir, []string{"DATABASE_URL=" + database.URL})
+	srv.waitReady(60 * time.Second)
+	status := statusJSON(t, dataDir)
+	require.Equal(t, database.URL, status["db_url"])
+	require.Equal(t, false, status["managed_cluster"])
+	_, err := os.Stat(filepath.Join(dataDir, "postgres"))
+	require.ErrorIs(t, err, os.ErrNotExist, "no managed cluster may be created when DATABASE_URL is set")
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, database.URL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var applied int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM goforward.schema_migrations").Scan(&applied))
+	require.Positive(t, applied)
+	require.Equal(t, 0, srv.stop())
+}
+
+func TestInvalidConfigurationNamesTheField(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		env   []string
+		args  []string
+		field string
+	}{
+		{"port from env is not a number", []string{"GOFORWARD_SERVER_PORT=abc"}, nil, "server.port"},
+		{"port flag out of range", nil, []string{"--port", "70000"}, "server.port"},
+		{"unknown service", []string{"GOFORWARD_SERVICES=auth,nosuch"}, nil, "services"},
+		{"short jwt secret", []string{"JWT_SECRET=short"}, nil, "jwt.secret"},
+		{"bad environment", []string{"GOFORWARD_ENV=prod"}, nil, "environment"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dataDir := tempDataDir(t)
+			args := append([]string{"serve", "--data-dir", dataDir}, tc.args...)
+			_, errOut, code := run(t, tc.env, args...)
+			require.Equal(t, 2, code, errOut)
+			require.Contains(t, errOut, tc.field)
+			_, err := os.Stat(dataDir)
+			require.ErrorIs(t, err, os.ErrNotExist, "an invalid configuration must fail before touching the data directory")
+		})
+	}
+}
+
+func TestConfigCommandRedactsSecrets(t *testing.T) {
+	t.Parallel()
+	secret := "a-very-long-secret-that-must-never-be-printed-0123456789"
+	out, errOut, code := run(t, []string{
+		"JWT_SECRET=" + secret,
+		"DATABASE_URL=postgres://owner:dbpassword123@db.internal:5432/app",
+		"GOFORWARD_SERVER_PORT=9191",
+	}, "config")
+	require.Equal(t, 0, code, errOut)
+	require.NotContains(t, out, secret)
+	require.NotContains(t, out, "dbpassword123")
+	require.Contains(t, out, "9191", "env overrides show in the effective configuration")
+	require.Contains(t, out, "db.internal")
+}
+
+func TestProductionRefusesWeakDefaults(t *testing.T) {
+	t.Parallel()
+	dataDir := tempDataDir(t)
+	_, errOut, code := run(t, []string{"GOFORWARD_ENV=production"}, "serve", "--data-dir", dataDir)
+	require.Equal(t, 2, code, errOut)
+	require.Contains(t, errOut, "refusing to start in production")
+	require.Contains(t, errOut, "jwt.secret")
+}
+
+func TestMissingPostgresBinaries(t *testing.T) {
+	t.Parallel()
+	dataDir := tempDataDir(t)
+	empty := t.TempDir()
+	_, errOut, code := run(t, []string{"GOFORWARD_DATABASE_BIN_DIR=" + empty}, "serve", "--data-dir", dataDir)
+	require.Equal(t, 3, code, errOut)
+	require.Contains(t, errOut, "apt-get install postgresql")
+	require.Contains(t, errOut, "DATABASE_URL")
+}
