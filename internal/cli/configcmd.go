@@ -41,6 +41,16 @@ func newConfigCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 			return tw.Flush()
 		},
 	})
+	return cmd
+}
+
+// newEnvCmd holds checks of the deployment environment; `env check` validates the
+// configuration and lists what production would refuse, without starting anything.
+func newEnvCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Check the configuration against the environment's requirements",
+	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "check",
 		Short: "Validate the configuration and list what production would refuse",

@@ -65,6 +65,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newServeCmd(&g, stdout, stderr),
 		newStatusCmd(&g, stdout),
 		newConfigCmd(&g, stdout),
+		newEnvCmd(&g, stdout),
 	)
 	return root
 }

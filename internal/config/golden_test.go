@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +11,17 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from the code")
+
+// envDocFile is the environment variable reference in the project's docs.
+const envDocFile = "../../docs/environment.md"
+
+const envDocHeader = `# Environment variables
+
+Generated from internal/config (` + "`go test ./internal/config -update`" + `); do not edit by hand.
+Every configuration key can be set with the variable named here; it wins over the YAML file and
+loses to command-line flags. ` + "`goforward config env`" + ` prints the same list.
+
+`
 
 // exampleFile lives at the repository root, where users look for it.
 const exampleFile = "../../goforward.example.yaml"
@@ -54,7 +64,7 @@ func compareGolden(t *testing.T, path, got string) {
 
 func TestEnvVarsGolden(t *testing.T) {
 	t.Parallel()
-	compareGolden(t, filepath.Join("testdata", "env.golden"), renderEnvTable(EnvVars()))
+	compareGolden(t, envDocFile, envDocHeader+renderEnvTable(EnvVars()))
 }
 
 func TestEnvVarsCoverEveryKeyAndAlias(t *testing.T) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,6 +36,24 @@ func TestExternalDatabaseURL(t *testing.T) {
 	var applied int
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM goforward.schema_migrations").Scan(&applied))
 	require.Positive(t, applied)
+
+	// /metrics carries request and pool statistics.
+	metrics := body(t, srv.url()+"/metrics")
+	require.Contains(t, metrics, `goforward_db_pool_total_conns{pool="admin"}`)
+	require.Contains(t, metrics, `goforward_db_pool_total_conns{pool="request"}`)
+	require.Contains(t, metrics, `goforward_http_requests_total{code="200",method="GET",route="GET /ready",service="gateway"}`)
+
+	// /ready follows the database: a schema behind the binary makes the node unready.
+	var version, name, checksum string
+	require.NoError(t, conn.QueryRow(ctx, `DELETE FROM goforward.schema_migrations
+		WHERE version = (SELECT max(version) FROM goforward.schema_migrations) RETURNING version, name, checksum`).
+		Scan(&version, &name, &checksum))
+	require.Equal(t, http.StatusServiceUnavailable, get(t, srv.url()+"/ready", nil))
+	require.Contains(t, body(t, srv.url()+"/ready"), "not applied")
+	_, err = conn.Exec(ctx, `INSERT INTO goforward.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`, version, name, checksum)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, get(t, srv.url()+"/ready", nil))
+
 	require.Equal(t, 0, srv.stop())
 }
 

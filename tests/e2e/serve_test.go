@@ -140,3 +140,13 @@ func get(t *testing.T, url string, header http.Header) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+func body(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
