@@ -16,9 +16,19 @@ have_postgres || missing+=(postgresql)
 
 if [ "$purpose" = test ]; then
 	command -v gcc >/dev/null 2>&1 || missing+=(gcc)   # go test -race needs cgo
+	command -v node >/dev/null 2>&1 || missing+=(nodejs)
+	command -v npm >/dev/null 2>&1 || missing+=(npm)
 fi
 
+# install_node_packages installs the pinned npm packages of the Node end-to-end tests.
+install_node_packages() {
+	if [ "$purpose" = test ]; then
+		npm ci --prefix "$(dirname "$0")/../tests/e2e/node" --no-audit --no-fund --loglevel=error >&2
+	fi
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+	install_node_packages
 	exit 0
 fi
 
@@ -44,3 +54,4 @@ apt=(apt-get -o DPkg::Lock::Timeout=300 -y -q)
 "${sudo[@]}" "${apt[@]}" update >/dev/null
 "${sudo[@]}" "${apt[@]}" install --no-install-recommends "${missing[@]}" >/dev/null
 echo "Installed ${missing[*]}." >&2
+install_node_packages

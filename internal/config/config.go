@@ -40,6 +40,9 @@ type Config struct {
 	Redis       RedisConfig    `koanf:"redis" doc:"Redis, for realtime fan-out and shared rate limits across nodes."`
 	JWT         JWTConfig      `koanf:"jwt" doc:"Signing of access tokens and of the anon and service-role keys (HS256)."`
 	Log         LogConfig      `koanf:"log" doc:"Structured logging to stderr."`
+	Auth        AuthConfig     `koanf:"auth" doc:"The auth service (/auth/v1), compatible with Supabase Auth (GoTrue)."`
+	REST        RESTConfig     `koanf:"rest" doc:"The REST service (/rest/v1), compatible with PostgREST."`
+	Storage     StorageConfig  `koanf:"storage" doc:"The storage service (/storage/v1), compatible with Supabase Storage."`
 }
 
 // ServerConfig configures the single HTTP listener.
@@ -146,7 +149,10 @@ func Defaults() Config {
 			Expiry: time.Hour,
 			Issuer: "goforward",
 		},
-		Log: LogConfig{Level: "info", Format: "json"},
+		Log:     LogConfig{Level: "info", Format: "json"},
+		Auth:    defaultAuth(),
+		REST:    defaultREST(),
+		Storage: defaultStorage(),
 	}
 }
 

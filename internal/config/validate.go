@@ -75,6 +75,9 @@ func (c Config) Validate() error {
 	validateJWT(&errs, c.JWT)
 	oneOf(&errs, "log.level", c.Log.Level, []string{"debug", "info", "warn", "error"})
 	oneOf(&errs, "log.format", c.Log.Format, []string{"json", "text"})
+	validateAuth(&errs, c.Auth)
+	validateREST(&errs, c.REST)
+	validateStorage(&errs, c.Storage)
 	return errors.Join(errs...)
 }
 

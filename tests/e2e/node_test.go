@@ -1,0 +1,43 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestSupabaseJS runs the Node test files in tests/e2e/node with @supabase/supabase-js
+// against a goforward started on a fresh data directory. scripts/test.sh installs Node and
+// the packages (npm ci); without them this test fails rather than skips, since CI must prove
+// compatibility with the real client.
+func TestSupabaseJS(t *testing.T) {
+	t.Parallel()
+	dir, err := filepath.Abs("node")
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(dir, "node_modules", "@supabase", "supabase-js"))
+	require.NoError(t, err, "run `npm ci --prefix tests/e2e/node` (scripts/deps.sh test does)")
+
+	dataDir := tempDataDir(t)
+	srv := startServer(t, dataDir, nil)
+	srv.waitReady(60 * time.Second)
+	status := statusJSON(t, dataDir)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec")
+	cmd.Dir = dir
+	cmd.Env = cleanEnv(
+		"GOFORWARD_URL="+srv.url(),
+		"GOFORWARD_ANON_KEY="+status["anon_key"].(string),
+		"GOFORWARD_SERVICE_ROLE_KEY="+status["service_role_key"].(string),
+		"GOFORWARD_DB_URL="+status["db_url"].(string),
+	)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test:\n%s", out)
+	require.NoError(t, err, "the supabase-js suite failed")
+}
