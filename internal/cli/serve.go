@@ -112,7 +112,17 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	if cfg.Server.RateLimit.RequestsPerSecond > 0 {
 		deps.Limiter = limiter
 	}
-	gw, err := gateway.New(gwCfg, deps)
+	services, err := buildServices(serviceDeps{
+		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	mounted := make([]gateway.Service, len(services))
+	for i, s := range services {
+		mounted[i] = s.Service
+	}
+	gw, err := gateway.New(gwCfg, deps, mounted...)
 	if err != nil {
 		return err
 	}
@@ -147,6 +157,11 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group.Go(func() error { return gw.Serve(gctx, ln) })
 	if deps.Limiter != nil {
 		group.Go(func() error { return limiter.Run(gctx) })
+	}
+	for _, s := range services {
+		if s.run != nil {
+			group.Go(func() error { return s.run(gctx) })
+		}
 	}
 	if database.managed != nil {
 		group.Go(func() error {

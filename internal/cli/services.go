@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/security"
+)
+
+// serviceDeps is what every feature service may be built from.
+type serviceDeps struct {
+	cfg     config.Config
+	dir     string // the data directory's absolute path
+	keys    *security.Keys
+	admin   *pgxpool.Pool  // owner connection
+	runner  *db.RoleRunner // the RLS bridge
+	logger  *slog.Logger
+}
+
+// builtService is a service ready to mount, with its background loop if it has one.
+type builtService struct {
+	gateway.Service
+	run func(ctx context.Context) error // nil: no background work; runs until ctx ends
+}
+
+// serviceBuilder builds one feature service for the gateway.
+type serviceBuilder struct {
+	name  string
+	build func(serviceDeps) (builtService, error)
+}
+
+// serviceBuilders lists every feature service this binary can run, in mount order. Each
+// builder lives in service_<name>.go.
+func serviceBuilders() []serviceBuilder {
+	return []serviceBuilder{}
+}
+
+// buildServices builds the services enabled by --services / services; the others are not
+// mounted, so their routes answer 404.
+func buildServices(deps serviceDeps) ([]builtService, error) {
+	var out []builtService
+	for _, b := range serviceBuilders() {
+		if !deps.cfg.ServiceEnabled(b.name) {
+			continue
+		}
+		svc, err := b.build(deps)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, svc)
+	}
+	return out, nil
+}
