@@ -14,12 +14,12 @@ import (
 
 // serviceDeps is what every feature service may be built from.
 type serviceDeps struct {
-	cfg     config.Config
-	dir     string // the data directory's absolute path
-	keys    *security.Keys
-	admin   *pgxpool.Pool  // owner connection
-	runner  *db.RoleRunner // the RLS bridge
-	logger  *slog.Logger
+	cfg    config.Config
+	dir    string // the data directory's absolute path
+	keys   *security.Keys
+	admin  *pgxpool.Pool  // owner connection
+	runner *db.RoleRunner // the RLS bridge
+	logger *slog.Logger
 }
 
 // builtService is a service ready to mount, with its background loop if it has one.
