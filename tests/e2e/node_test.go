@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,6 +30,7 @@ func TestSupabaseJS(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	applyFixtures(ctx, t, dir, status["db_url"].(string))
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec")
 	cmd.Dir = dir
 	cmd.Env = cleanEnv(
@@ -40,4 +42,24 @@ func TestSupabaseJS(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test:\n%s", out)
 	require.NoError(t, err, "the supabase-js suite failed")
+}
+
+// applyFixtures runs node/*.sql (in name order) as the database owner: the tables, policies
+// and functions the Node tests use, which an application would create with migrations.
+func applyFixtures(ctx context.Context, t *testing.T, dir, dbURL string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+	require.NoError(t, err)
+	if len(files) == 0 {
+		return
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	for _, f := range files {
+		sql, err := os.ReadFile(f)
+		require.NoError(t, err)
+		_, err = conn.Exec(ctx, string(sql))
+		require.NoError(t, err, "fixture %s", filepath.Base(f))
+	}
 }
