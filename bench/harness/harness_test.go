@@ -1,0 +1,29 @@
+package harness
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestStartServesAndStops keeps the benchmark harness honest: it must bring up the real
+// binary with keys and a working direct pool, and leave nothing running after Close.
+func TestStartServesAndStops(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, Options{PoolSize: 2})
+	require.NoError(t, err)
+	require.NotEmpty(t, s.AnonKey)
+	require.NotEmpty(t, s.ServiceRoleKey)
+	var one int
+	require.NoError(t, s.Direct.QueryRow(ctx, "SELECT 1").Scan(&one))
+	require.Equal(t, 1, one)
+	url := s.URL
+	s.Close()
+	_, err = http.Get(url + "/health")
+	require.Error(t, err, "goforward still answers after Close")
+}
