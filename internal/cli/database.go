@@ -55,11 +55,10 @@ func openDatabase(ctx context.Context, cfg config.Config, dir datadir.Dir, state
 	}
 
 	poolCfg := db.PoolConfig{MaxConns: cfg.Database.MaxConns, ConnectTimeout: cfg.Database.ConnectTimeout}
+	// The owner pool carries the auth service's own queries (sign-ins, refreshes) besides
+	// migrations and introspection, so it is sized like the request pool.
 	adminCfg := poolCfg
 	adminCfg.AppName = "goforward-admin"
-	if adminCfg.MaxConns <= 0 || adminCfg.MaxConns > 4 {
-		adminCfg.MaxConns = 4
-	}
 	if d.admin, err = db.Open(ctx, d.dsn, adminCfg); err != nil {
 		return nil, err
 	}

@@ -37,7 +37,10 @@ type serviceBuilder struct {
 // serviceBuilders lists every feature service this binary can run, in mount order. Each
 // builder lives in service_<name>.go.
 func serviceBuilders() []serviceBuilder {
-	return []serviceBuilder{}
+	return []serviceBuilder{
+		authService(),
+		restService(),
+	}
 }
 
 // buildServices builds the services enabled by --services / services; the others are not

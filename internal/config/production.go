@@ -30,6 +30,9 @@ func (c Config) ProductionProblems() []string {
 	if trustsEveryone(c.Server.TrustedProxies) {
 		problems = append(problems, "server.trusted_proxies trusts every address (a /0 range), so any client can forge X-Forwarded-For and escape rate limits: list only your proxies' addresses")
 	}
+	if c.ServiceEnabled("auth") && c.Auth.SMTP.Host == "" {
+		problems = append(problems, "auth.smtp.host is not set: confirmation, magic-link and recovery mails would only be logged; configure an SMTP server (auth.smtp.*)")
+	}
 	if c.Log.Level == "debug" {
 		problems = append(problems, "log.level is debug, which logs request details: set it to info, warn or error")
 	}

@@ -15,15 +15,18 @@ func hardened() Config {
 	c.Server.PublicURL = "https://api.example.com"
 	c.Server.CORS.AllowedOrigins = []string{"https://app.example.com"}
 	c.Server.TrustedProxies = []string{"10.0.0.0/8"}
+	c.Auth.SMTP.Host = "smtp.example.com"
+	c.Auth.SMTP.From = "noreply@example.com"
 	return c
 }
 
 func TestProductionProblemsOfDevelopmentDefaults(t *testing.T) {
 	t.Parallel()
 	problems := Defaults().ProductionProblems()
-	require.Len(t, problems, 2)
+	require.Len(t, problems, 3)
 	require.True(t, strings.HasPrefix(problems[0], "jwt.secret is not set: set JWT_SECRET"), problems[0])
 	require.True(t, strings.HasPrefix(problems[1], "server.public_url is not set"), problems[1])
+	require.True(t, strings.HasPrefix(problems[2], "auth.smtp.host is not set"), problems[2])
 }
 
 func TestProductionProblemsOfHardenedConfig(t *testing.T) {
@@ -49,6 +52,7 @@ func TestProductionProblemsNameTheKey(t *testing.T) {
 		{"every address is a trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "0.0.0.0/0"} }, "server.trusted_proxies trusts every address"},
 		{"every IPv6 address is a trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"::/0"} }, "server.trusted_proxies trusts every address"},
 		{"debug logs", func(c *Config) { c.Log.Level = "debug" }, "log.level is debug"},
+		{"auth without SMTP", func(c *Config) { c.Auth.SMTP.Host = "" }, "auth.smtp.host is not set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,4 +81,12 @@ func TestProductionProblemsIgnoreTheEnvironment(t *testing.T) {
 	c.JWT.Secret = ""
 	c.Environment = EnvDevelopment
 	require.Len(t, c.ProductionProblems(), 1, "env check shows what production would refuse while still in development")
+}
+
+func TestProductionNeedsSMTPOnlyWhenAuthRuns(t *testing.T) {
+	t.Parallel()
+	c := hardened()
+	c.Auth.SMTP.Host = ""
+	c.Services = []string{"rest"}
+	require.Empty(t, c.ProductionProblems())
 }

@@ -97,7 +97,7 @@ func TestRedactedCoversEveryTaggedField(t *testing.T) {
 		}
 		v.FieldByIndex(f.index).SetString(value)
 	}
-	require.Len(t, markers, 4, "jwt.secret, database.authenticator_password, database.url, redis.url")
+	require.Len(t, markers, 6, "jwt.secret, database.authenticator_password, database.url, redis.url, auth.smtp.password, auth.sms.twilio.auth_token")
 
 	out, err := c.Redacted().YAML()
 	require.NoError(t, err)

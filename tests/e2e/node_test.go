@@ -24,7 +24,15 @@ func TestSupabaseJS(t *testing.T) {
 	require.NoError(t, err, "run `npm ci --prefix tests/e2e/node` (scripts/deps.sh test does)")
 
 	dataDir := tempDataDir(t)
-	srv := startServer(t, dataDir, nil)
+	// Every suite signs users up from 127.0.0.1; GoTrue's per-IP defaults (30 per 5 minutes)
+	// would throttle the whole run, so the auth limits are off here and tested in internal/auth.
+	srv := startServer(t, dataDir, []string{
+		"GOFORWARD_AUTH_RATE_LIMIT_OTP=0",
+		"GOFORWARD_AUTH_RATE_LIMIT_VERIFY=0",
+		"GOFORWARD_AUTH_RATE_LIMIT_TOKEN=0",
+		"GOFORWARD_AUTH_RATE_LIMIT_EMAIL_SENT=0",
+		"GOFORWARD_AUTH_RATE_LIMIT_SMS_SENT=0",
+	})
 	srv.waitReady(60 * time.Second)
 	status := statusJSON(t, dataDir)
 

@@ -55,7 +55,7 @@ func TestServeFreshDataDir(t *testing.T) {
 
 	// The gateway answers.
 	require.Equal(t, http.StatusOK, get(t, srv.url()+"/health", nil))
-	require.Equal(t, http.StatusNotFound, get(t, srv.url()+"/rest/v1/anything", nil), "services not built yet answer 404")
+	require.Equal(t, http.StatusUnauthorized, get(t, srv.url()+"/rest/v1/anything", nil), "the REST service wants an apikey")
 
 	// SIGTERM drains HTTP and stops PostgreSQL cleanly.
 	require.Equal(t, 0, srv.stop(), "stderr:\n%s", srv.stderr)

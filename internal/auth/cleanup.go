@@ -1,0 +1,39 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// cleanupInterval is how often Run removes expired rows.
+const cleanupInterval = 10 * time.Minute
+
+// cleanupLoop removes, every cleanupInterval, what can no longer be used: one-time tokens
+// past the longer OTP lifetime, flow states older than a day (GoTrue keeps them as long), and
+// lockout records neither locked nor touched for twice the longest lock.
+func (s *Service) cleanupLoop(ctx context.Context) error {
+	ticker := time.NewTicker(cleanupInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			if err := s.cleanup(ctx); err != nil && ctx.Err() == nil {
+				s.logger.WarnContext(ctx, "auth cleanup failed", "error", err)
+			}
+		}
+	}
+}
+
+func (s *Service) cleanup(ctx context.Context) error {
+	now := s.now()
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM auth.one_time_tokens WHERE created_at < $1`, now.Add(-max(s.cfg.EmailOTPExpiry, s.cfg.SMSOTPExpiry)))
+	b.Queue(`DELETE FROM auth.flow_state WHERE created_at < $1`, now.Add(-24*time.Hour))
+	b.Queue(`DELETE FROM auth.sign_in_lockouts WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until < $2)`,
+		now.Add(-2*s.cfg.LockoutMaxDuration), now)
+	return runBatch(ctx, s.pool, b)
+}

@@ -1,0 +1,134 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Types of auth.security_events rows. The MFA phase adds its own next to these.
+const (
+	eventSignIn             = "sign_in"
+	eventSignInFailed       = "sign_in_failed"
+	eventAccountLocked      = "account_locked"
+	eventSignUp             = "sign_up"
+	eventPasswordChanged    = "password_changed"
+	eventEmailChanged       = "email_changed"
+	eventPhoneChanged       = "phone_changed"
+	eventRecoveryRequested  = "recovery_requested"
+	eventOTPFailed          = "otp_failed"
+	eventTokenReused        = "refresh_token_reused"
+	eventLogout             = "logout"
+	eventSuspiciousActivity = "suspicious_activity"
+)
+
+// Severities of security events.
+const (
+	severityInfo     = "info"
+	severityWarning  = "warning"
+	severityCritical = "critical"
+)
+
+// securityEvent is one row of auth.security_events.
+type securityEvent struct {
+	UserID   string // "" when no account is involved (a failed sign-in for an unknown address)
+	Type     string
+	Severity string // "" means info
+	Details  map[string]any
+}
+
+const insertSecurityEvent = `INSERT INTO auth.security_events (user_id, type, severity, ip, user_agent, details, created_at)
+	VALUES (nullif($1, '')::uuid, $2, $3, $4, $5, $6, $7)`
+
+func (e securityEvent) args(c clientInfo, now time.Time) []any {
+	severity := e.Severity
+	if severity == "" {
+		severity = severityInfo
+	}
+	details := e.Details
+	if details == nil {
+		details = map[string]any{}
+	}
+	return []any{e.UserID, e.Type, severity, c.ipArg(), c.UserAgent, details, now}
+}
+
+// queue adds the event to a batch written with other changes.
+func (e securityEvent) queue(b *pgx.Batch, c clientInfo, now time.Time) {
+	b.Queue(insertSecurityEvent, e.args(c, now)...)
+}
+
+// record writes the event on its own.
+func (e securityEvent) record(ctx context.Context, q querier, c clientInfo, now time.Time) error {
+	if _, err := q.Exec(ctx, insertSecurityEvent, e.args(c, now)...); err != nil {
+		return fmt.Errorf("record %s event: %w", e.Type, err)
+	}
+	return nil
+}
+
+// Actions of auth.audit_log_entries, GoTrue's names, so that tools reading GoTrue's audit log
+// understand these entries.
+const (
+	auditLogin                 = "login"
+	auditLogout                = "logout"
+	auditSignedUp              = "user_signedup"
+	auditRepeatedSignUp        = "user_repeated_signup"
+	auditConfirmationRequested = "user_confirmation_requested"
+	auditRecoveryRequested     = "user_recovery_requested"
+	auditReauthenticate        = "user_reauthenticate_requested"
+	auditUserModified          = "user_modified"
+	auditPasswordUpdated       = "user_updated_password"
+	auditTokenRevoked          = "token_revoked"
+)
+
+// auditLogType is GoTrue's log_type of each action.
+var auditLogType = map[string]string{
+	auditLogin:                 "account",
+	auditLogout:                "account",
+	auditSignedUp:              "team",
+	auditRepeatedSignUp:        "user",
+	auditConfirmationRequested: "user",
+	auditRecoveryRequested:     "user",
+	auditReauthenticate:        "user",
+	auditUserModified:          "user",
+	auditPasswordUpdated:       "user",
+	auditTokenRevoked:          "token",
+}
+
+// auditArgs builds GoTrue's audit payload: {actor_id, actor_username, actor_via_sso, log_type,
+// action, traits}.
+func auditArgs(u *user, action string, traits map[string]any, c clientInfo, now time.Time) []any {
+	username := u.Email
+	if username == "" {
+		username = u.Phone
+	}
+	payload := map[string]any{
+		"actor_id":       u.ID,
+		"actor_username": username,
+		"actor_via_sso":  false,
+		"log_type":       auditLogType[action],
+		"action":         action,
+	}
+	if len(traits) > 0 {
+		payload["traits"] = traits
+	}
+	ip := ""
+	if c.IP.IsValid() {
+		ip = c.IP.String()
+	}
+	return []any{newID(), payload, now, ip}
+}
+
+const insertAudit = `INSERT INTO auth.audit_log_entries (id, payload, created_at, ip_address) VALUES ($1, $2, $3, $4)`
+
+func queueAudit(b *pgx.Batch, u *user, action string, traits map[string]any, c clientInfo, now time.Time) {
+	b.Queue(insertAudit, auditArgs(u, action, traits, c, now)...)
+}
+
+func recordAudit(ctx context.Context, q querier, u *user, action string, traits map[string]any, c clientInfo, now time.Time) error {
+	if _, err := q.Exec(ctx, insertAudit, auditArgs(u, action, traits, c, now)...); err != nil {
+		return fmt.Errorf("record audit %s: %w", action, err)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/goforward/goforward/internal/auth"
+	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/mailer"
+	"github.com/goforward/goforward/internal/sms"
+)
+
+// authService builds the GoTrue-compatible /auth/v1 service.
+func authService() serviceBuilder {
+	return serviceBuilder{name: "auth", build: func(d serviceDeps) (builtService, error) {
+		deps := auth.Deps{Pool: d.admin, Keys: d.keys, Logger: d.logger}
+		a := d.cfg.Auth
+		templates, err := mailer.LoadTemplates(a.TemplatesDir)
+		if err != nil {
+			return builtService{}, fmt.Errorf("auth.templates_dir: %w", err)
+		}
+		deps.Templates = templates
+		if a.SMTP.Host != "" {
+			smtp, err := mailer.NewSMTP(mailer.SMTPConfig{
+				Host: a.SMTP.Host, Port: a.SMTP.Port, User: a.SMTP.User, Password: a.SMTP.Password,
+				From: a.SMTP.From, TLS: a.SMTP.TLS,
+			}, d.logger)
+			if err != nil {
+				return builtService{}, fmt.Errorf("auth.smtp: %w", err)
+			}
+			deps.Mail = smtp
+		}
+		if a.SMS.Provider == "twilio" {
+			twilio, err := sms.NewTwilio(sms.TwilioConfig{
+				AccountSID: a.SMS.Twilio.AccountSID, AuthToken: a.SMS.Twilio.AuthToken,
+				From: a.SMS.Twilio.From, BaseURL: a.SMS.Twilio.BaseURL,
+			}, nil)
+			if err != nil {
+				return builtService{}, fmt.Errorf("auth.sms.twilio: %w", err)
+			}
+			deps.SMS = twilio
+		}
+		svc, err := auth.New(authConfig(d.cfg), deps)
+		if err != nil {
+			return builtService{}, err
+		}
+		return builtService{
+			Service: gateway.Service{Name: "auth", Prefix: auth.Prefix, Mount: svc.Mount, Open: auth.OpenPaths},
+			run:     svc.Run,
+		}, nil
+	}}
+}
+
+// authConfig maps the auth section onto the service's Config. The configuration says "0 turns
+// it off" where the service's zero means its default, so zeros become -1 here.
+func authConfig(cfg config.Config) auth.Config {
+	a := cfg.Auth
+	off := func(n int) int {
+		if n == 0 {
+			return -1
+		}
+		return n
+	}
+	offDuration := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
+	smsProvider := ""
+	if a.SMS.Provider == "twilio" {
+		smsProvider = "twilio"
+	}
+	return auth.Config{
+		SiteURL:                               a.SiteURL,
+		ExternalURL:                           cfg.APIURL(),
+		URIAllowList:                          a.URIAllowList,
+		Issuer:                                cfg.JWT.Issuer,
+		JWTExpiry:                             cfg.JWT.Expiry,
+		RefreshTokenReuseInterval:             offDuration(a.RefreshTokenReuseInterval),
+		MailerAutoconfirm:                     cfg.Autoconfirm(a.MailerAutoconfirm),
+		PhoneAutoconfirm:                      cfg.Autoconfirm(a.PhoneAutoconfirm),
+		DisableSignup:                         a.DisableSignup,
+		AnonymousUsers:                        a.AnonymousUsers,
+		UpdatePasswordRequireReauthentication: a.UpdatePasswordRequireReauthentication,
+		PasswordMinLength:                     a.PasswordMinLength,
+		PasswordRequiredCharacters:            a.PasswordRequiredCharacters,
+		BcryptCost:                            a.BcryptCost,
+		EmailOTPExpiry:                        a.OTP.EmailExpiry,
+		SMSOTPExpiry:                          a.OTP.SMSExpiry,
+		OTPLength:                             a.OTP.Length,
+		OTPMaxAttempts:                        a.OTP.MaxAttempts,
+		MaxFrequency:                          offDuration(a.OTP.MaxFrequency),
+		LockoutAttempts:                       off(a.Lockout.Attempts),
+		LockoutDuration:                       a.Lockout.Duration,
+		LockoutMaxDuration:                    a.Lockout.MaxDuration,
+		DetectorAccounts:                      off(a.Lockout.DetectorAccounts),
+		DetectorWindow:                        a.Lockout.DetectorWindow,
+		RateLimits: auth.RateLimits{
+			OTP: off(a.RateLimit.OTP), Verify: off(a.RateLimit.Verify), Token: off(a.RateLimit.Token),
+			AnonymousUsers: off(a.RateLimit.AnonymousUsers), EmailSent: off(a.RateLimit.EmailSent),
+			SMSSent: off(a.RateLimit.SMSSent),
+		},
+		SMSTemplate: a.SMS.Template,
+		SMSProvider: smsProvider,
+		DevInbox:    cfg.IsDevelopment(),
+		Version:     version,
+	}
+}

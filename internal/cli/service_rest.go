@@ -1,0 +1,22 @@
+package cli
+
+import (
+	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/rest"
+)
+
+// restService builds the PostgREST-compatible /rest/v1 service. Its background loop keeps the
+// schema cache current (NOTIFY pgrst, 'reload schema').
+func restService() serviceBuilder {
+	return serviceBuilder{name: "rest", build: func(d serviceDeps) (builtService, error) {
+		svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows},
+			rest.Deps{Owner: d.admin, Runner: d.runner, Logger: d.logger})
+		if err != nil {
+			return builtService{}, err
+		}
+		return builtService{
+			Service: gateway.Service{Name: "rest", Prefix: rest.Prefix, Mount: svc.Mount},
+			run:     svc.Run,
+		}, nil
+	}}
+}

@@ -1,0 +1,158 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// Statement is one SQL statement with its bind arguments.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// PipelineOptions tune RunInRole.
+type PipelineOptions struct {
+	// ReadOnly makes the transaction read-only (GET and HEAD requests, stable functions), so
+	// a write fails with SQLSTATE 25006.
+	ReadOnly bool
+	// Confirm keeps the transaction open until read has seen every result: a read error
+	// then rolls back what the statements did. It costs one more round trip (COMMIT), so
+	// use it only when the decision depends on the result (a write that must affect one row).
+	Confirm bool
+	// Rollback ends the transaction with ROLLBACK whatever happens (PostgREST's
+	// Prefer: tx=rollback). It implies Confirm.
+	Rollback bool
+}
+
+// RunInRole runs stmts as scope's role, like InRole, but pipelined: the settings and the
+// statements travel in one batch and, without Confirm, run in the implicit transaction that
+// the extended protocol gives everything before one Sync, so the whole request is one network
+// round trip instead of four (BEGIN, settings, statement, COMMIT). set_config(..., true) is
+// local to that implicit transaction, so nothing outlives it.
+//
+// Statements are sent unprepared with untyped text parameters: PostgreSQL infers each
+// parameter's type from where it is used (a value compared with an integer column is read as
+// an integer), the way it reads PostgREST's literals, and it parses every statement after the
+// role switch, so the caller's privileges (USAGE on a schema, say) apply from the start.
+// Results arrive in text format.
+//
+// read is called once per statement, in order, with its rows; the rows are closed after read
+// returns. The first error (a statement's or read's) is returned; statements after a failed
+// one do not run. Without Confirm the transaction has already committed when read runs, so
+// read must not be the one to reject a result that has to be undone.
+func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts PipelineOptions, stmts []Statement, read func(i int, rows pgx.Rows) error) error {
+	settings, err := scope.settings(r.timeouts.forRole(scope.Role))
+	if err != nil {
+		return err
+	}
+	explicit := opts.Confirm || opts.Rollback
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	typeMap := conn.Conn().TypeMap()
+
+	batch := &pgconn.Batch{}
+	settingsSQL := applySettingsSQL
+	switch {
+	case explicit && opts.ReadOnly:
+		batch.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+	case explicit:
+		batch.ExecParams("BEGIN", nil, nil, nil, nil)
+	case opts.ReadOnly:
+		// Inside an implicit transaction there is no BEGIN to carry READ ONLY; setting it
+		// before any data is read has the same effect (only going back to read-write is
+		// refused once a snapshot exists).
+		settingsSQL += readOnlySettingSQL
+	}
+	if err := queueText(batch, typeMap, settingsSQL, settings); err != nil {
+		return err
+	}
+	for i, s := range stmts {
+		if err := queueText(batch, typeMap, s.SQL, s.Args); err != nil {
+			return fmt.Errorf("statement %d: %w", i, err)
+		}
+	}
+
+	results := conn.Conn().PgConn().ExecBatch(ctx, batch)
+	runErr := readBatch(results, typeMap, explicit, scope.Role, len(stmts), read)
+	if closeErr := results.Close(); runErr == nil && closeErr != nil {
+		runErr = closeErr
+	}
+	if !explicit {
+		return runErr
+	}
+	end := "COMMIT"
+	if runErr != nil || opts.Rollback {
+		end = "ROLLBACK"
+	}
+	// The request's context may be done already; ending the transaction must still happen,
+	// or the pool would have to discard the connection.
+	if _, err := conn.Exec(context.WithoutCancel(ctx), end); err != nil && runErr == nil {
+		runErr = fmt.Errorf("%s: %w", end, err)
+	}
+	return runErr
+}
+
+// readOnlySettingSQL is appended to applySettingsSQL's select list for implicit transactions.
+const readOnlySettingSQL = `,
+	set_config('transaction_read_only', 'on', true)`
+
+// queueText adds sql to batch with every argument encoded as text and sent without a type.
+func queueText(batch *pgconn.Batch, typeMap *pgtype.Map, sql string, args []any) error {
+	values := make([][]byte, len(args))
+	formats := make([]int16, len(args))
+	for i, arg := range args {
+		if arg == nil {
+			continue
+		}
+		v, err := typeMap.Encode(0, pgtype.TextFormatCode, arg, nil)
+		if err != nil {
+			return fmt.Errorf("encode argument %d: %w", i+1, err)
+		}
+		values[i] = v
+	}
+	batch.ExecParams(sql, values, nil, formats, nil)
+	return nil
+}
+
+func readBatch(results *pgconn.MultiResultReader, typeMap *pgtype.Map, explicit bool, role string, n int, read func(int, pgx.Rows) error) error {
+	skip := func(what string) error {
+		if !results.NextResult() {
+			return fmt.Errorf("%s: %w", what, results.Close())
+		}
+		if _, err := results.ResultReader().Close(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	if explicit {
+		if err := skip("begin"); err != nil {
+			return err
+		}
+	}
+	if err := skip("enter role " + role); err != nil {
+		return err
+	}
+	for i := range n {
+		if !results.NextResult() {
+			return results.Close()
+		}
+		rows := pgx.RowsFromResultReader(typeMap, results.ResultReader())
+		readErr := read(i, rows)
+		rows.Close()
+		if readErr != nil {
+			return readErr
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

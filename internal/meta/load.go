@@ -1,0 +1,231 @@
+package meta
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The catalog queries, one file each so they can be read and run on their own with psql.
+var (
+	//go:embed sql/relations.sql
+	relationsSQL string
+	//go:embed sql/columns.sql
+	columnsSQL string
+	//go:embed sql/keys.sql
+	keysSQL string
+	//go:embed sql/functions.sql
+	functionsSQL string
+	//go:embed sql/types.sql
+	typesSQL string
+)
+
+// Querier is what Inspect reads the catalogs through: a connection, pool or transaction.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Inspect reads the catalogs of schemas through q and builds a Schema. Run it inside one
+// REPEATABLE READ transaction (as Inspector does) for a consistent snapshot.
+func Inspect(ctx context.Context, q Querier, schemas []string) (*Schema, error) {
+	s := &Schema{
+		Schemas:   slices.Clone(schemas),
+		LoadedAt:  time.Now(),
+		tables:    map[QName]*Table{},
+		functions: map[QName][]*Function{},
+		types:     map[string]QName{},
+	}
+	steps := []struct {
+		name string
+		load func(context.Context, Querier, *Schema) error
+	}{
+		{"relations", loadRelations},
+		{"columns", loadColumns},
+		{"keys", loadKeys},
+		{"functions", loadFunctions},
+		{"types", loadTypes},
+	}
+	for _, step := range steps {
+		if err := step.load(ctx, q, s); err != nil {
+			return nil, fmt.Errorf("meta: load %s: %w", step.name, err)
+		}
+	}
+	return s, nil
+}
+
+func loadRelations(ctx context.Context, q Querier, s *Schema) error {
+	rows, err := q.Query(ctx, relationsSQL, s.Schemas)
+	if err != nil {
+		return err
+	}
+	var (
+		t    Table
+		mask int32
+	)
+	_, err = pgx.ForEachRow(rows, []any{&t.Schema, &t.Name, &t.Kind, &t.Description, &mask}, func() error {
+		table := t
+		table.Insertable = mask&8 != 0
+		table.Updatable = mask&4 != 0
+		table.Deletable = mask&16 != 0
+		table.columns = map[string]*Column{}
+		s.tables[table.QName] = &table
+		return nil
+	})
+	return err
+}
+
+func loadColumns(ctx context.Context, q Querier, s *Schema) error {
+	rows, err := q.Query(ctx, columnsSQL, s.Schemas)
+	if err != nil {
+		return err
+	}
+	var (
+		schema, table string
+		c             Column
+		def           *string
+		maxLen        *int32
+	)
+	_, err = pgx.ForEachRow(rows, []any{&schema, &table, &c.Name, &c.Position, &c.Type, &c.BaseType,
+		&c.Nullable, &def, &c.Identity, &c.Generated, &c.Description, &maxLen, &c.Enum, &c.Updatable}, func() error {
+		t := s.tables[QName{schema, table}]
+		if t == nil {
+			return nil
+		}
+		col := c
+		col.Enum = slices.Clone(c.Enum)
+		col.Default, col.HasDefault = "", false
+		if def != nil {
+			col.Default, col.HasDefault = *def, true
+		}
+		col.MaxLength = 0
+		if maxLen != nil {
+			col.MaxLength = int(*maxLen)
+		}
+		t.Columns = append(t.Columns, &col)
+		t.columns[col.Name] = &col
+		return nil
+	})
+	return err
+}
+
+type foreignKey struct {
+	name               string
+	table, ref         QName
+	columns, refColums []string
+}
+
+func loadKeys(ctx context.Context, q Querier, s *Schema) error {
+	rows, err := q.Query(ctx, keysSQL, s.Schemas)
+	if err != nil {
+		return err
+	}
+	var (
+		name, kind, schema, table, refSchema, refTable string
+		cols, refCols                                  []string
+		fks                                            []foreignKey
+	)
+	_, err = pgx.ForEachRow(rows, []any{&name, &kind, &schema, &table, &cols, &refSchema, &refTable, &refCols}, func() error {
+		t := s.tables[QName{schema, table}]
+		if t == nil {
+			return nil
+		}
+		switch kind {
+		case "p":
+			t.PrimaryKey = slices.Clone(cols)
+			t.UniqueKeys = append(t.UniqueKeys, slices.Clone(cols))
+		case "u":
+			t.UniqueKeys = append(t.UniqueKeys, slices.Clone(cols))
+		case "f":
+			ref := QName{refSchema, refTable}
+			if s.tables[ref] != nil {
+				fks = append(fks, foreignKey{name: name, table: t.QName, ref: ref,
+					columns: slices.Clone(cols), refColums: slices.Clone(refCols)})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	buildRelationships(s, fks)
+	return nil
+}
+
+func loadFunctions(ctx context.Context, q Querier, s *Schema) error {
+	rows, err := q.Query(ctx, functionsSQL, s.Schemas)
+	if err != nil {
+		return err
+	}
+	var (
+		f                              Function
+		returnKind, relSchema, relName string
+		defaults                       int32
+		argTypes, argBase, argNames    []string
+		argModes                       []string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&f.OID, &f.Schema, &f.Name, &f.Description, &f.Volatility, &f.ReturnsSet,
+		&f.ReturnType, &returnKind, &relSchema, &relName, &defaults, &argTypes, &argBase, &argNames, &argModes}, func() error {
+		fn := f
+		fn.Params, fn.OutColumns, fn.ReturnTable = nil, nil, nil
+		if relName != "" {
+			fn.ReturnTable = &QName{relSchema, relName}
+		}
+		fn.ReturnsComposite = returnKind == "c" || fn.ReturnType == "record"
+		for i, typ := range argTypes {
+			p := Param{Type: typ}
+			if i < len(argBase) {
+				p.BaseType = argBase[i]
+			}
+			if i < len(argNames) {
+				p.Name = argNames[i]
+			}
+			mode := "i"
+			if i < len(argModes) {
+				mode = argModes[i]
+			}
+			switch mode {
+			case "i", "b", "v":
+				p.Variadic = mode == "v"
+				fn.Params = append(fn.Params, p)
+			}
+			if mode == "o" || mode == "b" || mode == "t" {
+				fn.OutColumns = append(fn.OutColumns, p)
+			}
+		}
+		// The last pronargdefaults input parameters have defaults.
+		for i := len(fn.Params) - int(defaults); i < len(fn.Params); i++ {
+			if i >= 0 {
+				fn.Params[i].HasDefault = true
+			}
+		}
+		// A single OUT column makes PostgreSQL return that column's type, not a row.
+		if len(fn.OutColumns) == 1 && fn.ReturnType != "record" {
+			fn.OutColumns = nil
+		}
+		key := fn.QName
+		s.functions[key] = append(s.functions[key], &fn)
+		return nil
+	})
+	return err
+}
+
+func loadTypes(ctx context.Context, q Querier, s *Schema) error {
+	rows, err := q.Query(ctx, typesSQL, s.Schemas)
+	if err != nil {
+		return err
+	}
+	var schema, name string
+	_, err = pgx.ForEachRow(rows, []any{&schema, &name}, func() error {
+		// pg_catalog is read first (ORDER BY schema puts it before most user schemas); a user
+		// type of the same name does not shadow a built-in one.
+		if _, taken := s.types[name]; !taken || schema == "pg_catalog" {
+			s.types[name] = QName{schema, name}
+		}
+		return nil
+	})
+	return err
+}

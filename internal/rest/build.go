@@ -1,0 +1,294 @@
+package rest
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goforward/goforward/internal/meta"
+)
+
+// Statement is a query rendered as SQL. Every value from the request is a bind argument;
+// every identifier is one the planner found in the schema cache, quoted.
+//
+// The statement returns one row: total (the count asked for with Prefer: count, or NULL),
+// page (rows in this response), body (the response, built by PostgreSQL) and location (the
+// primary key of an inserted row, for the Location header, or NULL).
+type Statement struct {
+	SQL  string
+	Args []any
+	// Explain, when set, estimates the total for count=planned and count=estimated; its one
+	// row holds EXPLAIN (FORMAT JSON) output.
+	Explain *Statement
+}
+
+// resultAlias names the subquery whose rows become the response body.
+const resultAlias = `"_pgrst_t"`
+
+// sourceCTE names the rows a mutation returned.
+const sourceCTE = `"pgrst_source"`
+
+// BuildOptions are the service settings rendering depends on.
+type BuildOptions struct {
+	// MaxRows bounds the exact part of count=estimated; 0 makes estimated counts exact.
+	MaxRows int64
+}
+
+// Build renders q as one SQL statement (plus an EXPLAIN for planned counts).
+func Build(q *Query, opts BuildOptions) Statement {
+	switch q.kind {
+	case kindRead:
+		return buildSelect(q, quoteQualified(q.table.QName)+" AS "+quoteIdent(q.root.alias), opts)
+	case kindCall:
+		g := &gen{}
+		from := g.callFrom(q)
+		return buildSelectWith(g, q, from, opts, func(g2 *gen) string { return g2.callFrom(q) })
+	default:
+		return buildWrite(q)
+	}
+}
+
+func quoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
+
+func quoteQualified(q meta.QName) string { return pgx.Identifier{q.Schema, q.Name}.Sanitize() }
+
+// gen accumulates bind arguments while SQL text is produced.
+type gen struct {
+	args []any
+}
+
+func (g *gen) arg(v any) string {
+	g.args = append(g.args, v)
+	return "$" + strconv.Itoa(len(g.args))
+}
+
+// parts are the clauses of one node's SELECT, kept apart so the count can reuse FROM/WHERE.
+type parts struct {
+	selectList string
+	from       string
+	joins      string
+	where      string
+	order      string
+	limit      string
+}
+
+func (p parts) sql() string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(p.selectList)
+	b.WriteString(" FROM ")
+	b.WriteString(p.from)
+	b.WriteString(p.joins)
+	b.WriteString(p.where)
+	b.WriteString(p.order)
+	b.WriteString(p.limit)
+	return b.String()
+}
+
+// filtered is FROM, the joins and WHERE: the rows a count counts.
+func (p parts) filtered() string { return p.from + p.joins + p.where }
+
+// nodeParts renders n read from `from` (which includes n's alias), with extra join
+// conditions. full adds the select list, order and paging; without it only what filters.
+func (g *gen) nodeParts(n *node, from string, joinConds []string, full bool) parts {
+	p := parts{from: from}
+	if full {
+		p.selectList = g.selectList(n)
+	}
+	var joins strings.Builder
+	for _, child := range n.children {
+		joins.WriteString(" ")
+		joins.WriteString(g.lateral(n, child))
+	}
+	p.joins = joins.String()
+	conds := append([]string(nil), joinConds...)
+	for _, c := range n.where {
+		conds = append(conds, g.cond(n, c))
+	}
+	if len(conds) > 0 {
+		p.where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	if !full {
+		return p
+	}
+	if len(n.order) > 0 {
+		terms := make([]string, len(n.order))
+		for i, o := range n.order {
+			terms[i] = g.orderTerm(n, o)
+		}
+		p.order = " ORDER BY " + strings.Join(terms, ", ")
+	}
+	if n.limit != nil {
+		p.limit += " LIMIT " + g.arg(*n.limit)
+	}
+	if n.offset != nil {
+		p.limit += " OFFSET " + g.arg(*n.offset)
+	}
+	return p
+}
+
+func (g *gen) selectList(n *node) string {
+	var items []string
+	for _, f := range n.fields {
+		if s := g.field(n, f); s != "" {
+			items = append(items, s)
+		}
+	}
+	return strings.Join(items, ", ")
+}
+
+func (g *gen) field(n *node, f outField) string {
+	if f.star {
+		return quoteIdent(n.alias) + ".*"
+	}
+	if child := f.embed; child != nil {
+		if len(child.fields) == 0 {
+			return ""
+		}
+		lat := quoteIdent(child.lateral)
+		switch {
+		case child.spread:
+			return lat + ".*"
+		case child.rel.ToOne():
+			return "row_to_json(" + lat + ".*) AS " + quoteIdent(child.name)
+		default:
+			return "coalesce(" + lat + `."j", '[]') AS ` + quoteIdent(child.name)
+		}
+	}
+	expr := g.columnExpr(n.alias, f.column, f.json)
+	if f.cast != "" {
+		expr = "CAST(" + expr + " AS " + f.cast + ")"
+	}
+	if f.alias != "" {
+		expr += " AS " + quoteIdent(f.alias)
+	}
+	return expr
+}
+
+// columnExpr is alias.column followed by the JSON path; keys are bind arguments, array
+// indexes are cast to int so -> picks the element rather than a key named "0".
+func (g *gen) columnExpr(alias, column string, path []JSONStep) string {
+	expr := quoteIdent(alias) + "." + quoteIdent(column)
+	for _, step := range path {
+		op := "->"
+		if step.Text {
+			op = "->>"
+		}
+		if _, err := strconv.Atoi(step.Key); err == nil {
+			expr += op + g.arg(step.Key) + "::int4"
+		} else {
+			expr += op + g.arg(step.Key) + "::text"
+		}
+	}
+	return expr
+}
+
+// lateral renders the join that embeds child into parent: a to-one relationship yields the
+// child row itself, a to-many one a json_agg of the child rows.
+func (g *gen) lateral(parent, child *node) string {
+	from := quoteQualified(child.table.QName) + " AS " + quoteIdent(child.alias)
+	var conds []string
+	if j := child.rel.Junction; j != nil {
+		junction := quoteIdent("j" + strings.TrimPrefix(child.alias, "t"))
+		from += ", " + quoteQualified(j.Table) + " AS " + junction
+		for i, c := range j.TargetColumns {
+			conds = append(conds, junction+"."+quoteIdent(c)+" = "+quoteIdent(child.alias)+"."+quoteIdent(j.TargetRefColumns[i]))
+		}
+		for i, c := range j.SourceColumns {
+			conds = append(conds, junction+"."+quoteIdent(c)+" = "+quoteIdent(parent.alias)+"."+quoteIdent(j.SourceRefColumns[i]))
+		}
+	} else {
+		for i, c := range child.rel.Columns {
+			conds = append(conds, quoteIdent(child.alias)+"."+quoteIdent(child.rel.ForeignColumns[i])+" = "+quoteIdent(parent.alias)+"."+quoteIdent(c))
+		}
+	}
+	sub := g.nodeParts(child, from, conds, true).sql()
+	join := "LEFT JOIN LATERAL ("
+	if child.inner {
+		join = "INNER JOIN LATERAL ("
+	}
+	lat := quoteIdent(child.lateral)
+	if child.rel.ToOne() {
+		return join + sub + ") AS " + lat + " ON TRUE"
+	}
+	rows := quoteIdent("_" + child.lateral)
+	on := "TRUE"
+	if child.inner {
+		on = lat + `."j" IS NOT NULL`
+	}
+	return join + "SELECT json_agg(" + rows + `) AS "j" FROM (` + sub + ") AS " + rows + ") AS " + lat + " ON " + on
+}
+
+func (g *gen) orderTerm(n *node, o orderBy) string {
+	var expr string
+	if o.embed != nil {
+		expr = g.columnExpr(o.embed.lateral, o.name, o.json)
+	} else {
+		expr = g.columnExpr(n.alias, o.name, o.json)
+	}
+	if o.desc {
+		expr += " DESC"
+	} else {
+		expr += " ASC"
+	}
+	switch o.nulls {
+	case "first":
+		expr += " NULLS FIRST"
+	case "last":
+		expr += " NULLS LAST"
+	}
+	return expr
+}
+
+func buildSelect(q *Query, from string, opts BuildOptions) Statement {
+	return buildSelectWith(&gen{}, q, from, opts, func(*gen) string { return from })
+}
+
+// buildSelectWith renders a read of q.root from `from`; explainFrom renders the same FROM
+// again for the separate EXPLAIN statement, which has its own bind arguments.
+func buildSelectWith(g *gen, q *Query, from string, opts BuildOptions, explainFrom func(*gen) string) Statement {
+	p := g.nodeParts(q.root, from, nil, true)
+	total := "NULL::int8"
+	switch {
+	case q.count == "exact" || (q.count == "estimated" && opts.MaxRows <= 0):
+		total = "(SELECT count(*) FROM " + p.filtered() + ")"
+	case q.count == "estimated":
+		total = "(SELECT count(*) FROM (SELECT 1 FROM " + p.filtered() + " LIMIT " + g.arg(opts.MaxRows+1) + ") AS " + quoteIdent("_pgrst_c") + ")"
+	}
+	stmt := Statement{
+		SQL: "SELECT " + total + " AS total, count(" + resultAlias + ")::int8 AS page, " + bodyExpr(q) +
+			" AS body, NULL::text[] AS location FROM (" + p.sql() + ") AS " + resultAlias,
+		Args: g.args,
+	}
+	if q.count == "planned" || (q.count == "estimated" && opts.MaxRows > 0) {
+		ge := &gen{}
+		ep := ge.nodeParts(q.root, explainFrom(ge), nil, false)
+		stmt.Explain = &Statement{SQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + ep.filtered(), Args: ge.args}
+	}
+	return stmt
+}
+
+// bodyExpr aggregates the result rows into the response body, as text.
+func bodyExpr(q *Query) string {
+	if q.head {
+		return "''"
+	}
+	rows := "json_agg(" + resultAlias + ")"
+	if q.kind == kindCall && q.root.table == nil && len(q.root.columns) == 0 && q.function.ReturnsScalar() {
+		rows = "json_agg(" + resultAlias + "." + quoteIdent(scalarColumn) + ")"
+		if !q.function.ReturnsSet || q.media == MediaObject {
+			return "coalesce(" + rows + "->0, 'null')::text"
+		}
+		return "coalesce(" + rows + ", '[]')::text"
+	}
+	switch {
+	case q.media == MediaCSV:
+		return "coalesce((SELECT string_agg(" + quoteIdent("_k") + ", ',') FROM json_object_keys(" + rows + "->0) AS " + quoteIdent("_k") + "), '')" +
+			" || E'\\n' || coalesce(string_agg(substring(" + resultAlias + "::text, 2, length(" + resultAlias + "::text) - 2), E'\\n'), '')"
+	case q.media == MediaObject || (q.kind == kindCall && !q.function.ReturnsSet):
+		return "coalesce(" + rows + "->0, 'null')::text"
+	default:
+		return "coalesce(" + rows + ", '[]')::text"
+	}
+}

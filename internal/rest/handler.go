@@ -1,0 +1,285 @@
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/meta"
+	"github.com/goforward/goforward/internal/security"
+)
+
+// serve handles every /rest/v1 request.
+func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if err := security.AuthErrorFrom(ctx); err != nil {
+		return jwtError(err)
+	}
+	principal, _ := security.PrincipalFrom(ctx)
+	if principal.Role == "" {
+		principal.Role = db.RoleAnon
+	}
+	req, err := Parse(r)
+	if err != nil {
+		return err
+	}
+	schema, err := s.inspector.Ensure(ctx)
+	if err != nil {
+		return apiError(http.StatusServiceUnavailable, CodeNoSchemaCache,
+			"Could not query the database for the schema cache. Retrying.", nil, nil).WithCause(err)
+	}
+	if req.Resource == "" && !req.RPC {
+		return s.serveOpenAPI(w, r, &req, schema)
+	}
+	if r.Method == http.MethodOptions {
+		return s.serveOptions(w, &req, schema)
+	}
+	q, err := Plan(&req, schema, PlanOptions{MaxRows: int64(s.cfg.MaxRows)})
+	if err != nil {
+		return err
+	}
+	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})
+	scope := db.RequestScope{
+		Role:    principal.Role,
+		Claims:  principal.Claims,
+		Method:  r.Method,
+		Path:    strings.TrimPrefix(r.URL.Path, Prefix),
+		Headers: r.Header,
+	}
+	x := &exchange{w: w, q: q, authed: principal.Role != db.RoleAnon}
+	if err := s.execute(r, scope, q, stmt, x); err != nil {
+		if errors.Is(err, db.ErrRoleNotAllowed) {
+			return apiError(http.StatusUnauthorized, "22023", fmt.Sprintf("role \"%s\" does not exist", principal.Role), nil, nil).WithCause(err)
+		}
+		return databaseError(err, x.authed)
+	}
+	return nil
+}
+
+// exchange carries one request's result from the database to the client.
+type exchange struct {
+	w      http.ResponseWriter
+	q      *Query
+	authed bool
+
+	planned  *int64
+	total    *int64
+	page     int64
+	location []string
+	body     []byte // writes keep the body until the transaction has committed
+}
+
+func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt Statement, x *exchange) error {
+	stmts := make([]db.Statement, 0, 2)
+	if stmt.Explain != nil {
+		stmts = append(stmts, db.Statement{SQL: stmt.Explain.SQL, Args: stmt.Explain.Args})
+	}
+	stmts = append(stmts, db.Statement{SQL: stmt.SQL, Args: stmt.Args})
+	opts := db.PipelineOptions{Rollback: q.prefer.Tx == "rollback"}
+	write := q.kind != kindRead && q.kind != kindCall
+	switch {
+	case q.kind == kindRead:
+		opts.ReadOnly = true
+	case q.kind == kindCall:
+		opts.ReadOnly = q.readOnly
+		opts.Confirm = q.media == MediaObject && q.function.ReturnsSet
+	default:
+		opts.Confirm = q.media == MediaObject || (q.prefer.Handling == "strict" && q.prefer.MaxAffected != nil)
+	}
+	err := s.runner.RunInRole(r.Context(), scope, opts, stmts, func(i int, rows pgx.Rows) error {
+		if stmt.Explain != nil && i == 0 {
+			return x.readPlan(rows)
+		}
+		if !rows.Next() {
+			return rows.Err()
+		}
+		if err := rows.Scan(&x.total, &x.page, nil, &x.location); err != nil {
+			return err
+		}
+		if err := x.check(); err != nil {
+			return err
+		}
+		body := rows.RawValues()[2]
+		if write || opts.Confirm {
+			x.body = append([]byte(nil), body...)
+			return nil
+		}
+		// Reads are committed once their rows arrive: the body goes straight to the client.
+		return x.respond(body)
+	})
+	if err != nil {
+		return err
+	}
+	if write || opts.Confirm {
+		return x.respond(x.body)
+	}
+	return nil
+}
+
+// readPlan takes the row estimate out of EXPLAIN (FORMAT JSON).
+func (x *exchange) readPlan(rows pgx.Rows) error {
+	if !rows.Next() {
+		return rows.Err()
+	}
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	var raw []byte
+	if err := rows.Scan(&raw); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, &plan); err != nil || len(plan) == 0 {
+		return fmt.Errorf("read EXPLAIN output: %w", err)
+	}
+	n := int64(plan[0].Plan.Rows)
+	x.planned = &n
+	return nil
+}
+
+// check applies the rules that turn a result into an error before anything is sent (and,
+// for writes that must be undone, before the transaction commits).
+func (x *exchange) check() error {
+	q := x.q
+	switch q.count {
+	case "planned":
+		x.total = x.planned
+	case "estimated":
+		if x.planned != nil && (x.total == nil || *x.total > *x.planned) {
+			x.total = x.planned
+		}
+	}
+	if q.kind != kindRead && q.kind != kindCall && q.count != "" {
+		n := x.page
+		x.total = &n
+	}
+	if q.media == MediaObject && (q.kind != kindCall || q.function.ReturnsSet) && x.page != 1 {
+		return apiError(http.StatusNotAcceptable, CodeSingularity, "Cannot coerce the result to a single JSON object",
+			fmt.Sprintf("The result contains %d rows", x.page), nil)
+	}
+	if p := q.prefer; p.Handling == "strict" && p.MaxAffected != nil && q.kind != kindRead && q.kind != kindCall && x.page > *p.MaxAffected {
+		return apiError(http.StatusBadRequest, CodeMaxAffected, "Query result exceeds max-affected preference constraint",
+			fmt.Sprintf("The query affects %d rows", x.page), nil)
+	}
+	if (q.kind == kindRead || q.kind == kindCall) && x.total != nil && q.offset > 0 && q.offset > *x.total {
+		return apiError(http.StatusRequestedRangeNotSatisfiable, CodeBadRange, "Requested range not satisfiable",
+			fmt.Sprintf("An offset of %d was requested, but there are only %d rows.", q.offset, *x.total), nil)
+	}
+	return nil
+}
+
+func (x *exchange) respond(body []byte) error {
+	q, h := x.q, x.w.Header()
+	if applied := q.prefer.applied(q.kind != kindRead); applied != "" {
+		h.Set("Preference-Applied", applied)
+	}
+	status := http.StatusOK
+	send := !q.head
+	switch q.kind {
+	case kindRead:
+		h.Set("Content-Range", contentRange(q.offset, x.page, x.total))
+		if x.total != nil && x.page < *x.total {
+			status = http.StatusPartialContent
+		}
+	case kindCall:
+		if q.function.ReturnsSet {
+			h.Set("Content-Range", contentRange(q.offset, x.page, x.total))
+			if x.total != nil && x.page < *x.total {
+				status = http.StatusPartialContent
+			}
+		}
+		if q.function.ReturnsVoid() {
+			status, send = http.StatusNoContent, false
+		}
+	case kindInsert:
+		status = http.StatusCreated
+		h.Set("Content-Range", contentRange(0, 0, x.total))
+		if len(x.location) > 0 {
+			h.Set("Location", x.locationPath())
+		}
+		send = q.returning == "representation"
+	default:
+		h.Set("Content-Range", contentRange(0, x.page, x.total))
+		send = q.returning == "representation"
+		if !send {
+			status = http.StatusNoContent
+		}
+	}
+	if send || q.head {
+		h.Set("Content-Type", contentType(q.media))
+	}
+	if send {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	x.w.WriteHeader(status)
+	if !send {
+		return nil
+	}
+	_, err := x.w.Write(body)
+	return err
+}
+
+func contentType(m MediaType) string {
+	switch m {
+	case MediaObject:
+		return "application/vnd.pgrst.object+json; charset=utf-8"
+	case MediaCSV:
+		return "text/csv; charset=utf-8"
+	}
+	return "application/json; charset=utf-8"
+}
+
+// locationPath is the Location of an inserted row: /table?pk=eq.value for each key column.
+func (x *exchange) locationPath() string {
+	q := x.q
+	var params []string
+	for i, k := range q.table.PrimaryKey {
+		if i < len(x.location) {
+			params = append(params, url.QueryEscape(k)+"="+url.QueryEscape("eq."+x.location[i]))
+		}
+	}
+	return "/" + url.PathEscape(q.table.Name) + "?" + strings.Join(params, "&")
+}
+
+// serveOptions answers OPTIONS on a table or view with the methods it supports.
+func (s *Service) serveOptions(w http.ResponseWriter, req *Request, schema *meta.Schema) error {
+	p := &planner{s: schema, req: req, used: map[string]bool{}}
+	if err := p.resolveSchema(); err != nil {
+		return err
+	}
+	allow := "OPTIONS,GET,HEAD"
+	if req.RPC {
+		if len(schema.Functions(p.schema, req.Resource)) == 0 {
+			return p.noFunction(req.Resource, nil, nil)
+		}
+		allow = "OPTIONS,GET,HEAD,POST"
+	} else {
+		t := schema.Table(p.schema, req.Resource)
+		if t == nil {
+			return p.tableNotFound(req.Resource)
+		}
+		if t.Insertable {
+			allow += ",POST"
+		}
+		if t.Insertable && t.Updatable && len(t.PrimaryKey) > 0 {
+			allow += ",PUT"
+		}
+		if t.Updatable {
+			allow += ",PATCH"
+		}
+		if t.Deletable {
+			allow += ",DELETE"
+		}
+	}
+	w.Header().Set("Allow", allow)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}

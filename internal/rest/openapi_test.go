@@ -1,0 +1,75 @@
+package rest_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestOpenAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do(t, call{path: "/"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "application/openapi+json; charset=utf-8", r.Header.Get("Content-Type"))
+	var doc struct {
+		Swagger     string                    `json:"swagger"`
+		BasePath    string                    `json:"basePath"`
+		Paths       map[string]map[string]any `json:"paths"`
+		Definitions map[string]struct {
+			Required   []string                  `json:"required"`
+			Properties map[string]map[string]any `json:"properties"`
+		} `json:"definitions"`
+	}
+	r.JSON(t, &doc)
+	require.Equal(t, "2.0", doc.Swagger)
+	require.Contains(t, doc.Paths, "/posts")
+	require.Contains(t, doc.Paths["/posts"], "post")
+	require.Contains(t, doc.Paths, "/rpc/add")
+	require.Contains(t, doc.Paths["/rpc/add"], "get", "stable functions may be called with GET")
+	require.NotContains(t, doc.Paths["/rpc/bump"], "get", "volatile ones may not")
+	require.Equal(t, []string{"id", "title"}, doc.Definitions["posts"].Required)
+	require.Equal(t, "integer", doc.Definitions["posts"].Properties["id"]["type"])
+	require.Equal(t, "text[]", doc.Definitions["posts"].Properties["tags"]["format"])
+	require.NotContains(t, doc.Paths, "/things", "other schemas need Accept-Profile")
+
+	r = e.do(t, call{path: "/", header: map[string]string{"Accept-Profile": "other"}})
+	r.JSON(t, &doc)
+	require.Contains(t, doc.Paths, "/things")
+
+	r = e.do(t, call{method: http.MethodOptions, path: "/posts"})
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Equal(t, "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE", r.Header.Get("Allow"))
+}
+
+// TestSchemaCacheFollowsDDL checks that a table created while the service runs becomes
+// reachable without a restart, through the event trigger and the service's background loop.
+func TestSchemaCacheFollowsDDL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	r := e.do(t, call{path: "/late_table"})
+	require.Equal(t, http.StatusNotFound, r.Status)
+
+	_, err := e.DB.Pool.Exec(context.Background(), `CREATE TABLE late_table (id int); INSERT INTO late_table VALUES (7);`)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return e.do(t, call{path: "/late_table"}).Status == http.StatusOK
+	}, 30*time.Second, 20*time.Millisecond)
+	require.Equal(t, jsonText(t, `[{"id":7}]`), jsonOf(t, e.do(t, call{path: "/late_table"})))
+
+	// ReloadSchema does the same on demand.
+	_, err = e.DB.Pool.Exec(context.Background(), `ALTER TABLE late_table ADD COLUMN note text`)
+	require.NoError(t, err)
+	require.NoError(t, e.svc.ReloadSchema(context.Background()))
+	require.Equal(t, http.StatusOK, e.do(t, call{path: "/late_table?select=note"}).Status)
+}

@@ -1,0 +1,218 @@
+package rest
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// parsePrefer reads every Prefer header: comma-separated preferences, key=value or bare.
+// Unknown preferences and values are collected in Invalid (an error only with handling=strict,
+// which the planner checks).
+func parsePrefer(headers []string) (Preferences, error) {
+	var p Preferences
+	for _, h := range headers {
+		for item := range strings.SplitSeq(h, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			key, value, _ := strings.Cut(item, "=")
+			key, value = strings.TrimSpace(key), strings.Trim(strings.TrimSpace(value), `"`)
+			valid := true
+			switch key {
+			case "return":
+				valid = value == "minimal" || value == "headers-only" || value == "representation"
+				if valid {
+					p.Return = value
+				}
+			case "count":
+				valid = value == "exact" || value == "planned" || value == "estimated"
+				if valid {
+					p.Count = value
+				}
+			case "resolution":
+				valid = value == "merge-duplicates" || value == "ignore-duplicates"
+				if valid {
+					p.Resolution = value
+				}
+			case "missing":
+				valid = value == "default" || value == "null"
+				if valid {
+					p.Missing = value
+				}
+			case "handling":
+				valid = value == "strict" || value == "lenient"
+				if valid {
+					p.Handling = value
+				}
+			case "tx":
+				valid = value == "commit" || value == "rollback"
+				if valid {
+					p.Tx = value
+				}
+			case "params":
+				valid = value == "single-object"
+				if valid {
+					p.Params = value
+				}
+			case "max-affected":
+				n, err := strconv.ParseInt(value, 10, 64)
+				valid = err == nil && n >= 0
+				if valid {
+					p.MaxAffected = &n
+				}
+			default:
+				valid = false
+			}
+			if !valid {
+				p.Invalid = append(p.Invalid, item)
+			}
+		}
+	}
+	if p.Handling == "strict" && len(p.Invalid) > 0 {
+		return p, apiError(http.StatusBadRequest, CodeBadPreferences, "Invalid preferences given with handling=strict",
+			"Invalid preferences: "+strings.Join(p.Invalid, ", "), nil)
+	}
+	return p, nil
+}
+
+// applied is the Preference-Applied header: the preferences that took effect.
+func (p Preferences) applied(write bool) string {
+	var out []string
+	if p.Return != "" && write {
+		out = append(out, "return="+p.Return)
+	}
+	if p.Count != "" {
+		out = append(out, "count="+p.Count)
+	}
+	if p.Resolution != "" && write {
+		out = append(out, "resolution="+p.Resolution)
+	}
+	if p.Missing != "" && write {
+		out = append(out, "missing="+p.Missing)
+	}
+	if p.Handling != "" {
+		out = append(out, "handling="+p.Handling)
+	}
+	if p.Tx != "" {
+		out = append(out, "tx="+p.Tx)
+	}
+	if p.MaxAffected != nil && p.Handling == "strict" {
+		out = append(out, "max-affected="+strconv.FormatInt(*p.MaxAffected, 10))
+	}
+	return strings.Join(out, ", ")
+}
+
+type acceptEntry struct {
+	mediaType string
+	q         float64
+	order     int
+}
+
+// parseAccept picks the representation: the first supported media type in order of quality.
+// Nothing acceptable is 406 PGRST107.
+func parseAccept(header string, root bool) (MediaType, error) {
+	if strings.TrimSpace(header) == "" {
+		if root {
+			return MediaOpenAPI, nil
+		}
+		return MediaJSON, nil
+	}
+	var entries []acceptEntry
+	for i, part := range strings.Split(header, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if qs, ok := params["q"]; ok {
+			if parsed, err := strconv.ParseFloat(qs, 64); err == nil {
+				q = parsed
+			}
+		}
+		entries = append(entries, acceptEntry{mediaType: mt, q: q, order: i})
+	}
+	slices.SortStableFunc(entries, func(a, b acceptEntry) int {
+		switch {
+		case a.q > b.q:
+			return -1
+		case a.q < b.q:
+			return 1
+		}
+		return a.order - b.order
+	})
+	for _, e := range entries {
+		if e.q <= 0 {
+			continue
+		}
+		switch e.mediaType {
+		case "application/json", "application/vnd.pgrst.array+json", "application/vnd.pgrst.array":
+			return MediaJSON, nil
+		case "*/*", "application/*":
+			if root {
+				return MediaOpenAPI, nil
+			}
+			return MediaJSON, nil
+		case "application/vnd.pgrst.object+json", "application/vnd.pgrst.object":
+			return MediaObject, nil
+		case "text/csv":
+			return MediaCSV, nil
+		case "application/openapi+json":
+			if root {
+				return MediaOpenAPI, nil
+			}
+		}
+	}
+	return MediaJSON, apiError(http.StatusNotAcceptable, CodeBadMediaType,
+		"None of these media types are available: "+header, nil, nil)
+}
+
+var rangePattern = regexp.MustCompile(`^(\d+)-(\d*)$`)
+
+// parseRangeHeader reads "Range: first-last" (last optional) in items.
+func parseRangeHeader(header, unit string) (*ItemRange, error) {
+	header = strings.TrimSpace(header)
+	if header == "" || (unit != "" && !strings.EqualFold(unit, "items")) {
+		return nil, nil
+	}
+	header = strings.TrimPrefix(header, "items=")
+	m := rangePattern.FindStringSubmatch(header)
+	if m == nil {
+		return nil, nil
+	}
+	first, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return nil, nil
+	}
+	r := &ItemRange{First: first, Last: -1}
+	if m[2] != "" {
+		last, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil {
+			return nil, nil
+		}
+		if last < first {
+			return nil, apiError(http.StatusRequestedRangeNotSatisfiable, CodeBadRange, "Requested range not satisfiable",
+				"The lower boundary must be lower than or equal to the upper boundary in the Range header.", nil)
+		}
+		r.Last = last
+	}
+	return r, nil
+}
+
+// contentRange formats Content-Range: "first-last/total", "*/total" when empty; total is
+// "*" when unknown.
+func contentRange(first, count int64, total *int64) string {
+	totalText := "*"
+	if total != nil {
+		totalText = strconv.FormatInt(*total, 10)
+	}
+	if count <= 0 {
+		return "*/" + totalText
+	}
+	return fmt.Sprintf("%d-%d/%s", first, first+count-1, totalText)
+}

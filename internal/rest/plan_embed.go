@@ -1,0 +1,126 @@
+package rest
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/goforward/goforward/internal/meta"
+)
+
+// embed resolves an embedded resource (or spread) of parent and plans it as a child node.
+func (p *planner) embed(parent *node, item SelectItem) (*node, error) {
+	if parent.table == nil {
+		return nil, p.noRelationship(parent.label, item)
+	}
+	rel, err := p.relationship(parent.table, item)
+	if err != nil {
+		return nil, err
+	}
+	target := p.s.Table(rel.Foreign.Schema, rel.Foreign.Name)
+	if target == nil {
+		return nil, p.noRelationship(parent.label, item)
+	}
+	child := tableNode(target)
+	child.alias = p.nextAlias()
+	child.lateral = p.nextLateral()
+	child.rel = rel
+	child.inner = item.Join == "inner"
+	child.spread = item.Kind == ItemSpread
+	child.name = item.Alias
+	if child.name == "" {
+		child.name = item.Relation
+	}
+	child.path = child.name
+	if parent.path != "" {
+		child.path = parent.path + "." + child.name
+	}
+	if child.spread && !rel.ToOne() {
+		return nil, apiError(http.StatusBadRequest, "PGRST119",
+			fmt.Sprintf("A spread operation on '%s' is not possible", item.Relation),
+			fmt.Sprintf("'%s' and '%s' do not form a many-to-one or one-to-one relationship", parent.label, target.Name), nil)
+	}
+	items := item.Children
+	if items == nil {
+		items = []SelectItem{}
+	}
+	if err := p.fillNode(child, items); err != nil {
+		return nil, err
+	}
+	return child, nil
+}
+
+// relationship finds the one relationship of table that item names: by the target table's
+// name, or (many-to-one) by the foreign key column, narrowed by the hint (a constraint name,
+// a column of the key, or the junction table of a many-to-many).
+func (p *planner) relationship(table *meta.Table, item SelectItem) (*meta.Relationship, error) {
+	var found []*meta.Relationship
+	for _, rel := range table.Relationships {
+		byName := rel.Foreign.Name == item.Relation
+		byColumn := rel.Cardinality == meta.ManyToOne && len(rel.Columns) == 1 && rel.Columns[0] == item.Relation
+		if !byName && !byColumn {
+			continue
+		}
+		if item.Hint != "" && !matchesHint(rel, item.Hint) {
+			continue
+		}
+		found = append(found, rel)
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, p.noRelationship(table.Name, item)
+	}
+	details := make([]map[string]string, len(found))
+	hints := make([]string, len(found))
+	for i, rel := range found {
+		details[i] = describeRelationship(rel)
+		via := rel.Constraint
+		if rel.Junction != nil {
+			via = rel.Junction.Table.Name
+		}
+		hints[i] = fmt.Sprintf("'%s!%s'", rel.Foreign.Name, via)
+	}
+	return nil, apiError(http.StatusMultipleChoices, CodeAmbiguousEmbed,
+		fmt.Sprintf("Could not embed because more than one relationship was found for '%s' and '%s'", table.Name, item.Relation),
+		details,
+		fmt.Sprintf("Try changing '%s' to one of the following: %s. Find the desired relationship in the 'details' key.",
+			item.Relation, strings.Join(hints, ", ")))
+}
+
+func matchesHint(rel *meta.Relationship, hint string) bool {
+	if j := rel.Junction; j != nil {
+		return j.Table.Name == hint || j.Constraint1 == hint || j.Constraint2 == hint
+	}
+	return rel.Constraint == hint ||
+		(len(rel.Columns) == 1 && rel.Columns[0] == hint) ||
+		(len(rel.ForeignColumns) == 1 && rel.ForeignColumns[0] == hint)
+}
+
+func describeRelationship(rel *meta.Relationship) map[string]string {
+	cols := func(t meta.QName, c []string) string { return t.Name + "(" + strings.Join(c, ", ") + ")" }
+	d := map[string]string{
+		"cardinality": string(rel.Cardinality),
+		"embedding":   rel.Table.Name + " with " + rel.Foreign.Name,
+	}
+	if j := rel.Junction; j != nil {
+		d["relationship"] = fmt.Sprintf("%s using %s(%s) and %s(%s)", j.Table.Name,
+			j.Constraint1, strings.Join(j.SourceColumns, ", "), j.Constraint2, strings.Join(j.TargetColumns, ", "))
+		return d
+	}
+	d["relationship"] = fmt.Sprintf("%s using %s and %s", rel.Constraint,
+		cols(rel.Table, rel.Columns), cols(rel.Foreign, rel.ForeignColumns))
+	return d
+}
+
+func (p *planner) noRelationship(parent string, item SelectItem) error {
+	using := ""
+	if item.Hint != "" {
+		using = "' using the hint '" + item.Hint
+	}
+	return apiError(http.StatusBadRequest, CodeNoRelationship,
+		fmt.Sprintf("Could not find a relationship between '%s' and '%s' in the schema cache", parent, item.Relation),
+		fmt.Sprintf("Searched for a foreign key relationship between '%s' and '%s%s' in the schema '%s', but no matches were found.",
+			parent, item.Relation, using, p.schema), nil)
+}

@@ -1,0 +1,62 @@
+package rest_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRPC(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	run(t, e, []scenario{
+		{name: "scalar by POST", call: call{method: "POST", path: "/rpc/add", body: map[string]any{"a": 1, "b": 2}}, status: 200, raw: "3"},
+		{name: "scalar with a default argument", call: call{method: "POST", path: "/rpc/add", body: map[string]any{"a": 1}}, status: 200, raw: "11"},
+		{name: "scalar by GET", call: call{path: "/rpc/add?a=5&b=6"}, status: 200, raw: "11"},
+		{name: "overload chosen by argument names", call: call{path: "/rpc/greet?first=Ada&last=Lovelace"}, status: 200, raw: `"hello Ada Lovelace"`},
+		{name: "other overload", call: call{method: "POST", path: "/rpc/greet", body: map[string]any{"name": "Grace"}}, status: 200, raw: `"hello Grace"`},
+		{name: "set of rows with filters, order and select", call: call{path: "/rpc/posts_by?author=1&select=id,title&order=id.desc&published=is.true"},
+			status: 200, body: `[{"id":2,"title":"Bernoulli numbers"},{"id":1,"title":"Notes on the Engine"}]`},
+		{name: "set of rows with an embed", call: call{method: "POST", path: "/rpc/posts_by?select=id,authors!author_id(name)&limit=1&order=id", body: map[string]any{"author": 2}},
+			status: 200, body: `[{"id":3,"authors":{"name":"Grace"}}]`},
+		{name: "set of rows with count", call: call{path: "/rpc/posts_by?author=1&limit=1", header: map[string]string{"Prefer": "count=exact"}},
+			status: 206, headers: map[string]string{"Content-Range": "0-0/2"}},
+		{name: "set of scalars", call: call{path: "/rpc/numbers?n=3"}, status: 200, body: `[1,2,3]`},
+		{name: "out parameters", call: call{path: "/rpc/pair"}, status: 200, body: `{"x":1,"y":"one"}`},
+		{name: "single object", call: call{path: "/rpc/posts_by?author=3&select=title", header: map[string]string{"Accept": "application/vnd.pgrst.object+json"}},
+			status: 200, body: `{"title":"Kernel release"}`},
+		{name: "single object of many", call: call{path: "/rpc/posts_by?author=1", header: map[string]string{"Accept": "application/vnd.pgrst.object+json"}},
+			status: 406, code: "PGRST116"},
+		{name: "json argument", call: call{method: "POST", path: "/rpc/echo", body: map[string]any{"payload": map[string]any{"a": []int{1, 2}}}},
+			status: 200, body: `{"a":[1,2]}`},
+		{name: "single unnamed json body", call: call{method: "POST", path: "/rpc/echo", body: map[string]any{"whole": true},
+			header: map[string]string{"Prefer": "params=single-object"}}, status: 200, body: `{"whole":true}`},
+		{name: "variadic by POST", call: call{method: "POST", path: "/rpc/total", body: map[string]any{"nums": []int{1, 2, 3}}}, status: 200, raw: "6"},
+		{name: "variadic by GET with repeated parameters", call: call{path: "/rpc/total?nums=4&nums=5"}, status: 200, raw: "9"},
+		{name: "void", call: call{method: "POST", path: "/rpc/noop"}, status: 204, raw: "-"},
+		{name: "volatile by POST", call: call{method: "POST", path: "/rpc/bump", body: map[string]any{"counter": "rpc"}}, status: 200, raw: "1"},
+		{name: "volatile by GET is refused", call: call{path: "/rpc/bump?counter=x"}, status: 405, code: "PGRST101"},
+		{name: "unknown function", call: call{method: "POST", path: "/rpc/nope", body: map[string]any{}}, status: 404, code: "PGRST202"},
+		{name: "unknown argument", call: call{method: "POST", path: "/rpc/add", body: map[string]any{"zzz": 1}}, status: 404, code: "PGRST202"},
+		{name: "missing required argument", call: call{path: "/rpc/add?b=1"}, status: 404, code: "PGRST202"},
+		{name: "raise exception", call: call{method: "POST", path: "/rpc/fail", body: map[string]any{"msg": "nope"}}, status: 400, code: "P0001"},
+		{name: "put on rpc", call: call{method: "PUT", path: "/rpc/add", body: map[string]any{"a": 1}}, status: 405, code: "PGRST101"},
+		{name: "request settings reach SQL", call: call{path: "/rpc/whoami"}, status: 200, body: `{"role":"anon","uid":null,"method":"GET"}`},
+	})
+	r := e.do(t, call{method: "POST", path: "/rpc/fail", body: map[string]any{"msg": "nope"}})
+	var body map[string]any
+	r.JSON(t, &body)
+	require.Equal(t, map[string]any{"code": "P0001", "message": "nope", "details": nil, "hint": "try again"}, body)
+	r = e.do(t, call{method: "POST", path: "/rpc/add", body: map[string]any{"a": 1, "b": 1}, header: map[string]string{"Prefer": "tx=rollback"}})
+	require.Equal(t, http.StatusOK, r.Status)
+}
+
+func TestRPCAmbiguousOverload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, `CREATE FUNCTION twin(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
+		CREATE FUNCTION twin(x text) RETURNS text LANGUAGE sql AS 'SELECT x';`)
+	r := e.do(t, call{method: "POST", path: "/rpc/twin", body: map[string]any{"x": 1}})
+	require.Equal(t, http.StatusMultipleChoices, r.Status, "%s", r.Body)
+	require.Contains(t, string(r.Body), "PGRST203")
+}

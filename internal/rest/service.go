@@ -1,0 +1,96 @@
+// Package rest is Go Forward's PostgREST-compatible API at /rest/v1: supabase-js's query
+// builder (postgrest-js) works against it unchanged.
+//
+// A request goes parse → plan → build → run: Parse reads PostgREST's query grammar, Plan
+// checks every name against the schema cache (internal/meta), Build renders one SQL statement
+// with every value a bind argument, and the statement runs as the caller's role through
+// db.RoleRunner, pipelined with the role and claims settings, so row-level security decides
+// what each caller sees and changes. PostgreSQL builds the JSON body (json_agg); the service
+// copies it to the client without decoding it.
+package rest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/httpx"
+	"github.com/goforward/goforward/internal/meta"
+)
+
+// Config configures the REST service.
+type Config struct {
+	// Schemas are the schemas exposed through the API; the first is the default a request
+	// gets without Accept-Profile / Content-Profile. Default: public.
+	Schemas []string
+	// MaxRows caps the rows of every read whatever limit is asked for (PostgREST's
+	// db-max-rows); 0 means no cap.
+	MaxRows int
+	// OpenAPIDisabled turns the OpenAPI description at GET /rest/v1/ off (404 PGRST126).
+	OpenAPIDisabled bool
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	// Owner is a pool connecting as a role that sees every exposed object; the schema cache
+	// reads the catalogs and listens for reload notifications through it. Required.
+	Owner *pgxpool.Pool
+	// Runner runs requests as the caller's role. Required.
+	Runner *db.RoleRunner
+	// Logger receives the service's logs. Nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// Service serves /rest/v1.
+type Service struct {
+	cfg       Config
+	runner    *db.RoleRunner
+	inspector *meta.Inspector
+	logger    *slog.Logger
+}
+
+// New builds the service. It does no I/O: the schema cache is loaded by Run, or by the
+// first request if that comes first.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Owner == nil || deps.Runner == nil {
+		return nil, errors.New("rest: the owner pool and the role runner are required")
+	}
+	if len(cfg.Schemas) == 0 {
+		cfg.Schemas = []string{"public"}
+	}
+	cfg.Schemas = slices.Clone(cfg.Schemas)
+	if cfg.MaxRows < 0 {
+		cfg.MaxRows = 0
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Service{
+		cfg:       cfg,
+		runner:    deps.Runner,
+		inspector: meta.NewInspector(deps.Owner, meta.Config{Schemas: cfg.Schemas}, logger),
+		logger:    logger,
+	}, nil
+}
+
+// Mount registers the service's routes.
+func (s *Service) Mount(mux *http.ServeMux) {
+	handler := httpx.Handle(renderError, s.serve)
+	mux.Handle(Prefix+"/", handler)
+	mux.Handle(Prefix+"/{$}", handler)
+}
+
+// Run keeps the schema cache current until ctx ends (see meta.Inspector.Run).
+func (s *Service) Run(ctx context.Context) error { return s.inspector.Run(ctx) }
+
+// ReloadSchema reloads the schema cache now, as NOTIFY pgrst, 'reload schema' would.
+func (s *Service) ReloadSchema(ctx context.Context) error {
+	_, err := s.inspector.Reload(ctx)
+	return err
+}

@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location FROM (SELECT "t0"."id", coalesce("e1"."j", '[]') AS "labels" FROM "public"."posts" AS "t0" LEFT JOIN LATERAL (SELECT json_agg("_e1") AS "j" FROM (SELECT "t1"."label" FROM "public"."labels" AS "t1", "public"."post_labels" AS "j1" WHERE "j1"."label_id" = "t1"."id" AND "j1"."post_id" = "t0"."id") AS "_e1") AS "e1" ON TRUE LIMIT $1) AS "_pgrst_t"
+-- args: [100]

@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location FROM (SELECT "t0"."id", row_to_json("e1".*) AS "authors" FROM "public"."posts" AS "t0" LEFT JOIN LATERAL (SELECT "t1"."name" FROM "public"."authors" AS "t1" WHERE "t1"."id" = "t0"."author_id") AS "e1" ON TRUE ORDER BY "e1"."name" ASC LIMIT $1) AS "_pgrst_t"
+-- args: [100]

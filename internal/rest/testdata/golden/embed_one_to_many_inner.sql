@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location FROM (SELECT "t0"."name", coalesce("e1"."j", '[]') AS "posts" FROM "public"."authors" AS "t0" INNER JOIN LATERAL (SELECT json_agg("_e1") AS "j" FROM (SELECT "t1"."title" FROM "public"."posts" AS "t1" WHERE "t1"."author_id" = "t0"."id" AND "t1"."published" IS TRUE ORDER BY "t1"."id" ASC LIMIT $1) AS "_e1") AS "e1" ON "e1"."j" IS NOT NULL LIMIT $2) AS "_pgrst_t"
+-- args: [2,100]

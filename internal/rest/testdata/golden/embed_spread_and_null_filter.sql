@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location FROM (SELECT "t0"."id", "e1".* FROM "public"."posts" AS "t0" LEFT JOIN LATERAL (SELECT "t1"."name" AS "author" FROM "public"."authors" AS "t1" WHERE "t1"."id" = "t0"."author_id") AS "e1" ON TRUE LEFT JOIN LATERAL (SELECT  FROM "public"."authors" AS "t2" WHERE "t2"."id" = "t0"."reviewer_id") AS "e2" ON TRUE WHERE row_to_json("e2".*) IS NULL LIMIT $1) AS "_pgrst_t"
+-- args: [100]

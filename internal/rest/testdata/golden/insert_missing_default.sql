@@ -1,0 +1,2 @@
+WITH "pgrst_source" AS (INSERT INTO "public"."counters" AS "t0" ("name", "value") SELECT "_b"."name", "_b"."value" FROM jsonb_populate_recordset(NULL::"public"."counters", (SELECT jsonb_agg(jsonb_build_object($2::text, 0) || "_e") FROM jsonb_array_elements($1::jsonb) AS "_e")) AS "_b" RETURNING 1) SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, '' AS body, NULL::text[] AS location FROM (SELECT 1 FROM "pgrst_source") AS "_pgrst_t"
+-- args: ["[{\"name\":\"a\"}]","value"]

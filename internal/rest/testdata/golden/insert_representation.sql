@@ -1,0 +1,2 @@
+WITH "pgrst_source" AS (INSERT INTO "public"."labels" AS "t0" ("id", "label") SELECT "_b"."id", "_b"."label" FROM json_populate_recordset(NULL::"public"."labels", $1::json) AS "_b" RETURNING "t0".*) SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location FROM (SELECT "t0"."id" FROM "pgrst_source" AS "t0") AS "_pgrst_t"
+-- args: ["[{\"id\":1,\"label\":\"x\"}]"]

@@ -1,0 +1,2 @@
+WITH "pgrst_source" AS (INSERT INTO "public"."labels" AS "t0" ("id", "label") SELECT "_b"."id", "_b"."label" FROM json_populate_recordset(NULL::"public"."labels", $1::json) AS "_b" ON CONFLICT ("id") DO UPDATE SET "id" = EXCLUDED."id", "label" = EXCLUDED."label" RETURNING 1) SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, '' AS body, NULL::text[] AS location FROM (SELECT 1 FROM "pgrst_source") AS "_pgrst_t"
+-- args: ["[{\"id\":1,\"label\":\"x\"}]"]

@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce((SELECT string_agg("_k", ',') FROM json_object_keys(json_agg("_pgrst_t")->0) AS "_k"), '') || E'\n' || coalesce(string_agg(substring("_pgrst_t"::text, 2, length("_pgrst_t"::text) - 2), E'\n'), '') AS body, NULL::text[] AS location FROM (SELECT "t0"."id", "t0"."name" FROM "public"."authors" AS "t0" LIMIT $1) AS "_pgrst_t"
+-- args: [100]

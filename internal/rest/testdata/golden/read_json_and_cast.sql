@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location FROM (SELECT "t0"."meta"->>$1::text AS "lang", "t0"."meta"->$2::text->$3::int4 AS "first_tag", CAST("t0"."born" AS "pg_catalog"."text") AS "born" FROM "public"."authors" AS "t0" WHERE "t0"."meta"->$4::text > $5 LIMIT $6) AS "_pgrst_t"
+-- args: ["lang","tags","0","level","2",100]

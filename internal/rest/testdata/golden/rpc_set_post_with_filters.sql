@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location FROM (SELECT "t0"."id", "t0"."title" FROM json_to_record($1::json) AS "_args"("author" integer) CROSS JOIN LATERAL "public"."posts_by"("author" := "_args"."author") AS "t0" WHERE "t0"."published" IS TRUE ORDER BY "t0"."id" ASC LIMIT $2) AS "_pgrst_t"
+-- args: ["{\"author\":1}",100]

@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"."pgrst_scalar")->0, 'null')::text AS body, NULL::text[] AS location FROM (SELECT "t0"."pgrst_scalar" FROM json_to_record($1::json) AS "_args"("nums" integer[]) CROSS JOIN LATERAL "public"."total"(VARIADIC "nums" := "_args"."nums") AS "t0"("pgrst_scalar") LIMIT $2) AS "_pgrst_t"
+-- args: ["{\"nums\":[1,2]}",100]

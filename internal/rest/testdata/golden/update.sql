@@ -1,0 +1,2 @@
+WITH "pgrst_source" AS (UPDATE "public"."posts" AS "t0" SET "title" = "_b"."title", "published" = "_b"."published" FROM (SELECT * FROM json_populate_recordset(NULL::"public"."posts", $1::json) LIMIT 1) AS "_b" WHERE "t0"."id" = $2 RETURNING 1) SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, '' AS body, NULL::text[] AS location FROM (SELECT 1 FROM "pgrst_source") AS "_pgrst_t"
+-- args: ["[{\"title\":\"t\",\"published\":true}]","1"]
