@@ -40,6 +40,7 @@ func serviceBuilders() []serviceBuilder {
 	return []serviceBuilder{
 		authService(),
 		restService(),
+		storageService(),
 	}
 }
 

@@ -9,12 +9,12 @@ import (
 )
 
 // The header lists supabase-js needs (see the wire reference, section 1.2), plus our request
-// id. Preflights also allow whatever extra headers the browser asks for, as Kong's CORS
+// id and the TUS headers tus-js-client reads when it resumes an upload in a browser. Preflights also allow whatever extra headers the browser asks for, as Kong's CORS
 // plugin does when no header list is configured: apps add their own global headers.
 const (
 	corsAllowMethods  = "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
 	corsAllowHeaders  = "authorization,apikey,content-type,x-client-info,accept-profile,content-profile,prefer,range,x-upsert,cache-control,x-supabase-api-version,x-region,x-metadata,tus-resumable,upload-length,upload-offset,upload-metadata,x-request-id"
-	corsExposeHeaders = "content-range,x-total-count,link,x-supabase-api-version,location,upload-offset,etag,x-request-id"
+	corsExposeHeaders = "content-range,x-total-count,link,x-supabase-api-version,location,upload-offset,upload-length,upload-expires,tus-resumable,tus-version,etag,content-disposition,x-request-id"
 	// maxExtraCORSHeaders bounds how many requested header names a preflight answer echoes.
 	maxExtraCORSHeaders = 32
 )

@@ -75,7 +75,7 @@ func TestCORSDevelopment(t *testing.T) {
 			expectedStatus:  http.StatusOK,
 			expectedHeaders: map[string]string{"Access-Control-Allow-Origin": "http://localhost:3000"},
 			check: requireListHas("Access-Control-Expose-Headers",
-				"content-range", "x-total-count", "link", "x-supabase-api-version", "location", "upload-offset", "etag", "x-request-id"),
+				"content-range", "x-total-count", "link", "x-supabase-api-version", "location", "upload-offset", "upload-length", "upload-expires", "tus-resumable", "etag", "content-disposition", "x-request-id"),
 		},
 		{
 			name: "errors carry CORS headers so the browser can read them", url: "/auth/v1/whoami",

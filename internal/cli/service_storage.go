@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/storage"
+	"github.com/goforward/goforward/internal/storage/blob"
+	"github.com/goforward/goforward/internal/storage/localfs"
+	"github.com/goforward/goforward/internal/storage/s3"
+)
+
+// s3ConnectTimeout bounds the check, at start, that the S3 bucket is reachable.
+const s3ConnectTimeout = 30 * time.Second
+
+// storageService builds the Supabase-compatible /storage/v1 service on the configured blob
+// backend. The whole service is open at the gateway (it checks tokens itself, so public
+// and signed URLs work without an apikey) and limits upload sizes itself. Its background
+// loop expires resumable uploads and reclaims orphaned blobs.
+func storageService() serviceBuilder {
+	return serviceBuilder{name: "storage", build: func(d serviceDeps) (builtService, error) {
+		backend, err := storageBackend(d.cfg.Storage, d.dir)
+		if err != nil {
+			return builtService{}, err
+		}
+		c := d.cfg.Storage
+		svc, err := storage.New(storage.Config{
+			FileSizeLimit:              c.FileSizeLimit,
+			SignedUploadURLExpiry:      c.SignedUploadURLExpiry,
+			DisableImageTransformation: !c.Image.Enabled,
+			ImageMaxDimension:          c.Image.MaxDimension,
+			ImageMaxSourceBytes:        c.Image.MaxSourceBytes,
+			ImageMaxSourcePixels:       c.Image.MaxSourcePixels,
+			TUSUploadExpiry:            c.TUS.UploadExpiry,
+			TUSMaxChunkSize:            c.TUS.MaxChunkSize,
+		}, storage.Deps{Runner: d.runner, Keys: d.keys, Backend: backend, Logger: d.logger})
+		if err != nil {
+			return builtService{}, err
+		}
+		return builtService{
+			Service: gateway.Service{
+				Name:         "storage",
+				Prefix:       storage.Prefix,
+				Mount:        svc.Mount,
+				Open:         storage.OpenPaths,
+				MaxBodyBytes: -1,
+			},
+			run: svc.Run,
+		}, nil
+	}}
+}
+
+// storageBackend opens where object bytes live: a directory (storage/ under the data
+// directory unless storage.local.path says otherwise) or an S3 bucket.
+func storageBackend(c config.StorageConfig, dataDir string) (blob.Backend, error) {
+	switch c.Backend {
+	case "s3":
+		ctx, cancel := context.WithTimeout(context.Background(), s3ConnectTimeout)
+		defer cancel()
+		b, err := s3.New(ctx, s3.Config{
+			Endpoint:     c.S3.Endpoint,
+			Region:       c.S3.Region,
+			Bucket:       c.S3.Bucket,
+			Prefix:       c.S3.Prefix,
+			AccessKey:    c.S3.AccessKey,
+			SecretKey:    c.S3.SecretKey,
+			UsePathStyle: c.S3.UsePathStyle,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		return b, nil
+	default:
+		dir := c.Local.Path
+		if dir == "" {
+			dir = filepath.Join(dataDir, "storage")
+		}
+		b, err := localfs.New(localfs.Config{Dir: dir})
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		return b, nil
+	}
+}

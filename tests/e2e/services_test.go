@@ -1,0 +1,34 @@
+package e2e
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestServicesSubset: --services runs only the named services; the others' routes answer 404
+// even with a valid key, while the chosen ones serve.
+func TestServicesSubset(t *testing.T) {
+	t.Parallel()
+	dataDir := tempDataDir(t)
+	srv := startServer(t, dataDir, nil, "--services", "rest")
+	srv.waitReady(60 * time.Second)
+	key := http.Header{"Apikey": {statusJSON(t, dataDir)["anon_key"].(string)}}
+
+	require.Equal(t, http.StatusOK, get(t, srv.url()+"/rest/v1/", key), "rest is running")
+	require.Equal(t, http.StatusNotFound, get(t, srv.url()+"/auth/v1/settings", key), "auth is not")
+	require.Equal(t, http.StatusNotFound, get(t, srv.url()+"/auth/v1/health", key))
+}
+
+// TestAllServicesByDefault: without --services every built service answers.
+func TestAllServicesByDefault(t *testing.T) {
+	t.Parallel()
+	dataDir := tempDataDir(t)
+	srv := startServer(t, dataDir, nil)
+	srv.waitReady(60 * time.Second)
+	key := http.Header{"Apikey": {statusJSON(t, dataDir)["anon_key"].(string)}}
+	require.Equal(t, http.StatusOK, get(t, srv.url()+"/rest/v1/", key))
+	require.Equal(t, http.StatusOK, get(t, srv.url()+"/auth/v1/settings", key))
+}
