@@ -18,6 +18,7 @@ if [ "$purpose" = test ]; then
 	command -v gcc >/dev/null 2>&1 || missing+=(gcc)   # go test -race needs cgo
 	command -v node >/dev/null 2>&1 || missing+=(nodejs)
 	command -v npm >/dev/null 2>&1 || missing+=(npm)
+	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) # realtime's cluster tests; not auto-started
 fi
 
 # install_node_packages installs the pinned npm packages of the Node end-to-end tests.

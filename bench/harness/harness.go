@@ -7,6 +7,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,9 +22,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goforward/goforward/internal/db"
 )
 
-// Stack is a running goforward and a direct pool to its database.
+// Stack is a running goforward and pools to its database (superuser and authenticator).
 type Stack struct {
 	URL            string
 	AnonKey        string
@@ -31,6 +34,10 @@ type Stack struct {
 	JWTSecret      string
 	DBURL          string
 	Direct         *pgxpool.Pool // superuser pool for seeding and for the pgx baseline
+	// Request is a pool of the same size logged in as the authenticator role, as goforward's
+	// request pool is: a baseline that runs requests through RoleRunner should use it, so
+	// that PostgreSQL checks the same role switch for both.
+	Request *pgxpool.Pool
 
 	cmd    *exec.Cmd
 	tmp    string
@@ -40,7 +47,10 @@ type Stack struct {
 // Options tune Start.
 type Options struct {
 	Env      []string // extra environment for goforward, e.g. auth limits
-	PoolSize int32    // size of the direct pool; default 32
+	PoolSize int32    // size of the Direct and Request pools; default 32
+	// Binary is a goforward binary to run instead of building one from this checkout, so
+	// that two builds can be compared in one run. Empty: build.
+	Binary string
 }
 
 // Start builds and starts goforward. Close it when done.
@@ -60,21 +70,27 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, err
 	}
-	binary := filepath.Join(tmp, "goforward")
-	build := exec.CommandContext(ctx, "go", "build", "-o", binary, "github.com/goforward/goforward/cmd/goforward")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build goforward: %w", err)
+	binary := opts.Binary
+	if binary == "" {
+		binary = filepath.Join(tmp, "goforward")
+		build := exec.CommandContext(ctx, "go", "build", "-o", binary, "github.com/goforward/goforward/cmd/goforward")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("build goforward: %w", err)
+		}
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	dataDir := filepath.Join(tmp, "data")
+	// Chosen here so that the benchmark can log in as authenticator too.
+	authenticatorPassword := rand.Text()
 	s.cmd = exec.Command(binary, "serve", "--data-dir", dataDir, "--port", strconv.Itoa(port))
 	s.cmd.Env = append(cleanEnv(),
 		"GOFORWARD_SERVER_RATE_LIMIT_REQUESTS_PER_SECOND=0",
 		"GOFORWARD_LOG_LEVEL=warn",
+		"GOFORWARD_DATABASE_AUTHENTICATOR_PASSWORD="+authenticatorPassword,
 	)
 	s.cmd.Env = append(s.cmd.Env, opts.Env...)
 	s.cmd.Stdout = &bytes.Buffer{}
@@ -100,24 +116,47 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.AnonKey, s.ServiceRoleKey, s.JWTSecret, s.DBURL = status.AnonKey, status.ServiceRoleKey, status.JWTSecret, status.DBURL
-	poolCfg, err := pgxpool.ParseConfig(s.DBURL)
+	if s.Direct, err = openPool(ctx, s.DBURL, opts.PoolSize); err != nil {
+		return nil, err
+	}
+	requestURL, err := db.WithCredentials(s.DBURL, "authenticator", authenticatorPassword)
 	if err != nil {
 		return nil, err
 	}
-	poolCfg.MaxConns = opts.PoolSize
-	if poolCfg.MaxConns <= 0 {
-		poolCfg.MaxConns = 32
-	}
-	if s.Direct, err = pgxpool.NewWithConfig(ctx, poolCfg); err != nil {
-		return nil, err
+	if s.Request, err = openPool(ctx, requestURL, opts.PoolSize); err != nil {
+		return nil, fmt.Errorf("connect as authenticator: %w", err)
 	}
 	return s, nil
+}
+
+// openPool connects a pool of size connections (32 when size is 0) and checks it works.
+func openPool(ctx context.Context, url string, size int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = size
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 32
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }
 
 // Close stops goforward (and with it PostgreSQL) and removes the data directory.
 func (s *Stack) Close() {
 	if s.Direct != nil {
 		s.Direct.Close()
+	}
+	if s.Request != nil {
+		s.Request.Close()
 	}
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)

@@ -22,6 +22,15 @@ func TestStartServesAndStops(t *testing.T) {
 	var one int
 	require.NoError(t, s.Direct.QueryRow(ctx, "SELECT 1").Scan(&one))
 	require.Equal(t, 1, one)
+	var user string
+	require.NoError(t, s.Request.QueryRow(ctx, "SELECT current_user").Scan(&user))
+	require.Equal(t, "authenticator", user, "the request pool logs in as goforward's request pool does")
+
+	// Starting up cost goforward and PostgreSQL processor time; both show up.
+	cpu, err := s.CPU()
+	require.NoError(t, err)
+	require.Positive(t, cpu.Goforward)
+	require.Positive(t, cpu.Postgres)
 	url := s.URL
 	s.Close()
 	_, err = http.Get(url + "/health")

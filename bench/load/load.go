@@ -29,6 +29,9 @@ type Result struct {
 	Elapsed    time.Duration // measured wall time
 	P50, P90   time.Duration
 	P99, Max   time.Duration
+	// AllCalls counts every call made, warm-up calls and calls cut short by the end of the
+	// run included: the denominator for resources the whole run consumed.
+	AllCalls int64
 }
 
 // PerSecond is the measured throughput of successful calls.
@@ -76,6 +79,7 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 
 	var (
 		budget     atomic.Int64
+		calls      atomic.Int64
 		errs       atomic.Int64
 		firstErrMu sync.Mutex
 		firstErr   error
@@ -95,6 +99,7 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 					return
 				}
 				err := op(ctx, w)
+				calls.Add(1)
 				if !measured {
 					continue
 				}
@@ -121,7 +126,7 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	res := Result{Requests: int64(len(all)), Errors: errs.Load(), FirstError: firstErr, Elapsed: elapsed}
+	res := Result{Requests: int64(len(all)), AllCalls: calls.Load(), Errors: errs.Load(), FirstError: firstErr, Elapsed: elapsed}
 	if len(all) > 0 {
 		res.P50 = percentile(all, 0.50)
 		res.P90 = percentile(all, 0.90)

@@ -19,6 +19,7 @@ func TestRunStopsAtTheRequestBudget(t *testing.T) {
 	})
 	require.Equal(t, int64(1000), res.Requests)
 	require.Equal(t, int64(1000), calls.Load())
+	require.Equal(t, int64(1000), res.AllCalls)
 	require.Zero(t, res.Errors)
 	require.Positive(t, res.PerSecond())
 }
@@ -34,6 +35,21 @@ func TestRunStopsAtTheDeadline(t *testing.T) {
 	})
 	require.Positive(t, res.Requests)
 	require.Less(t, res.Requests, int64(1000), "a 50ms run of 1ms calls on two workers cannot make 1000 calls")
+}
+
+func TestRunCountsWarmupCallsOnlyInAllCalls(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	res := Run(context.Background(), Config{Concurrency: 2, Duration: 100 * time.Millisecond, Warmup: 50 * time.Millisecond}, func(ctx context.Context, _ int) error {
+		calls.Add(1)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Millisecond):
+		}
+		return nil
+	})
+	require.Equal(t, calls.Load(), res.AllCalls)
+	require.Greater(t, res.AllCalls, res.Requests, "warm-up calls are made but not measured")
 }
 
 func TestRunCountsErrorsAndKeepsTheFirst(t *testing.T) {

@@ -28,6 +28,7 @@ const (
 	DefaultDetectorWindow            = 10 * time.Minute
 	DefaultDevInboxSize              = 200
 	DefaultSMSTemplate               = "Your code is {{ .Code }}"
+	DefaultMFARateLimit              = 15
 )
 
 // Password character classes accepted in Config.PasswordRequiredCharacters.
@@ -118,6 +119,10 @@ type Config struct {
 	// RateLimits are the per-IP and per-address request limits.
 	RateLimits RateLimits
 
+	// MFAPhone allows phone (SMS) factors. Default false, as GoTrue's
+	// MFA_PHONE_ENROLL_ENABLED: enrolling one is then 422 mfa_phone_enroll_not_enabled.
+	MFAPhone bool
+
 	// SMSTemplate is the text of OTP messages; {{ .Code }} is the code. Default
 	// "Your code is {{ .Code }}".
 	SMSTemplate string
@@ -150,6 +155,9 @@ type RateLimits struct {
 	EmailSent int
 	// SMSSent limits SMS sent by the whole node, per hour. Default 30.
 	SMSSent int
+	// MFA limits MFA challenges and verifications (TOTP, phone and backup codes), per minute
+	// (GoTrue's MFA_RATE_LIMIT_CHALLENGE_AND_VERIFY). Default 15.
+	MFA int
 }
 
 func (c Config) withDefaults() Config {
@@ -180,6 +188,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.RateLimits.AnonymousUsers, 30)
 	setDefault(&c.RateLimits.EmailSent, 30)
 	setDefault(&c.RateLimits.SMSSent, 30)
+	setDefault(&c.RateLimits.MFA, DefaultMFARateLimit)
 	return c
 }
 

@@ -12,7 +12,7 @@ import (
 // The development inbox (Go Forward): with Config.DevInbox every e-mail and SMS the service
 // sends is also kept in auth.dev_inbox (the newest DevInboxSize), so that a person or a test
 // can finish a sign-in flow without a real mailbox. GET /auth/v1/dev/inbox lists it for the
-// service role; the route does not exist unless DevInbox is on.
+// admin roles (service_role, supabase_admin); the route does not exist unless DevInbox is on.
 
 // keepInInbox stores a sent message. It runs outside the request's transaction: the message
 // has gone out even if the request later fails. A failure here is logged, never fatal.
@@ -45,7 +45,7 @@ type inboxMessage struct {
 // devInbox answers GET /dev/inbox?to=&limit=: the newest messages first, optionally only those
 // to one address (an e-mail address, or a phone number in any format ValidPhone accepts).
 func (s *Service) devInbox(w http.ResponseWriter, r *http.Request) error {
-	if err := requireServiceRole(r); err != nil {
+	if _, err := requireAdmin(r); err != nil {
 		return err
 	}
 	limit := 50

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Types of auth.security_events rows. The MFA phase adds its own next to these.
+// Types of auth.security_events rows.
 const (
 	eventSignIn             = "sign_in"
 	eventSignInFailed       = "sign_in_failed"
@@ -22,6 +22,23 @@ const (
 	eventTokenReused        = "refresh_token_reused"
 	eventLogout             = "logout"
 	eventSuspiciousActivity = "suspicious_activity"
+
+	eventMFAEnrolled           = "mfa_enrolled"
+	eventMFAVerified           = "mfa_verified"
+	eventMFAVerificationFailed = "mfa_verification_failed"
+	eventMFAUnenrolled         = "mfa_unenrolled"
+	eventBackupCodesGenerated  = "backup_codes_generated"
+	eventBackupCodesDeleted    = "backup_codes_deleted"
+	eventBackupCodeUsed        = "backup_code_used"
+
+	eventAdminUserCreated   = "admin_user_created"
+	eventAdminUserUpdated   = "admin_user_updated"
+	eventAdminUserBanned    = "admin_user_banned"
+	eventAdminUserUnbanned  = "admin_user_unbanned"
+	eventAdminUserDeleted   = "admin_user_deleted"
+	eventAdminFactorDeleted = "admin_factor_deleted"
+	eventAdminLinkGenerated = "admin_link_generated"
+	eventUserInvited        = "user_invited"
 )
 
 // Severities of security events.
@@ -80,6 +97,16 @@ const (
 	auditUserModified          = "user_modified"
 	auditPasswordUpdated       = "user_updated_password"
 	auditTokenRevoked          = "token_revoked"
+	auditUserInvited           = "user_invited"
+	auditUserDeleted           = "user_deleted"
+	auditFactorEnrolled        = "factor_in_progress"
+	auditFactorUnenrolled      = "factor_unenrolled"
+	auditFactorDeleted         = "factor_deleted"
+	auditChallengeCreated      = "challenge_created"
+	auditVerificationAttempted = "verification_attempted"
+	auditBackupCodesGenerated  = "generate_recovery_codes"
+	auditBackupCodesDeleted    = "recovery_codes_deleted"
+	auditBackupCodeLogin       = "mfa_code_login"
 )
 
 // auditLogType is GoTrue's log_type of each action.
@@ -94,6 +121,16 @@ var auditLogType = map[string]string{
 	auditUserModified:          "user",
 	auditPasswordUpdated:       "user",
 	auditTokenRevoked:          "token",
+	auditUserInvited:           "team",
+	auditUserDeleted:           "team",
+	auditFactorEnrolled:        "factor",
+	auditFactorUnenrolled:      "factor",
+	auditFactorDeleted:         "factor",
+	auditChallengeCreated:      "factor",
+	auditVerificationAttempted: "factor",
+	auditBackupCodesGenerated:  "user",
+	auditBackupCodesDeleted:    "recovery_codes",
+	auditBackupCodeLogin:       "factor",
 }
 
 // auditArgs builds GoTrue's audit payload: {actor_id, actor_username, actor_via_sso, log_type,

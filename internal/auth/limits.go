@@ -15,6 +15,7 @@ const maxBurst = 30
 type limiters struct {
 	otp, verify, token, anonymous *ratelimit.Memory
 	emailSent, smsSent            *ratelimit.Memory
+	mfa                           *ratelimit.Memory
 }
 
 func newLimiters(cfg RateLimits) *limiters {
@@ -25,6 +26,7 @@ func newLimiters(cfg RateLimits) *limiters {
 		anonymous: bucket(cfg.AnonymousUsers, time.Hour),
 		emailSent: bucket(cfg.EmailSent, time.Hour),
 		smsSent:   bucket(cfg.SMSSent, time.Hour),
+		mfa:       bucket(cfg.MFA, time.Minute),
 	}
 }
 
@@ -41,7 +43,7 @@ func bucket(n int, per time.Duration) *ratelimit.Memory {
 
 func (l *limiters) all() []*ratelimit.Memory {
 	var out []*ratelimit.Memory
-	for _, m := range []*ratelimit.Memory{l.otp, l.verify, l.token, l.anonymous, l.emailSent, l.smsSent} {
+	for _, m := range []*ratelimit.Memory{l.otp, l.verify, l.token, l.anonymous, l.emailSent, l.smsSent, l.mfa} {
 		if m != nil {
 			out = append(out, m)
 		}

@@ -66,28 +66,20 @@ func (s *Service) failedSignIn(ctx context.Context, subject string, u *user, add
 		if u != nil {
 			userID = u.ID
 		}
-		var failures, lockouts int
-		err := tx.QueryRow(ctx, `INSERT INTO auth.sign_in_lockouts AS l (subject, user_id, failed_attempts, lockouts, updated_at)
-			VALUES ($1, nullif($2, '')::uuid, 1, 0, $3)
-			ON CONFLICT (subject) DO UPDATE SET failed_attempts = l.failed_attempts + 1, updated_at = $3
-			RETURNING failed_attempts, lockouts`, subject, userID, now).Scan(&failures, &lockouts)
-		if err != nil {
-			return fmt.Errorf("count failed sign-in: %w", err)
+		var (
+			lockouts int
+			err      error
+		)
+		if lockedUntil, lockouts, err = s.countFailure(ctx, tx, subject, userID, now); err != nil {
+			return err
 		}
 		details := map[string]any{"identifier_hash": sha256Hex(address)[:16]}
 		if err := (securityEvent{UserID: userID, Type: eventSignInFailed, Details: details}).record(ctx, tx, c, now); err != nil {
 			return err
 		}
-		if s.cfg.LockoutAttempts > 0 && failures >= s.cfg.LockoutAttempts {
-			lockouts++
-			until := now.Add(s.lockDuration(lockouts))
-			lockedUntil = &until
-			if _, err := tx.Exec(ctx, `UPDATE auth.sign_in_lockouts SET failed_attempts = 0, lockouts = $2, locked_until = $3
-				WHERE subject = $1`, subject, lockouts, until); err != nil {
-				return fmt.Errorf("lock account: %w", err)
-			}
+		if lockedUntil != nil {
 			ev := securityEvent{UserID: userID, Type: eventAccountLocked, Severity: severityWarning, Details: map[string]any{
-				"locked_until": until, "lockouts": lockouts, "identifier_hash": details["identifier_hash"],
+				"locked_until": *lockedUntil, "lockouts": lockouts, "identifier_hash": details["identifier_hash"],
 			}}
 			if err := ev.record(ctx, tx, c, now); err != nil {
 				return err
@@ -96,6 +88,30 @@ func (s *Service) failedSignIn(ctx context.Context, subject string, u *user, add
 		return s.detect(ctx, tx, c, now)
 	})
 	return lockedUntil, err
+}
+
+// countFailure adds one failure to subject and, when the count reaches LockoutAttempts,
+// locks it (LockoutDuration, doubled for each earlier lock). It returns the end of the lock
+// it just started, if any, and how many locks the subject has had.
+func (s *Service) countFailure(ctx context.Context, tx pgx.Tx, subject, userID string, now time.Time) (*time.Time, int, error) {
+	var failures, lockouts int
+	err := tx.QueryRow(ctx, `INSERT INTO auth.sign_in_lockouts AS l (subject, user_id, failed_attempts, lockouts, updated_at)
+		VALUES ($1, nullif($2, '')::uuid, 1, 0, $3)
+		ON CONFLICT (subject) DO UPDATE SET failed_attempts = l.failed_attempts + 1, updated_at = $3
+		RETURNING failed_attempts, lockouts`, subject, userID, now).Scan(&failures, &lockouts)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count failure: %w", err)
+	}
+	if s.cfg.LockoutAttempts <= 0 || failures < s.cfg.LockoutAttempts {
+		return nil, lockouts, nil
+	}
+	lockouts++
+	until := now.Add(s.lockDuration(lockouts))
+	if _, err := tx.Exec(ctx, `UPDATE auth.sign_in_lockouts SET failed_attempts = 0, lockouts = $2, locked_until = $3
+		WHERE subject = $1`, subject, lockouts, until); err != nil {
+		return nil, 0, fmt.Errorf("lock: %w", err)
+	}
+	return &until, lockouts, nil
 }
 
 // lockDuration is the length of the n-th lock: LockoutDuration doubled n-1 times, capped.

@@ -60,31 +60,49 @@ type outgoingCode struct {
 // fails the caller's transaction rolls back and nothing of the request remains. It returns
 // the SMS provider's message id ("" for e-mail).
 func (s *Service) sendCode(ctx context.Context, tx pgx.Tx, oc outgoingCode) (string, error) {
-	now := s.now()
-	if err := s.checkFrequency(oc.LastSent, oc.SMS, now); err != nil {
+	if err := s.checkFrequency(oc.LastSent, oc.SMS, s.now()); err != nil {
 		return "", err
 	}
+	code, err := s.issueCode(ctx, tx, oc)
+	if err != nil {
+		return "", err
+	}
+	inbox := map[string]any{"type": oc.VerifyType, "token": code.OTP, "token_hash": code.LinkToken}
+	if oc.SMS {
+		return s.sendSMS(ctx, oc, code.OTP, inbox)
+	}
+	return "", s.sendMail(ctx, oc, code.OTP, code.LinkToken, inbox)
+}
+
+// issuedCode is a one-time code just stored: what a message carries.
+type issuedCode struct {
+	OTP       string // the digits a person types
+	Hash      string // GoTrue's token hash, as stored
+	LinkToken string // what an e-mail link carries: Hash, with the pkce_ prefix for PKCE flows
+}
+
+// issueCode creates and stores the code for oc (replacing a pending one of the same kind)
+// and records when it was sent, without sending it: sendCode sends it, the admin API's
+// generate_link hands it to the caller.
+func (s *Service) issueCode(ctx context.Context, tx pgx.Tx, oc outgoingCode) (issuedCode, error) {
+	now := s.now()
 	otp := randomDigits(s.cfg.OTPLength)
-	hash := sha224Hex(oc.Address + otp)
-	linkToken := hash
+	code := issuedCode{OTP: otp, Hash: sha224Hex(oc.Address + otp)}
+	code.LinkToken = code.Hash
 	if oc.PKCE {
-		linkToken = pkcePrefix + hash
+		code.LinkToken = pkcePrefix + code.Hash
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO auth.one_time_tokens AS t (id, user_id, token_type, token_hash, relates_to, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6)
 		ON CONFLICT (user_id, token_type) DO UPDATE SET token_hash = $4, relates_to = $5, created_at = $6,
-			updated_at = $6, failed_attempts = 0`, newID(), oc.User.ID, oc.TokenType, hash, oc.Address, now)
+			updated_at = $6, failed_attempts = 0`, newID(), oc.User.ID, oc.TokenType, code.Hash, oc.Address, now)
 	if err != nil {
-		return "", fmt.Errorf("save one-time token: %w", err)
+		return issuedCode{}, fmt.Errorf("save one-time token: %w", err)
 	}
 	if err := updateUserColumns(ctx, tx, oc.User.ID, now, map[string]any{oc.SentColumn: now}); err != nil {
-		return "", err
+		return issuedCode{}, err
 	}
-	inbox := map[string]any{"type": oc.VerifyType, "token": otp, "token_hash": linkToken}
-	if oc.SMS {
-		return s.sendSMS(ctx, oc, otp, inbox)
-	}
-	return "", s.sendMail(ctx, oc, otp, linkToken, inbox)
+	return code, nil
 }
 
 // checkFrequency enforces MaxFrequency between two sends of one kind to one address.

@@ -44,6 +44,16 @@ func (c clientInfo) ipArg() any {
 // decodeBody reads the JSON body into v. Like GoTrue it does not insist on a content type,
 // and unknown fields are ignored (clients spread option objects into bodies).
 func decodeBody(r *http.Request, v any) error {
+	return decodeJSONBody(r, v, false)
+}
+
+// decodeOptionalBody is decodeBody for endpoints whose body may be left out (an MFA
+// challenge, DELETE /admin/users/{id}): an empty body leaves v as it is.
+func decodeOptionalBody(r *http.Request, v any) error {
+	return decodeJSONBody(r, v, true)
+}
+
+func decodeJSONBody(r *http.Request, v any, optional bool) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var maxBytes *http.MaxBytesError
@@ -53,6 +63,9 @@ func decodeBody(r *http.Request, v any) error {
 		return badRequest(CodeBadJSON, "Could not read request body").WithCause(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
 		return badRequest(CodeBadJSON, "Could not parse request body as JSON: the body is empty")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
@@ -132,15 +145,26 @@ func (s *Service) requireUser(r *http.Request) (*caller, error) {
 	return c, nil
 }
 
-// requireServiceRole lets only requests made with the service-role key through.
-func requireServiceRole(r *http.Request) error {
+// roleSupabaseAdmin is the second role GoTrue's JWT_ADMIN_ROLES names by default, beside
+// service_role.
+const roleSupabaseAdmin = "supabase_admin"
+
+// requireAdmin lets through only requests whose Bearer token carries an admin role
+// (service_role or supabase_admin, GoTrue's JWT_ADMIN_ROLES): no token is 401
+// no_authorization, one that does not verify 403 bad_jwt, any other role 403 not_admin. It
+// returns the admin's principal.
+func requireAdmin(r *http.Request) (security.Principal, error) {
+	if !hasBearer(r) {
+		return security.Principal{}, apiError(http.StatusUnauthorized, CodeNoAuthorization, "This endpoint requires a valid Bearer token")
+	}
 	if err := security.AuthErrorFrom(r.Context()); err != nil {
-		return forbidden(CodeBadJWT, "invalid JWT: unable to parse or verify signature, %v", err)
+		return security.Principal{}, forbidden(CodeBadJWT, "invalid JWT: unable to parse or verify signature, %v", err)
 	}
-	if p, ok := security.PrincipalFrom(r.Context()); !ok || p.Role != security.RoleServiceRole {
-		return forbidden(CodeNotAdmin, "User not allowed")
+	p, ok := security.PrincipalFrom(r.Context())
+	if !ok || (p.Role != security.RoleServiceRole && p.Role != roleSupabaseAdmin) {
+		return security.Principal{}, forbidden(CodeNotAdmin, "User not allowed")
 	}
-	return nil
+	return p, nil
 }
 
 func hasBearer(r *http.Request) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"strings"
@@ -43,7 +44,8 @@ type Deps struct {
 	// Pool is the owner pool: the auth schema is the service's own, as GoTrue's is, so its SQL
 	// never runs as an API role. Required.
 	Pool *pgxpool.Pool
-	// Keys signs access tokens. Required.
+	// Keys signs access tokens, and a key derived from its secret encrypts TOTP secrets at
+	// rest. Required.
 	Keys *security.Keys
 	// Mail sends e-mail. Nil: a mailer.LogSender, which only logs.
 	Mail MailSender
@@ -74,6 +76,7 @@ type Service struct {
 	passwords *passwords
 	limits    *limiters
 	allowList []*regexp.Regexp
+	secrets   *secretBox
 }
 
 // New checks cfg, applies its defaults and returns the service. It does no I/O.
@@ -123,6 +126,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.passwords, err = newPasswords(cfg); err != nil {
 		return nil, err
 	}
+	if s.secrets, err = newSecretBox(deps.Keys); err != nil {
+		return nil, err
+	}
 	s.limits = newLimiters(cfg.RateLimits)
 	return s, nil
 }
@@ -152,6 +158,8 @@ func (s *Service) Mount(mux *http.ServeMux) {
 		"GET /reauthenticate":        s.reauthenticate,
 		"POST /logout":               s.logout,
 	}
+	maps.Copy(routes, s.mfaRoutes())
+	maps.Copy(routes, s.adminRoutes())
 	if s.cfg.DevInbox {
 		routes["GET /dev/inbox"] = s.devInbox
 	}

@@ -32,6 +32,7 @@ func findUserByPhone(ctx context.Context, q querier, phone string) (*user, error
 
 // newUser describes a user to insert.
 type newUser struct {
+	ID                string // "" for a new random id; the admin API may choose one
 	Email, Phone      string
 	PasswordHash      string
 	UserMetadata      map[string]any
@@ -48,7 +49,10 @@ type newUser struct {
 // insertUser creates the user with a plain INSERT, so that apps' triggers on auth.users fire,
 // and its identity; it returns the user as stored (triggers may have changed it).
 func insertUser(ctx context.Context, q querier, nu newUser, now time.Time) (*user, error) {
-	id := newID()
+	id := nu.ID
+	if id == "" {
+		id = newID()
+	}
 	appMeta := map[string]any{}
 	if nu.Provider != "" {
 		appMeta["provider"] = nu.Provider
@@ -166,6 +170,13 @@ func addProvider(ctx context.Context, q querier, u *user, provider string, now t
 // mergeUserMetadata applies data to raw_user_meta_data as GoTrue does: top-level keys are
 // replaced and a null value removes its key.
 func mergeUserMetadata(ctx context.Context, q querier, userID string, data map[string]any, now time.Time) error {
+	return mergeMetadata(ctx, q, userID, "raw_user_meta_data", data, now)
+}
+
+// mergeMetadata applies data to the metadata column (raw_user_meta_data or
+// raw_app_meta_data, constants of this package): top-level keys are replaced and a null
+// value removes its key.
+func mergeMetadata(ctx context.Context, q querier, userID, column string, data map[string]any, now time.Time) error {
 	set, remove := map[string]any{}, []string{}
 	for k, v := range data {
 		if v == nil {
@@ -176,13 +187,13 @@ func mergeUserMetadata(ctx context.Context, q querier, userID string, data map[s
 	}
 	encoded, err := json.Marshal(set)
 	if err != nil {
-		return fmt.Errorf("encode user metadata: %w", err)
+		return fmt.Errorf("encode %s: %w", column, err)
 	}
 	_, err = q.Exec(ctx, `UPDATE auth.users
-		SET raw_user_meta_data = (coalesce(raw_user_meta_data, '{}') || $2::jsonb) - $3::text[], updated_at = $4
+		SET `+column+` = (coalesce(`+column+`, '{}') || $2::jsonb) - $3::text[], updated_at = $4
 		WHERE id = $1`, userID, encoded, remove, now)
 	if err != nil {
-		return fmt.Errorf("update user metadata: %w", err)
+		return fmt.Errorf("update %s: %w", column, err)
 	}
 	return nil
 }

@@ -100,8 +100,9 @@ func authConfig(cfg config.Config) auth.Config {
 		RateLimits: auth.RateLimits{
 			OTP: off(a.RateLimit.OTP), Verify: off(a.RateLimit.Verify), Token: off(a.RateLimit.Token),
 			AnonymousUsers: off(a.RateLimit.AnonymousUsers), EmailSent: off(a.RateLimit.EmailSent),
-			SMSSent: off(a.RateLimit.SMSSent),
+			SMSSent: off(a.RateLimit.SMSSent), MFA: off(a.RateLimit.MFA),
 		},
+		MFAPhone:    a.MFA.PhoneEnabled,
 		SMSTemplate: a.SMS.Template,
 		SMSProvider: smsProvider,
 		DevInbox:    cfg.IsDevelopment(),

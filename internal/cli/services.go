@@ -41,6 +41,7 @@ func serviceBuilders() []serviceBuilder {
 		authService(),
 		restService(),
 		storageService(),
+		realtimeService(),
 	}
 }
 

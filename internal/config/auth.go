@@ -21,7 +21,8 @@ type AuthConfig struct {
 	UpdatePasswordRequireReauthentication bool                `koanf:"update_password_require_reauthentication" doc:"Require a nonce from GET /auth/v1/reauthenticate to change the password of a session older than 24 hours."`
 	TemplatesDir                          string              `koanf:"templates_dir" doc:"Directory of e-mail templates overriding the built-in ones: <kind>.html bodies and <kind>.subject lines for confirmation, recovery, magic_link, invite, email_change and reauthentication; empty uses the built-in ones."`
 	OTP                                   AuthOTPConfig       `koanf:"otp" doc:"One-time codes and links sent by e-mail and SMS."`
-	Lockout                               AuthLockoutConfig   `koanf:"lockout" doc:"Locking accounts after repeated wrong passwords, and flagging addresses that try many accounts."`
+	Lockout                               AuthLockoutConfig   `koanf:"lockout" doc:"Locking accounts after repeated wrong passwords (and wrong second-factor codes), and flagging addresses that try many accounts."`
+	MFA                                   AuthMFAConfig       `koanf:"mfa" doc:"Multi-factor authentication: TOTP factors and backup codes are always available."`
 	RateLimit                             AuthRateLimitConfig `koanf:"rate_limit" doc:"Request limits per client IP and per e-mail address or phone number (GoTrue's defaults); 0 turns a limit off."`
 	SMTP                                  AuthSMTPConfig      `koanf:"smtp" doc:"Outgoing e-mail. Without a host, mails are only logged (and kept in the development inbox in development)."`
 	SMS                                   AuthSMSConfig       `koanf:"sms" doc:"Outgoing text messages."`
@@ -53,6 +54,12 @@ type AuthRateLimitConfig struct {
 	AnonymousUsers int `koanf:"anonymous_users" doc:"Anonymous sign-ins per hour per IP (GoTrue's RATE_LIMIT_ANONYMOUS_USERS)."`
 	EmailSent      int `koanf:"email_sent" doc:"E-mails this node sends per hour in all (GoTrue's RATE_LIMIT_EMAIL_SENT)."`
 	SMSSent        int `koanf:"sms_sent" doc:"Text messages this node sends per hour in all (GoTrue's RATE_LIMIT_SMS_SENT)."`
+	MFA            int `koanf:"mfa" doc:"MFA challenges and verifications (TOTP, SMS and backup codes) per minute (GoTrue's MFA_RATE_LIMIT_CHALLENGE_AND_VERIFY)."`
+}
+
+// AuthMFAConfig configures multi-factor authentication.
+type AuthMFAConfig struct {
+	PhoneEnabled bool `koanf:"phone_enabled" doc:"Allow phone factors, whose codes go out by SMS (GoTrue's MFA_PHONE_ENROLL_ENABLED); off, enrolling one answers 422 mfa_phone_enroll_not_enabled."`
 }
 
 // AuthSMTPConfig configures the SMTP server mail goes through.
@@ -120,7 +127,7 @@ func defaultAuth() AuthConfig {
 			DetectorAccounts: 10,
 			DetectorWindow:   10 * time.Minute,
 		},
-		RateLimit: AuthRateLimitConfig{OTP: 30, Verify: 30, Token: 150, AnonymousUsers: 30, EmailSent: 30, SMSSent: 30},
+		RateLimit: AuthRateLimitConfig{OTP: 30, Verify: 30, Token: 150, AnonymousUsers: 30, EmailSent: 30, SMSSent: 30, MFA: 15},
 		SMS:       AuthSMSConfig{Provider: "log", Template: "Your code is {{ .Code }}"},
 	}
 }
@@ -174,6 +181,7 @@ func validateAuth(errs *fieldErrors, a AuthConfig) {
 		{"auth.rate_limit.otp", a.RateLimit.OTP}, {"auth.rate_limit.verify", a.RateLimit.Verify},
 		{"auth.rate_limit.token", a.RateLimit.Token}, {"auth.rate_limit.anonymous_users", a.RateLimit.AnonymousUsers},
 		{"auth.rate_limit.email_sent", a.RateLimit.EmailSent}, {"auth.rate_limit.sms_sent", a.RateLimit.SMSSent},
+		{"auth.rate_limit.mfa", a.RateLimit.MFA},
 	}
 	for _, l := range limits {
 		if l.n < 0 {

@@ -43,6 +43,7 @@ type Config struct {
 	Auth        AuthConfig     `koanf:"auth" doc:"The auth service (/auth/v1), compatible with Supabase Auth (GoTrue)."`
 	REST        RESTConfig     `koanf:"rest" doc:"The REST service (/rest/v1), compatible with PostgREST."`
 	Storage     StorageConfig  `koanf:"storage" doc:"The storage service (/storage/v1), compatible with Supabase Storage."`
+	Realtime    RealtimeConfig `koanf:"realtime" doc:"The realtime service (/realtime/v1), compatible with Supabase Realtime."`
 }
 
 // ServerConfig configures the single HTTP listener.
@@ -149,10 +150,11 @@ func Defaults() Config {
 			Expiry: time.Hour,
 			Issuer: "goforward",
 		},
-		Log:     LogConfig{Level: "info", Format: "json"},
-		Auth:    defaultAuth(),
-		REST:    defaultREST(),
-		Storage: defaultStorage(),
+		Log:      LogConfig{Level: "info", Format: "json"},
+		Auth:     defaultAuth(),
+		REST:     defaultREST(),
+		Storage:  defaultStorage(),
+		Realtime: defaultRealtime(),
 	}
 }
 

@@ -78,6 +78,7 @@ func (c Config) Validate() error {
 	validateAuth(&errs, c.Auth)
 	validateREST(&errs, c.REST)
 	validateStorage(&errs, c.Storage)
+	validateRealtime(&errs, c.Realtime)
 	return errors.Join(errs...)
 }
 

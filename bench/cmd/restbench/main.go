@@ -1,0 +1,69 @@
+// Command restbench measures /rest/v1 of a freshly built goforward against the floor
+// PostgreSQL sets for the same SQL, and prints the results as markdown (see bench/RESULTS.md).
+// Everything it starts listens on loopback only and is removed when it exits.
+//
+//	go run ./bench/cmd/restbench -rounds 3 -duration 5s -c 32
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/goforward/goforward/bench/harness"
+	"github.com/goforward/goforward/bench/restbench"
+)
+
+func main() {
+	var (
+		cfg  restbench.Config
+		only string
+	)
+	flag.IntVar(&cfg.Concurrency, "c", 32, "concurrent connections (and pgx workers)")
+	flag.DurationVar(&cfg.Duration, "duration", 4*time.Second, "measured time of each measurement (at most 1m)")
+	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured warm-up before each measurement (at most 10s; negative: none)")
+	flag.IntVar(&cfg.Rounds, "rounds", 3, "interleaved rounds (at most 20)")
+	flag.IntVar(&cfg.Authors, "authors", 1000, "authors to seed, each with 100 posts")
+	flag.IntVar(&cfg.DBConns, "db-conns", 0, "size of the service's request pool and of the baseline's pool; 0 = 4 × GOMAXPROCS, the service's default")
+	flag.BoolVar(&cfg.Gzip, "gzip", false, "let the HTTP client send Accept-Encoding: gzip, as browsers do")
+	flag.StringVar(&only, "only", "", "comma-separated workloads to run: pk, list100, embed, insert (default all)")
+	flag.Parse()
+	if cfg.Duration > time.Minute || cfg.Warmup > 10*time.Second || cfg.Rounds > 20 || cfg.Concurrency > 1024 {
+		fmt.Fprintln(os.Stderr, "restbench: -duration ≤ 1m, -warmup ≤ 10s, -rounds ≤ 20 and -c ≤ 1024 keep a run bounded")
+		os.Exit(2)
+	}
+	if only != "" {
+		cfg.Only = strings.Split(only, ",")
+	}
+	cfg.Progress = os.Stderr
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "restbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg restbench.Config) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stack, err := harness.Start(ctx, restbench.StackOptions(cfg))
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	report, err := restbench.Run(ctx, stack, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("restbench: GOMAXPROCS %d, %s\n\n", runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
+	fmt.Print(report.Markdown())
+	if errs := report.Errors(); len(errs) > 0 {
+		return fmt.Errorf("%d measurements had errors", len(errs))
+	}
+	return nil
+}

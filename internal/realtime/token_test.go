@@ -1,0 +1,101 @@
+package realtime_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goforward/goforward/internal/security"
+)
+
+// tokenExpiringIn signs a user token that expires after d (negative: expired d ago).
+func tokenExpiringIn(t *testing.T, n *node, d time.Duration) string {
+	t.Helper()
+	now := time.Now()
+	return n.env.UserToken(t, userA, map[string]any{"iat": now.Add(-time.Hour).Unix(), "exp": now.Add(d).Unix()})
+}
+
+func replyReason(t *testing.T, r replyPayload) string {
+	t.Helper()
+	require.Equal(t, "error", r.Status)
+	var body map[string]string
+	require.NoError(t, json.Unmarshal(r.Response, &body))
+	return body["reason"]
+}
+
+func TestExpiredTokensCannotJoin(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{})
+	c := dial(t, n)
+	// Expired by more than the gateway's leeway, and by less: realtime allows none.
+	for _, ago := range []time.Duration{10 * time.Minute, 5 * time.Second} {
+		_, reply := c.join("realtime:room", channelConfig{}, tokenExpiringIn(t, n, -ago))
+		require.Regexp(t, `^InvalidJWTToken: Token has expired \d+ seconds ago$`, replyReason(t, reply))
+	}
+}
+
+func TestTokenClaimsAreChecked(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{})
+	c := dial(t, n)
+
+	noExp, err := n.env.Keys.Sign(jwt.MapClaims{"role": "authenticated", "sub": userA})
+	require.NoError(t, err)
+	_, reply := c.join("realtime:a", channelConfig{}, noExp)
+	require.Equal(t, "InvalidJWTToken: Fields `role` and `exp` are required in JWT", replyReason(t, reply))
+
+	otherKeys, err := security.NewKeys([]byte("another-secret-0123456789abcdef0123456789"), "", time.Unix(1_700_000_000, 0))
+	require.NoError(t, err)
+	_, reply = c.join("realtime:b", channelConfig{}, otherKeys.AnonKey())
+	require.Equal(t, "JwtSignatureError: Failed to validate JWT signature", replyReason(t, reply))
+
+	superuser, err := n.env.Keys.Sign(jwt.MapClaims{"role": "postgres", "exp": time.Now().Add(time.Hour).Unix()})
+	require.NoError(t, err)
+	_, reply = c.join("realtime:c", channelConfig{}, superuser)
+	require.Contains(t, replyReason(t, reply), "InvalidJWTToken: The role claim must be")
+}
+
+func TestChannelClosesWhenItsTokenExpires(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{})
+	c := dial(t, n)
+	joinRef, reply := c.join("realtime:room", channelConfig{}, tokenExpiringIn(t, n, 2*time.Second))
+	require.Equal(t, "ok", reply.Status)
+
+	sys := c.expectSystem("realtime:room")
+	require.Equal(t, "system", sys.Extension)
+	require.Equal(t, "error", sys.Status)
+	require.Regexp(t, `^Token has expired \d+ seconds ago$`, sys.Message)
+	require.Equal(t, "room", sys.Channel)
+	closed := c.expect(event("realtime:room", "phx_close"))
+	require.Equal(t, joinRef, closed.Ref)
+
+	// The socket stays usable.
+	ref := c.send("", "phoenix", "heartbeat", map[string]any{})
+	require.Equal(t, "ok", c.awaitReply("phoenix", ref).Status)
+}
+
+func TestRefreshedTokenKeepsTheChannelOpen(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{})
+	c := dial(t, n)
+	joinRef, _ := c.join("realtime:room", channelConfig{}, tokenExpiringIn(t, n, 2*time.Second))
+	c.send(joinRef, "realtime:room", "access_token", map[string]any{"access_token": tokenExpiringIn(t, n, time.Hour)})
+	time.Sleep(3 * time.Second) // past the first token's expiry
+	require.False(t, c.seenBefore(event("realtime:room", "system"), heartbeatReply(c)))
+	require.False(t, c.seenBefore(event("realtime:room", "phx_close"), heartbeatReply(c)))
+}
+
+func TestRefreshWithAnExpiredTokenClosesTheChannel(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{})
+	c := dial(t, n)
+	joinRef, _ := c.join("realtime:room", channelConfig{}, tokenExpiringIn(t, n, time.Hour))
+	c.send(joinRef, "realtime:room", "access_token", map[string]any{"access_token": tokenExpiringIn(t, n, -time.Minute)})
+	sys := c.expectSystem("realtime:room")
+	require.Regexp(t, `^Token has expired \d+ seconds ago$`, sys.Message)
+	c.expect(event("realtime:room", "phx_close"))
+}
