@@ -22,8 +22,17 @@ if [ "$purpose" = test ]; then
 fi
 
 # install_node_packages installs the pinned npm packages of the Node end-to-end tests.
+# supabase-js 2.109 and `node --test --test-concurrency` need Node.js 20 or newer; Debian 12's
+# own nodejs is 18, so say so plainly instead of failing later inside the suite.
 install_node_packages() {
 	if [ "$purpose" = test ]; then
+		local major
+		major="$(node -p 'process.versions.node.split(".")[0]')"
+		if [ "$major" -lt 20 ]; then
+			echo "The end-to-end tests need Node.js 20 or newer; this machine has $(node -v)." >&2
+			echo "Install Node.js 20 (for example from https://github.com/nodesource/distributions) and run again." >&2
+			exit 1
+		fi
 		npm ci --prefix "$(dirname "$0")/../tests/e2e/node" --no-audit --no-fund --loglevel=error >&2
 	fi
 }

@@ -98,3 +98,43 @@ func TestExpiredSessionCannotRefresh(t *testing.T) {
 	status, body := e.call(t, "POST", "/auth/v1/token?grant_type=refresh_token", map[string]any{"refresh_token": s.RefreshToken}, "")
 	requireError(t, status, body, http.StatusBadRequest, "session_expired")
 }
+
+func TestSignupVerifyAndRecoverAreLimitedPerIP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{
+		cfg:     func(c *auth.Config) { c.RateLimits.OTP = 1; c.RateLimits.Verify = 1 },
+		gateway: gateway.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
+	})
+	post := func(from, path string, body map[string]any) servicetest.Response {
+		return e.Do(t, servicetest.Request{Method: "POST", Path: path, Body: body,
+			Header: http.Header{"X-Forwarded-For": {from}, "X-Supabase-Api-Version": {"2024-01-01"}}})
+	}
+	requireLimited := func(r servicetest.Response) {
+		t.Helper()
+		require.Equal(t, http.StatusTooManyRequests, r.Status, "body: %s", r.Body)
+		require.Equal(t, "over_request_rate_limit", r.Header.Get("x-sb-error-code"))
+		require.NotEmpty(t, r.Header.Get("Retry-After"))
+		require.JSONEq(t, `{"code":"over_request_rate_limit","message":"Request rate limit reached"}`, string(r.Body))
+	}
+	// Every request names a new address, so only the IP's bucket can run out.
+	signup := func(from, label string) servicetest.Response {
+		return post(from, "/auth/v1/signup", map[string]any{"email": emailFor(t, label), "password": password})
+	}
+	require.Equal(t, http.StatusOK, signup("198.51.100.10", "signup-1").Status)
+	requireLimited(signup("198.51.100.10", "signup-2"))
+	require.Equal(t, http.StatusOK, signup("198.51.100.11", "signup-3").Status, "another IP still signs up")
+
+	recoverFrom := func(from, label string) servicetest.Response {
+		return post(from, "/auth/v1/recover", map[string]any{"email": emailFor(t, label)})
+	}
+	require.Equal(t, http.StatusOK, recoverFrom("198.51.100.20", "recover-1").Status)
+	requireLimited(recoverFrom("198.51.100.20", "recover-2"))
+	require.Equal(t, http.StatusOK, recoverFrom("198.51.100.21", "recover-3").Status, "another IP still recovers")
+
+	verify := func(from, label string) servicetest.Response {
+		return post(from, "/auth/v1/verify", map[string]any{"type": "email", "email": emailFor(t, label), "token": "123456"})
+	}
+	require.Equal(t, http.StatusForbidden, verify("198.51.100.30", "verify-1").Status, "a wrong code, but not limited")
+	requireLimited(verify("198.51.100.30", "verify-2"))
+	require.Equal(t, http.StatusForbidden, verify("198.51.100.31", "verify-3").Status, "another IP is not limited")
+}

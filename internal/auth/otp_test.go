@@ -148,3 +148,39 @@ func TestMinimumGapBetweenMailsToOneAddress(t *testing.T) {
 	status, _ = e.call(t, "POST", "/auth/v1/otp", map[string]any{"email": email}, "")
 	require.Equal(t, http.StatusOK, status)
 }
+
+func TestMagicLinkEndpoint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	email := emailFor(t, "linked")
+	e.signUpConfirmed(t, email)
+
+	// A confirmed user gets a magic link that signs in; a phone in the body is ignored.
+	status, body := e.call(t, "POST", "/auth/v1/magiclink", map[string]any{"email": email, "phone": "+15550107000"}, "")
+	require.Equal(t, http.StatusOK, status, "body: %v", body)
+	require.Equal(t, map[string]any{}, body)
+	mail := e.smtp.WaitFor(t, email, 10*time.Second)
+	require.Equal(t, "Your Magic Link", mail.Subject)
+	fragment := parseFragment(t, e.follow(t, e.linkIn(t, mail)).Fragment)
+	require.Equal(t, "magiclink", fragment.Get("type"))
+	status, body = e.call(t, "GET", "/auth/v1/user", nil, fragment.Get("access_token"))
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, email, body["email"])
+
+	// An unknown address is signed up and gets a confirmation that signs in just the same.
+	stranger := emailFor(t, "newcomer")
+	status, body = e.call(t, "POST", "/auth/v1/magiclink", map[string]any{"email": stranger}, "")
+	require.Equal(t, http.StatusOK, status, "body: %v", body)
+	mail = e.smtp.WaitFor(t, stranger, 10*time.Second)
+	require.Equal(t, "Confirm Your Signup", mail.Subject)
+	fragment = parseFragment(t, e.follow(t, e.linkIn(t, mail)).Fragment)
+	status, body = e.call(t, "GET", "/auth/v1/user", nil, fragment.Get("access_token"))
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, stranger, body["email"])
+	require.NotEmpty(t, body["email_confirmed_at"])
+
+	// The endpoint is for e-mail only.
+	status, body = e.call(t, "POST", "/auth/v1/magiclink", map[string]any{"phone": "+15550107000"}, "")
+	requireError(t, status, body, http.StatusBadRequest, "validation_failed")
+	require.Zero(t, e.count(t, `SELECT count(*) FROM auth.users WHERE coalesce(phone, '') <> ''`))
+}

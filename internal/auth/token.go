@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // token is POST /token; grant_type travels in the query string.
@@ -113,7 +115,11 @@ func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
 	case provider == providerPhone && !u.phoneConfirmed():
 		return badRequest(CodePhoneNotConfirmed, "Phone not confirmed")
 	}
-	resp, err := s.startSession(ctx, s.pool, newSession{User: u, Method: methodPassword, Provider: provider, Client: client})
+	var resp *sessionResponse
+	err = inTx(ctx, s.pool, func(tx pgx.Tx) (txErr error) {
+		resp, txErr = s.startSession(ctx, tx, newSession{User: u, Method: methodPassword, Provider: provider, Client: client})
+		return txErr
+	})
 	if err != nil {
 		return internalError("Database error granting user", err)
 	}

@@ -104,10 +104,10 @@ type newSession struct {
 }
 
 // startSession creates a session for ns.User with its first refresh token, records the
-// sign-in (last_sign_in_at, audit log, security event) and returns the token response. All
-// writes go in one round trip and one implicit transaction, on q (a transaction when the
-// sign-in is part of a larger change).
-func (s *Service) startSession(ctx context.Context, q querier, ns newSession) (*sessionResponse, error) {
+// sign-in (last_sign_in_at, audit log, security event) and returns the token response. The
+// writes go in one round trip inside tx, which callers always open: a session must never be
+// left without its refresh token, whatever else the caller writes alongside.
+func (s *Service) startSession(ctx context.Context, tx pgx.Tx, ns newSession) (*sessionResponse, error) {
 	now := s.now()
 	u := ns.User
 	sessionID := newID()
@@ -123,7 +123,7 @@ func (s *Service) startSession(ctx context.Context, q querier, ns newSession) (*
 	b.Queue(`UPDATE auth.identities SET last_sign_in_at = $2 WHERE user_id = $1 AND provider = $3`, u.ID, now, ns.Provider)
 	queueAudit(b, u, auditLogin, map[string]any{"provider": ns.Provider}, ns.Client, now)
 	securityEvent{UserID: u.ID, Type: eventSignIn, Details: map[string]any{"method": ns.Method, "session_id": sessionID}}.queue(b, ns.Client, now)
-	if err := runBatch(ctx, q, b); err != nil {
+	if err := runBatch(ctx, tx, b); err != nil {
 		return nil, fmt.Errorf("start session: %w", err)
 	}
 	u.LastSignInAt = &now

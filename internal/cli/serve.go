@@ -51,6 +51,7 @@ func newServeCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			setDefaultGCPercent(os.LookupEnv)
 			return serve(cmd.Context(), cfg, stdout, newLogger(cfg.Log, stderr))
 		},
 	}

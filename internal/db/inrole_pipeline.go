@@ -35,7 +35,8 @@ type PipelineOptions struct {
 // round trip instead of four (BEGIN, settings, statement, COMMIT). set_config(..., true) is
 // local to that implicit transaction, so nothing outlives it.
 //
-// Statements are sent unprepared with untyped text parameters: PostgreSQL infers each
+// The constant settings statement is prepared once per connection. The statements are sent
+// unprepared with untyped text parameters: PostgreSQL infers each
 // parameter's type from where it is used (a value compared with an integer column is read as
 // an integer), the way it reads PostgREST's literals, and it parses every statement after the
 // role switch, so the caller's privileges (USAGE on a schema, say) apply from the start.
@@ -59,7 +60,7 @@ func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts Pip
 	typeMap := conn.Conn().TypeMap()
 
 	batch := &pgconn.Batch{}
-	settingsSQL := applySettingsSQL
+	settingsName, settingsSQL := applySettingsName, applySettingsSQL
 	switch {
 	case explicit && opts.ReadOnly:
 		batch.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
@@ -69,11 +70,19 @@ func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts Pip
 		// Inside an implicit transaction there is no BEGIN to carry READ ONLY; setting it
 		// before any data is read has the same effect (only going back to read-write is
 		// refused once a snapshot exists).
-		settingsSQL += readOnlySettingSQL
+		settingsName, settingsSQL = applySettingsReadOnlyName, applySettingsReadOnlySQL
 	}
-	if err := queueText(batch, typeMap, settingsSQL, settings); err != nil {
+	// The settings statement never changes and names only pg_catalog functions, so it is
+	// prepared once per connection (the first use costs one round trip; pgx remembers it)
+	// and PostgreSQL does not parse and plan it on every request.
+	if _, err := conn.Conn().Prepare(ctx, settingsName, settingsSQL); err != nil {
+		return fmt.Errorf("prepare settings: %w", err)
+	}
+	values, formats, err := encodeText(typeMap, settings)
+	if err != nil {
 		return err
 	}
+	batch.ExecPrepared(settingsName, values, formats, nil)
 	for i, s := range stmts {
 		if err := queueText(batch, typeMap, s.SQL, s.Args); err != nil {
 			return fmt.Errorf("statement %d: %w", i, err)
@@ -100,26 +109,40 @@ func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts Pip
 	return runErr
 }
 
-// readOnlySettingSQL is appended to applySettingsSQL's select list for implicit transactions.
-const readOnlySettingSQL = `,
+// The settings statements RunInRole prepares on each connection, and their names there.
+const (
+	applySettingsName         = "goforward_apply_settings"
+	applySettingsReadOnlyName = "goforward_apply_settings_ro"
+	// applySettingsReadOnlySQL also makes an implicit transaction read-only.
+	applySettingsReadOnlySQL = applySettingsSQL + `,
 	set_config('transaction_read_only', 'on', true)`
+)
 
 // queueText adds sql to batch with every argument encoded as text and sent without a type.
 func queueText(batch *pgconn.Batch, typeMap *pgtype.Map, sql string, args []any) error {
-	values := make([][]byte, len(args))
-	formats := make([]int16, len(args))
+	values, formats, err := encodeText(typeMap, args)
+	if err != nil {
+		return err
+	}
+	batch.ExecParams(sql, values, nil, formats, nil)
+	return nil
+}
+
+// encodeText encodes every argument in text format (nil stays SQL NULL).
+func encodeText(typeMap *pgtype.Map, args []any) (values [][]byte, formats []int16, err error) {
+	values = make([][]byte, len(args))
+	formats = make([]int16, len(args))
 	for i, arg := range args {
 		if arg == nil {
 			continue
 		}
 		v, err := typeMap.Encode(0, pgtype.TextFormatCode, arg, nil)
 		if err != nil {
-			return fmt.Errorf("encode argument %d: %w", i+1, err)
+			return nil, nil, fmt.Errorf("encode argument %d: %w", i+1, err)
 		}
 		values[i] = v
 	}
-	batch.ExecParams(sql, values, nil, formats, nil)
-	return nil
+	return values, formats, nil
 }
 
 func readBatch(results *pgconn.MultiResultReader, typeMap *pgtype.Map, explicit bool, role string, n int, read func(int, pgx.Rows) error) error {

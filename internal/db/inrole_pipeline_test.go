@@ -190,3 +190,26 @@ func TestRunInRoleParsesAsTheCallersRole(t *testing.T) {
 	_, err = count("closed.t")
 	require.Equal(t, "42501", sqlState(t, err))
 }
+
+func TestRunInRolePreparesTheSettingsOncePerConnection(t *testing.T) {
+	t.Parallel()
+	database := pgtest.NewDatabase(t)
+	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	// Asked from inside the batch, so it is the same connection that just ran the settings.
+	preparedSettings := func(opts db.PipelineOptions) []string {
+		var names []string
+		err := runner.RunInRole(t.Context(), db.RequestScope{Role: db.RoleAnon}, opts,
+			[]db.Statement{{SQL: `SELECT name FROM pg_prepared_statements WHERE statement LIKE '%request.jwt.claims%' ORDER BY name`}},
+			func(_ int, rows pgx.Rows) error {
+				var err error
+				names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+				return err
+			})
+		require.NoError(t, err)
+		return names
+	}
+	for range 3 {
+		require.Contains(t, preparedSettings(db.PipelineOptions{}), "goforward_apply_settings")
+		require.Contains(t, preparedSettings(db.PipelineOptions{ReadOnly: true}), "goforward_apply_settings_ro")
+	}
+}

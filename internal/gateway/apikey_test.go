@@ -8,6 +8,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/goforward/goforward/internal/auth"
+	"github.com/goforward/goforward/internal/gateway"
 )
 
 func TestAPIKey(t *testing.T) {
@@ -123,6 +126,32 @@ func TestAPIKey(t *testing.T) {
 		{
 			name: "route exists for other methods only", method: http.MethodDelete, url: "/auth/v1/whoami", headers: map[string]string{"apikey": anon},
 			expectedStatus: http.StatusNotFound, expectedContent: []string{kong("no Route matched with those values")},
+		},
+	})
+
+	// The auth service's own open paths: browsers reach the OAuth routes without an apikey.
+	declared := newFixture(t, func(o *options) {
+		o.services = []gateway.Service{{
+			Name: "auth", Prefix: auth.Prefix, Open: auth.OpenPaths,
+			Mount: func(mux *http.ServeMux) {
+				mux.HandleFunc("GET /auth/v1/whoami", whoamiHandler)
+				mux.HandleFunc("GET /auth/v1/callback", whoamiHandler)
+				mux.HandleFunc("GET /auth/v1/authorize", whoamiHandler)
+			},
+		}}
+	})
+	run(t, declared, []scenario{
+		{
+			name: "declared open: callback without a key", url: "/auth/v1/callback?code=abc&state=xyz",
+			expectedStatus: http.StatusOK, check: expectWhoami("", "", false, ""),
+		},
+		{
+			name: "declared open: authorize without a key", url: "/auth/v1/authorize?provider=github",
+			expectedStatus: http.StatusOK, check: expectWhoami("", "", false, ""),
+		},
+		{
+			name: "declared open: other routes still need a key", url: "/auth/v1/whoami",
+			expectedStatus: http.StatusUnauthorized, expectedContent: []string{missingKey},
 		},
 	})
 }

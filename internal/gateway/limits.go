@@ -56,21 +56,3 @@ func (g *Gateway) limitBody(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// compress gzips responses for clients that accept it, except WebSocket upgrades (the
-// connection is handed over raw) and range requests (byte offsets refer to the identity
-// encoding). Responses with Content-Range or Content-Encoding, or under 1 KiB, pass as they
-// are.
-func (g *Gateway) compress(next http.Handler) http.Handler {
-	if g.gzip == nil {
-		return next
-	}
-	gzipped := g.gzip(next)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" || r.Header.Get("Range") != "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		gzipped.ServeHTTP(w, r)
-	})
-}

@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -130,7 +131,11 @@ func (d *changeDispatcher) dispatch(ctx context.Context, change *replication.Cha
 	}
 	payloads := newPayloadCache(change, d.svc.cfg.PostgresChanges.MaxRecordBytes)
 	for role, group := range byRole {
-		visible := d.authorize(ctx, change, role, group)
+		visible, err := d.authorize(ctx, change, role, group)
+		if err != nil {
+			d.failGroup(ctx, change, role, group, err)
+			continue
+		}
 		for _, c := range group {
 			v := visible.of(c)
 			if v.skip {
@@ -150,5 +155,23 @@ func (d *changeDispatcher) dispatch(ctx context.Context, change *replication.Cha
 				d.svc.metrics.changesDelivered.Inc()
 			}
 		}
+	}
+}
+
+// failGroup handles a change the role's channels could not be authorized for (a database
+// error, a timeout): they would silently miss it, so each is ended the way Phoenix ends a
+// crashed channel process, with phx_error, upon which realtime-js reports CHANNEL_ERROR and
+// rejoins. A dispatcher that is stopping fails nobody.
+func (d *changeDispatcher) failGroup(ctx context.Context, change *replication.Change, role string, group []candidate, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	d.svc.logger.WarnContext(ctx, "realtime: authorizing a change failed; failing the role's channels",
+		"schema", change.Schema, "table", change.Table, "role", role, "channels", len(group), "error", err)
+	for _, c := range group {
+		// Out of the dispatcher now, so it gets no later change; the rest of the cleanup
+		// talks to the bus, which must not hold up the dispatcher.
+		d.remove(c.ch)
+		go c.ch.conn.fail(c.ch)
 	}
 }

@@ -88,8 +88,9 @@ const maxClaimsPerBatch = 500
 // under row-level security. It costs one transaction per role and change: the role's
 // privileges, then, in one round trip per 500 distinct claims, the row selected by its key
 // under each subscriber's claims. Subscribers with identical claims share a check, and
-// tables without row-level security for the role need no row check at all.
-func (d *changeDispatcher) authorize(ctx context.Context, change *replication.Change, role string, group []candidate) *roleVerdict {
+// tables without row-level security for the role need no row check at all. An error means
+// the check could not be made: nobody of the role may be given the change.
+func (d *changeDispatcher) authorize(ctx context.Context, change *replication.Change, role string, group []candidate) (*roleVerdict, error) {
 	var claimsOrder []string
 	seen := map[string]bool{}
 	for _, c := range group {
@@ -134,15 +135,14 @@ func (d *changeDispatcher) authorize(ctx context.Context, change *replication.Ch
 			if err := checkRows(ctx, tx, change, role, chunk, visible); err != nil {
 				return err
 			}
+			d.svc.metrics.rowChecks.Add(float64(len(chunk)))
 		}
 		return nil
 	})
 	if err != nil {
-		d.svc.logger.WarnContext(ctx, "realtime: authorizing a change failed; not delivering it to this role",
-			"schema", change.Schema, "table", change.Table, "role", role, "error", err)
-		return &roleVerdict{}
+		return nil, err
 	}
-	return &roleVerdict{access: access, visible: visible}
+	return &roleVerdict{access: access, visible: visible}, nil
 }
 
 // inRole runs fn as role with claims and records how long it took.
@@ -165,21 +165,20 @@ func checkRows(ctx context.Context, tx pgx.Tx, change *replication.Change, role 
 	if query == "" {
 		return nil
 	}
-	text := []uint32{25}
-	setting := "SELECT set_config($1, $2, true)"
-	batch := &pgconn.Batch{}
-	batch.ExecParams(setting, [][]byte{[]byte("role"), []byte(db.RoleServiceRole)}, []uint32{25, 25}, nil, nil)
-	batch.ExecParams(query, values, oids, nil, nil)
-	batch.ExecParams(setting, [][]byte{[]byte("role"), []byte(role)}, []uint32{25, 25}, nil, nil)
-	for _, c := range claims {
-		batch.ExecParams("SELECT set_config('request.jwt.claims', $1, true)", [][]byte{[]byte(c)}, text, nil, nil)
-		batch.ExecParams(query, values, oids, nil, nil)
-	}
 	wait := commitWaitFirst
 	deadline := time.Now().Add(commitWaitMax)
 	for {
+		// A fresh batch every time: ExecBatch appends its Sync to the batch's buffer, so a
+		// batch sent twice carries two Syncs, and the stale ReadyForQuery left behind makes
+		// the next batch on the connection read as empty.
+		batch := rowCheckBatch(query, values, oids, role, claims)
 		results, err := tx.Conn().PgConn().ExecBatch(ctx, batch).ReadAll()
 		if err != nil {
+			return err
+		}
+		// A short or failed batch fails the check (the channels get phx_error); it must
+		// never be indexed past, which would take the whole process down.
+		if err := batchComplete(results, 3+2*len(claims)); err != nil {
 			return err
 		}
 		if len(results[1].Rows) > 0 {
@@ -198,6 +197,34 @@ func checkRows(ctx context.Context, tx pgx.Tx, change *replication.Change, role 
 		}
 		wait *= 2
 	}
+}
+
+// rowCheckBatch looks for the row as service_role, then once per claims as role.
+func rowCheckBatch(query string, values [][]byte, oids []uint32, role string, claims []string) *pgconn.Batch {
+	text := []uint32{25}
+	setting := "SELECT set_config($1, $2, true)"
+	batch := &pgconn.Batch{}
+	batch.ExecParams(setting, [][]byte{[]byte("role"), []byte(db.RoleServiceRole)}, []uint32{25, 25}, nil, nil)
+	batch.ExecParams(query, values, oids, nil, nil)
+	batch.ExecParams(setting, [][]byte{[]byte("role"), []byte(role)}, []uint32{25, 25}, nil, nil)
+	for _, c := range claims {
+		batch.ExecParams("SELECT set_config('request.jwt.claims', $1, true)", [][]byte{[]byte(c)}, text, nil, nil)
+		batch.ExecParams(query, values, oids, nil, nil)
+	}
+	return batch
+}
+
+// batchComplete reports an error unless results holds want results, none of them failed.
+func batchComplete(results []*pgconn.Result, want int) error {
+	if len(results) != want {
+		return fmt.Errorf("realtime: row check returned %d results, want %d", len(results), want)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
 }
 
 // keyQuery selects the changed row by its primary key. The key values are sent in

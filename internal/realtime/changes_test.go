@@ -299,6 +299,67 @@ func TestChangesFollowRowLevelSecurity(t *testing.T) {
 	n.exec(t, `DELETE FROM posts WHERE id = 1`)
 	del := b.expectChange("realtime:posts", func(cm changeMessage) bool { return cm.Data.Type == "DELETE" })
 	require.Equal(t, map[string]any{"id": 1.0}, del.Data.OldRecord)
+	for _, c := range []*client{a, b2, anon, service} {
+		c.expectChange("realtime:posts", func(cm changeMessage) bool { return cm.Data.Type == "DELETE" })
+	}
+	// Each insert was checked once per distinct claims under RLS: A, B (whose two channels
+	// share one check) and anon; service_role bypasses RLS and the delete needs no check.
+	require.Equal(t, 6.0, counter(t, n, rowChecksMetric))
+
+	// A table without row-level security needs no row check at all.
+	n.exec(t, `CREATE TABLE public.notes (id int PRIMARY KEY, body text)`)
+	n.exec(t, `ALTER PUBLICATION supabase_realtime ADD TABLE public.notes`)
+	for _, s := range []struct {
+		c     *client
+		token string
+	}{{a, tokenA}, {b, tokenB}, {anon, ""}} {
+		s.c.subscribe("realtime:notes", s.token, pgBinding("INSERT", "notes", ""))
+	}
+	n.exec(t, `INSERT INTO notes VALUES (1, 'open to all')`)
+	for _, c := range []*client{a, b, anon} {
+		require.Equal(t, "open to all", c.expectChange("realtime:notes", anyChange).Data.Record["body"])
+	}
+	require.Equal(t, 6.0, counter(t, n, rowChecksMetric))
+}
+
+// rowChecksMetric counts row-level security checks of changed rows.
+const rowChecksMetric = "goforward_realtime_authorization_checks_total"
+
+func TestChannelFailsWhenAuthorizingAChangeFails(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{changes: true})
+	n.exec(t, `CREATE SCHEMA app`)
+	// service_role finds the row before anon's check (see checkRows).
+	n.exec(t, `GRANT USAGE ON SCHEMA app TO anon, service_role`)
+	n.exec(t, `CREATE TABLE app.items (id int PRIMARY KEY, body text)`)
+	n.exec(t, `GRANT SELECT ON app.items TO anon, service_role`)
+	n.exec(t, `ALTER TABLE app.items ENABLE ROW LEVEL SECURITY`)
+	n.exec(t, `CREATE POLICY everyone ON app.items FOR SELECT TO anon USING (true)`)
+	n.exec(t, `ALTER PUBLICATION supabase_realtime ADD TABLE app.items`)
+	items := map[string]any{"event": "INSERT", "schema": "app", "table": "items"}
+
+	c := dial(t, n)
+	joinRef, _ := c.subscribe("realtime:items", "", items)
+	n.exec(t, `INSERT INTO app.items VALUES (1, 'checked')`)
+	require.Equal(t, 1.0, c.expectChange("realtime:items", anyChange).Data.Record["id"])
+
+	// Losing the schema makes the row check of the next change fail in the database.
+	n.exec(t, `REVOKE USAGE ON SCHEMA app FROM anon`)
+	n.exec(t, `INSERT INTO app.items VALUES (2, 'unverifiable')`)
+	failed := c.expect(event("realtime:items", "phx_error"))
+	require.Equal(t, joinRef, failed.JoinRef, "realtime-js only acts on phx_error of its current join")
+	require.Equal(t, joinRef, failed.Ref)
+
+	// The server dropped the channel: the client's rejoin replaces nothing (no phx_close for
+	// the failed join) and, once the schema is back, gets changes again.
+	n.exec(t, `GRANT USAGE ON SCHEMA app TO anon`)
+	newRef, _ := c.subscribe("realtime:items", "", items)
+	require.NotEqual(t, joinRef, newRef)
+	heartbeat := c.send("", "phoenix", "heartbeat", map[string]any{})
+	closedOld := func(m phoenix.Message) bool { return m.Event == "phx_close" && m.JoinRef == joinRef }
+	require.False(t, c.seenBefore(closedOld, func(m phoenix.Message) bool { return m.Event == "phx_reply" && m.Ref == heartbeat }))
+	n.exec(t, `INSERT INTO app.items VALUES (3, 'after rejoin')`)
+	require.Equal(t, 3.0, c.expectChange("realtime:items", anyChange).Data.Record["id"])
 }
 
 func TestColumnPrivilegesShapeTheRecord(t *testing.T) {

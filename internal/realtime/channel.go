@@ -168,13 +168,25 @@ func (c *conn) pushSystem(ch *channel, extension, status, message string) {
 	c.push(phoenix.Message{JoinRef: ch.joinRef, Topic: ch.topic, Event: phoenix.EventSystem, Payload: payload})
 }
 
+// fail ends a channel the server can no longer serve, as Phoenix does when a channel
+// process crashes: it is dropped, then phx_error with its join ref tells the client, which
+// rejoins. A channel already gone (left, replaced by a rejoin) is left alone.
+func (c *conn) fail(ch *channel) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if c.removeChannel(ctx, ch) {
+		c.push(phoenix.Message{JoinRef: ch.joinRef, Ref: ch.joinRef, Topic: ch.topic, Event: phoenix.EventError})
+	}
+}
+
 // removeChannel forgets ch everywhere: the connection, the hub, postgres_changes and its
-// presence. Removing it twice does nothing the second time.
-func (c *conn) removeChannel(ctx context.Context, ch *channel) {
+// presence, and reports whether it was still there. Removing it twice does nothing the
+// second time.
+func (c *conn) removeChannel(ctx context.Context, ch *channel) bool {
 	c.mu.Lock()
 	if c.channels[ch.topic] != ch {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	delete(c.channels, ch.topic)
 	if ch.expiry != nil {
@@ -193,6 +205,7 @@ func (c *conn) removeChannel(ctx context.Context, ch *channel) {
 	if tracked != nil {
 		c.svc.untrack(ctx, ch.key, tracked.ID)
 	}
+	return true
 }
 
 func (ch *channel) mayReadPresence() bool {

@@ -15,6 +15,7 @@ type metrics struct {
 	slowDisconnects  prometheus.Counter
 	changesDelivered prometheus.Counter
 	checkSeconds     prometheus.Histogram
+	rowChecks        prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -37,11 +38,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Duration of one authorization check of a change (one role and claims group).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 		}),
+		rowChecks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "goforward_realtime_authorization_checks_total",
+			Help: "Row-level security checks of changed rows: one per change, role and distinct claims under row-level security.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.messagesOut, m.slowDisconnects, m.changesDelivered, m.checkSeconds} {
+	for _, c := range []prometheus.Collector{m.connections, m.messagesOut, m.slowDisconnects, m.changesDelivered, m.checkSeconds, m.rowChecks} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -53,7 +53,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		Path:    strings.TrimPrefix(r.URL.Path, Prefix),
 		Headers: r.Header,
 	}
-	x := &exchange{w: w, q: q, authed: principal.Role != db.RoleAnon}
+	x := &exchange{w: w, q: q, authed: principal.Role != db.RoleAnon, maxRows: int64(s.cfg.MaxRows)}
 	if err := s.execute(r, scope, q, stmt, x); err != nil {
 		if errors.Is(err, db.ErrRoleNotAllowed) {
 			return apiError(http.StatusUnauthorized, "22023", fmt.Sprintf("role \"%s\" does not exist", principal.Role), nil, nil).WithCause(err)
@@ -68,6 +68,8 @@ type exchange struct {
 	w      http.ResponseWriter
 	q      *Query
 	authed bool
+	// maxRows is the service's row cap (0: none), the threshold of count=estimated.
+	maxRows int64
 
 	planned  *int64
 	total    *int64
@@ -89,9 +91,9 @@ func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt
 		opts.ReadOnly = true
 	case q.kind == kindCall:
 		opts.ReadOnly = q.readOnly
-		opts.Confirm = q.media == MediaObject && q.function.ReturnsSet
+		opts.Confirm = q.function.ReturnsSet && (q.media == MediaObject || q.strictMaxAffected())
 	default:
-		opts.Confirm = q.media == MediaObject || (q.prefer.Handling == "strict" && q.prefer.MaxAffected != nil)
+		opts.Confirm = q.media == MediaObject || q.strictMaxAffected()
 	}
 	err := s.runner.RunInRole(r.Context(), scope, opts, stmts, func(i int, rows pgx.Rows) error {
 		if stmt.Explain != nil && i == 0 {
@@ -153,7 +155,9 @@ func (x *exchange) check() error {
 	case "planned":
 		x.total = x.planned
 	case "estimated":
-		if x.planned != nil && (x.total == nil || *x.total > *x.planned) {
+		// The exact count stops at max rows + 1; only beyond max rows does the planner's
+		// estimate stand in for it, and never below the rows already counted.
+		if x.planned != nil && x.total != nil && x.maxRows > 0 && *x.total > x.maxRows && *x.planned > *x.total {
 			x.total = x.planned
 		}
 	}
@@ -165,7 +169,9 @@ func (x *exchange) check() error {
 		return apiError(http.StatusNotAcceptable, CodeSingularity, "Cannot coerce the result to a single JSON object",
 			fmt.Sprintf("The result contains %d rows", x.page), nil)
 	}
-	if p := q.prefer; p.Handling == "strict" && p.MaxAffected != nil && q.kind != kindRead && q.kind != kindCall && x.page > *p.MaxAffected {
+	// A set-returning function's rows count as affected, as they would in PostgREST: a
+	// function wrapping DELETE ... RETURNING is rolled back when it removes too many.
+	if q.strictMaxAffected() && q.kind != kindRead && x.page > *q.prefer.MaxAffected {
 		return apiError(http.StatusBadRequest, CodeMaxAffected, "Query result exceeds max-affected preference constraint",
 			fmt.Sprintf("The query affects %d rows", x.page), nil)
 	}
@@ -225,6 +231,11 @@ func (x *exchange) respond(body []byte) error {
 	}
 	_, err := x.w.Write(body)
 	return err
+}
+
+// strictMaxAffected reports whether the request capped the rows it may affect.
+func (q *Query) strictMaxAffected() bool {
+	return q.prefer.Handling == "strict" && q.prefer.MaxAffected != nil
 }
 
 func contentType(m MediaType) string {

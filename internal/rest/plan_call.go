@@ -57,6 +57,12 @@ func (p *planner) planCall() (*Query, error) {
 			fmt.Sprintf("%s.%s is VOLATILE: it may change data, so it can only be called with POST", fn.Schema, fn.Name), nil)
 	}
 
+	// max-affected counts the rows a function returns, so it means nothing for one that
+	// returns a single value; PostgREST refuses the combination before running anything.
+	if req.Prefer.Handling == "strict" && req.Prefer.MaxAffected != nil && !fn.ReturnsSet {
+		return nil, apiError(http.StatusBadRequest, CodeMaxAffectedRPC,
+			"Function must return SETOF or TABLE when max-affected preference is used with handling=strict", nil, nil)
+	}
 	q := &Query{kind: kindCall, schema: p.schema, function: fn, media: req.Accept, head: req.Method == http.MethodHead,
 		count: req.Prefer.Count, singleBody: singleBody, prefer: req.Prefer,
 		readOnly: get || fn.Volatility != meta.Volatile}

@@ -114,3 +114,19 @@ func TestJWTErrors(t *testing.T) {
 	r = e.do(t, call{path: "/notes", token: unknownRole})
 	require.Equal(t, http.StatusUnauthorized, r.Status, "%s", r.Body)
 }
+
+// TestColumnPrivileges: a column the caller's role may not read is refused as PostgreSQL
+// refuses it (42501, 401 for anon), while the columns it may read still work.
+func TestColumnPrivileges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, `REVOKE SELECT ON authors FROM anon; GRANT SELECT (id, name) ON authors TO anon;`)
+	run(t, e, []scenario{
+		{name: "granted columns", call: call{path: "/authors?select=id,name&order=id&limit=1"}, status: 200,
+			body: `[{"id":1,"name":"Ada"}]`},
+		{name: "revoked column", call: call{path: "/authors?select=email"}, status: 401, code: "42501",
+			headers: map[string]string{"WWW-Authenticate": "Bearer"}},
+		{name: "revoked column in a filter", call: call{path: "/authors?select=id&email=eq.ada@example.com"}, status: 401, code: "42501"},
+		{name: "other roles keep the column", call: call{path: "/authors?select=email&id=eq.1", token: e.UserToken(t, userA, nil)}, status: 200,
+			body: `[{"email":"ada@example.com"}]`},
+	})
+}

@@ -60,3 +60,50 @@ func TestRPCAmbiguousOverload(t *testing.T) {
 	require.Equal(t, http.StatusMultipleChoices, r.Status, "%s", r.Body)
 	require.Contains(t, string(r.Body), "PGRST203")
 }
+
+func TestRPCMaxAffected(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, `CREATE TABLE items (id int PRIMARY KEY);
+		INSERT INTO items SELECT generate_series(1, 15);
+		CREATE FUNCTION delete_items() RETURNS SETOF items LANGUAGE sql AS 'DELETE FROM items WHERE id < 15 RETURNING *';
+		CREATE FUNCTION delete_items_void() RETURNS void LANGUAGE sql AS 'DELETE FROM items';`)
+	strict := func(n string) map[string]string {
+		return map[string]string{"Prefer": "handling=strict, max-affected=" + n}
+	}
+	remaining := func() int {
+		r := e.do(t, call{path: "/items?select=id", header: map[string]string{"Prefer": "count=exact"}})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		var rows []map[string]any
+		r.JSON(t, &rows)
+		return len(rows)
+	}
+
+	// Too many rows returned: 400 PGRST124 and the deletion is rolled back.
+	r := e.do(t, call{method: "POST", path: "/rpc/delete_items", header: strict("10")})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	var body map[string]any
+	r.JSON(t, &body)
+	require.Equal(t, map[string]any{"code": "PGRST124", "message": "Query result exceeds max-affected preference constraint",
+		"details": "The query affects 14 rows", "hint": nil}, body)
+	require.Equal(t, 15, remaining())
+
+	// A function that does not return a set cannot be capped: 400 PGRST128 before it runs.
+	r = e.do(t, call{method: "POST", path: "/rpc/delete_items_void", header: strict("20")})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	r.JSON(t, &body)
+	require.Equal(t, "PGRST128", body["code"])
+	require.Equal(t, 15, remaining())
+	r = e.do(t, call{path: "/rpc/add?a=1", header: strict("1")})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	require.Contains(t, string(r.Body), "PGRST128")
+
+	// Within the cap the call commits.
+	r = e.do(t, call{method: "POST", path: "/rpc/delete_items?select=id&order=id.desc", header: strict("14")})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "handling=strict, max-affected=14", r.Header.Get("Preference-Applied"))
+	var deleted []map[string]any
+	r.JSON(t, &deleted)
+	require.Len(t, deleted, 14)
+	require.Equal(t, map[string]any{"id": float64(14)}, deleted[0])
+	require.Equal(t, 1, remaining())
+}

@@ -52,9 +52,22 @@ func TestInsert(t *testing.T) {
 			status: 400, code: "23502"},
 		{name: "bad value", call: call{method: "POST", path: "/labels", body: map[string]any{"id": "x", "label": "y"}},
 			status: 400, code: "22P02"},
+		{name: "other schema by content profile", call: call{method: "POST", path: "/things", body: map[string]any{"id": 2, "name": "posted"},
+			header: map[string]string{"Prefer": "return=representation", "Content-Profile": "other"}},
+			status: 201, body: `[{"id":2,"name":"posted"}]`},
+		{name: "accept profile does not choose a write's schema", call: call{method: "POST", path: "/things", body: map[string]any{"id": 3, "name": "lost"},
+			header: map[string]string{"Accept-Profile": "other"}},
+			status: 404, code: "PGRST205"},
+		{name: "unknown content profile", call: call{method: "POST", path: "/things", body: map[string]any{"id": 4, "name": "lost"},
+			header: map[string]string{"Content-Profile": "secret"}},
+			status: 406, code: "PGRST106"},
 		{name: "tx=rollback", call: call{method: "POST", path: "/labels", body: map[string]any{"id": 18, "label": "gone"},
 			header: map[string]string{"Prefer": "return=representation, tx=rollback"}},
 			status: 201, body: `[{"id":18,"label":"gone"}]`},
+	})
+	t.Run("row posted to another schema is there", func(t *testing.T) {
+		r := e.do(t, call{path: "/things?id=eq.2", header: map[string]string{"Accept-Profile": "other"}})
+		require.Equal(t, jsonText(t, `[{"id":2,"name":"posted"}]`), jsonOf(t, r))
 	})
 	t.Run("rolled back row is absent", func(t *testing.T) {
 		r := e.do(t, call{path: "/labels?id=eq.18"})

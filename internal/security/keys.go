@@ -1,7 +1,9 @@
 package security
 
 import (
+	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,6 +46,19 @@ type Keys struct {
 	anonKey        string
 	serviceRoleKey string
 	parser         *jwt.Parser
+	// now is the clock for every time check (time.Now; tests move it).
+	now func() time.Time
+	// static holds the anon and service-role keys verified once by NewKeys: nearly every
+	// request carries one of them, and an HMAC plus a JSON parse per request is the largest
+	// cost of the apikey check.
+	static []staticKey
+}
+
+// staticKey is a token verified in full once, with the instant it stops being valid.
+type staticKey struct {
+	token      string
+	principal  Principal
+	validUntil time.Time
 }
 
 // NewKeys derives the anon and service-role keys from secret: HS256 JWTs with claims
@@ -61,20 +76,20 @@ func NewKeys(secret []byte, issuer string, issuedAt time.Time) (*Keys, error) {
 	if issuer == "" {
 		issuer = DefaultIssuer
 	}
-	k := &Keys{
-		secret: append([]byte(nil), secret...),
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-			jwt.WithLeeway(Leeway),
-			jwt.WithIssuedAt(),
-		),
-	}
+	k := &Keys{secret: append([]byte(nil), secret...), now: time.Now}
+	k.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithLeeway(Leeway),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(func() time.Time { return k.now() }),
+	)
+	expiresAt := issuedAt.AddDate(staticKeyLifetime, 0, 0)
 	staticClaims := func(role string) jwt.MapClaims {
 		return jwt.MapClaims{
 			"iss":  issuer,
 			"role": role,
 			"iat":  issuedAt.Unix(),
-			"exp":  issuedAt.AddDate(staticKeyLifetime, 0, 0).Unix(),
+			"exp":  expiresAt.Unix(),
 		}
 	}
 	var err error
@@ -83,6 +98,15 @@ func NewKeys(secret []byte, issuer string, issuedAt time.Time) (*Keys, error) {
 	}
 	if k.serviceRoleKey, err = k.Sign(staticClaims(RoleServiceRole)); err != nil {
 		return nil, err
+	}
+	// exp is checked with the same Leeway as the full parse, and only exp: iat only recedes
+	// and the keys carry no nbf. A key that fails now (issued in the future, or already
+	// expired) is not cached and goes through the full parse every time.
+	validUntil := time.Unix(expiresAt.Unix(), 0).Add(Leeway)
+	for _, token := range []string{k.anonKey, k.serviceRoleKey} {
+		if p, err := k.verifyToken(token); err == nil {
+			k.static = append(k.static, staticKey{token: token, principal: p, validUntil: validUntil})
+		}
 	}
 	return k, nil
 }
@@ -107,8 +131,36 @@ func (k *Keys) Sign(claims jwt.MapClaims) (string, error) {
 // Verify checks token and returns who it speaks for. It accepts HS256 only (alg "none" and
 // every other algorithm are rejected, so a token cannot choose how it is checked), requires a
 // valid signature, checks exp, nbf and iat with Leeway when present, and requires a non-empty
-// string "role" claim. Errors wrap ErrTokenExpired or ErrTokenInvalid.
+// string "role" claim. Errors wrap ErrTokenExpired or ErrTokenInvalid. The anon and
+// service-role keys are recognised by a constant-time comparison instead (until they expire),
+// with the same result.
 func (k *Keys) Verify(token string) (Principal, error) {
+	if p, ok := k.verifyStatic(token); ok {
+		return p, nil
+	}
+	return k.verifyToken(token)
+}
+
+// verifyStatic returns a copy of the cached principal when token is one of the static keys
+// and they have not expired. The claims are copied so that no caller can change what the
+// next request gets.
+func (k *Keys) verifyStatic(token string) (Principal, bool) {
+	for _, s := range k.static {
+		if len(token) != len(s.token) || subtle.ConstantTimeCompare([]byte(token), []byte(s.token)) != 1 {
+			continue
+		}
+		if !k.now().Before(s.validUntil) {
+			return Principal{}, false
+		}
+		p := s.principal
+		p.Claims = append(json.RawMessage(nil), s.principal.Claims...)
+		return p, true
+	}
+	return Principal{}, false
+}
+
+// verifyToken is Verify without the static-key shortcut: the full HS256 parse.
+func (k *Keys) verifyToken(token string) (Principal, error) {
 	claims := jwt.MapClaims{}
 	parsed, err := k.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		// WithValidMethods already pins HS256; checking the type too keeps the secret from

@@ -22,6 +22,7 @@ import (
 	"github.com/goforward/goforward/internal/storage"
 	"github.com/goforward/goforward/internal/storage/blob"
 	"github.com/goforward/goforward/internal/storage/localfs"
+	"github.com/goforward/goforward/internal/storage/s3"
 	"github.com/goforward/goforward/internal/storage/s3/s3test"
 )
 
@@ -35,10 +36,18 @@ type env struct {
 	*servicetest.Env
 	backend blob.Backend
 	local   *localfs.Backend // nil on S3
+	s3      *s3.Config       // nil on the local backend
 	service *storage.Service
 }
 
 func newEnv(t *testing.T, kind string, cfg storage.Config) *env {
+	t.Helper()
+	return newEnvAround(t, kind, cfg, nil)
+}
+
+// newEnvAround is newEnv with the service seeing the backend through wrap (nil: as it is),
+// for fault injection; e.backend stays the real backend, so tests inspect what it really holds.
+func newEnvAround(t *testing.T, kind string, cfg storage.Config, wrap func(blob.Backend) blob.Backend) *env {
 	t.Helper()
 	e := &env{}
 	switch kind {
@@ -48,12 +57,19 @@ func newEnv(t *testing.T, kind string, cfg storage.Config) *env {
 		t.Cleanup(func() { b.Close() })
 		e.backend, e.local = b, b
 	case "s3":
-		e.backend = s3test.Backend(t)
+		s3cfg := s3test.Server(t, "blobs")
+		b, err := s3.New(t.Context(), s3cfg)
+		require.NoError(t, err)
+		e.backend, e.s3 = b, &s3cfg
 	default:
 		t.Fatalf("unknown backend %q", kind)
 	}
+	served := e.backend
+	if wrap != nil {
+		served = wrap(e.backend)
+	}
 	e.Env = servicetest.New(t, func(se *servicetest.Env) []gateway.Service {
-		svc, err := storage.New(cfg, storage.Deps{Runner: se.Runner, Keys: se.Keys, Backend: e.backend, Logger: se.Logger})
+		svc, err := storage.New(cfg, storage.Deps{Runner: se.Runner, Keys: se.Keys, Backend: served, Logger: se.Logger})
 		require.NoError(t, err)
 		e.service = svc
 		return []gateway.Service{{

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +36,12 @@ func TestServeFreshDataDir(t *testing.T) {
 	require.Contains(t, srv.stdout.String(), first["service_role_key"], "the banner prints the service-role key")
 	require.NotContains(t, srv.stderr.String(), first["jwt_secret"], "logs never carry the secret")
 	require.NotContains(t, srv.stderr.String(), first["service_role_key"], "logs never carry keys")
+
+	// The human-readable status shows the same URL and key, one labelled row each.
+	text, textErr, textCode := run(t, nil, "status", "--data-dir", dataDir)
+	require.Equal(t, 0, textCode, "status failed: %s", textErr)
+	require.Regexp(t, `(?m)^\s*API URL:\s+`+regexp.QuoteMeta(first["api_url"].(string))+`$`, text)
+	require.Regexp(t, `(?m)^\s*anon key:\s+`+regexp.QuoteMeta(first["anon_key"].(string))+`$`, text)
 
 	secret := []byte(first["jwt_secret"].(string))
 	require.Equal(t, "anon", roleOf(t, first["anon_key"].(string), secret))
@@ -73,6 +80,17 @@ func TestServeFreshDataDir(t *testing.T) {
 		require.Equal(t, first[field], second[field], "%s changed across restarts", field)
 	}
 	require.NotContains(t, again.stderr.String(), "initdb", "the second start must not initialise a new cluster")
+
+	// Ctrl-C (SIGINT) stops it as cleanly as SIGTERM.
+	again.signal(syscall.SIGINT)
+	select {
+	case <-again.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("goforward did not stop within 60s of SIGINT")
+	}
+	require.Equal(t, 0, again.cmd.ProcessState.ExitCode(), "stderr:\n%s", again.stderr)
+	_, err = os.Stat(filepath.Join(dataDir, "postgres", "data", "postmaster.pid"))
+	require.ErrorIs(t, err, os.ErrNotExist, "PostgreSQL left its pid file behind")
 }
 
 // TestServeAfterKill9 shows that a crash of the Go process neither leaves PostgreSQL running
