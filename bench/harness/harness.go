@@ -39,9 +39,10 @@ type Stack struct {
 	// that PostgreSQL checks the same role switch for both.
 	Request *pgxpool.Pool
 
-	cmd    *exec.Cmd
-	tmp    string
-	stderr *bytes.Buffer
+	cmd     *exec.Cmd
+	tmp     string
+	dataDir string
+	stderr  *bytes.Buffer
 }
 
 // Options tune Start.
@@ -84,6 +85,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	dataDir := filepath.Join(tmp, "data")
+	s.dataDir = dataDir
 	// Chosen here so that the benchmark can log in as authenticator too.
 	authenticatorPassword := rand.Text()
 	s.cmd = exec.Command(binary, "serve", "--data-dir", dataDir, "--port", strconv.Itoa(port))

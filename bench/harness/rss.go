@@ -8,10 +8,16 @@ import (
 	"strings"
 )
 
+// PID is the goforward process's id (not its PostgreSQL children's).
+func (s *Stack) PID() int { return s.cmd.Process.Pid }
+
+// DataDir is goforward's data directory, inside the stack's throwaway directory.
+func (s *Stack) DataDir() string { return s.dataDir }
+
 // RSS is the resident memory of the goforward process itself (VmRSS of /proc/PID/status, in
 // bytes), without its PostgreSQL children: what realtime connections cost the server.
 func (s *Stack) RSS() (int64, error) {
-	return ProcessRSS(s.cmd.Process.Pid)
+	return ProcessRSS(s.PID())
 }
 
 // ProcessRSS reads VmRSS of pid from /proc, in bytes.

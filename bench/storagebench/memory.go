@@ -10,34 +10,6 @@ import (
 	"strings"
 )
 
-// childNamed finds the process called name that this process started (Linux only): the
-// harness starts goforward as a direct child and keeps its handle to itself.
-func childNamed(name string) (int, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
-	}
-	self := os.Getpid()
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err != nil || strings.TrimSpace(string(comm)) != name {
-			continue
-		}
-		status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
-		if err != nil {
-			continue // it exited while we looked
-		}
-		if ppid, err := statusField(string(status), "PPid"); err == nil && ppid == int64(self) {
-			return pid, nil
-		}
-	}
-	return 0, fmt.Errorf("no child process named %q", name)
-}
-
 // memoryUse is a process's resident set size now and at its peak, in bytes.
 type memoryUse struct {
 	RSS  int64 // VmRSS

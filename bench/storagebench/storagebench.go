@@ -6,7 +6,6 @@ package storagebench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/goforward/goforward/bench/harness"
@@ -94,14 +92,7 @@ const Bucket = "storagebench"
 // and files before the next cell.
 func Run(ctx context.Context, stack *harness.Stack, cfg Config) (*Report, error) {
 	cfg = cfg.withDefaults()
-	pid, err := childNamed("goforward")
-	if err != nil {
-		return nil, err
-	}
-	dataDir, err := dataDirOf(pid)
-	if err != nil {
-		return nil, err
-	}
+	pid, dataDir := stack.PID(), stack.DataDir()
 	// Next to the data directory, inside the harness's throwaway directory: the same disk.
 	copyDir, err := os.MkdirTemp(filepath.Dir(dataDir), "filecopy-")
 	if err != nil {
@@ -145,21 +136,6 @@ func Run(ctx context.Context, stack *harness.Stack, cfg Config) (*Report, error)
 		}
 	}
 	return report, nil
-}
-
-// dataDirOf reads the --data-dir argument goforward was started with.
-func dataDirOf(pid int) (string, error) {
-	raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-	if err != nil {
-		return "", err
-	}
-	args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
-	for i, a := range args {
-		if a == "--data-dir" && i+1 < len(args) {
-			return args[i+1], nil
-		}
-	}
-	return "", errors.New("goforward was started without --data-dir")
 }
 
 // checkFreeSpace refuses a cell whose objects and files would not fit on the disk of dir
