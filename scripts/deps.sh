@@ -19,6 +19,7 @@ if [ "$purpose" = test ]; then
 	command -v node >/dev/null 2>&1 || missing+=(nodejs)
 	command -v npm >/dev/null 2>&1 || missing+=(npm)
 	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) # realtime's cluster tests; not auto-started
+	command -v wrk >/dev/null 2>&1 || missing+=(wrk) # restbench's wrk variants and their tests
 fi
 
 # install_node_packages installs the pinned npm packages of the Node end-to-end tests.

@@ -135,7 +135,7 @@ func buildStatements(w Workload, target string, body []byte, c clientSpec, schem
 	stmt := rest.Build(q, rest.BuildOptions{MaxRows: MaxRows})
 	var stmts []db.Statement
 	if stmt.Explain != nil {
-		stmts = append(stmts, db.Statement{SQL: stmt.Explain.SQL, Args: stmt.Explain.Args})
+		stmts = append(stmts, db.Statement{SQL: stmt.Explain.SQL, Args: stmt.Explain.Args, OneOff: true})
 	}
 	return append(stmts, db.Statement{SQL: stmt.SQL, Args: stmt.Args}), nil
 }

@@ -185,16 +185,24 @@ func readLoggedStatements(path string, offset int64) ([]loggedStatement, error) 
 }
 
 // executedSQL takes the statement out of a log_statement message ("LOG:  statement: ..." for
-// the simple protocol, "LOG:  execute <name>: ..." for the extended one).
+// the simple protocol, "LOG:  execute <name>: ..." for the extended one). A statement the
+// service prepared with SQL's PREPARE is logged as "PREPARE <name> AS <statement>" twice:
+// when it is prepared, which executes nothing and is left out, and under its own name each
+// time it runs, which is the statement.
 func executedSQL(message string) (string, bool) {
 	if sql, ok := strings.CutPrefix(message, "LOG:  statement: "); ok {
-		return sql, true
+		return sql, !strings.HasPrefix(sql, "PREPARE ")
 	}
-	if rest, ok := strings.CutPrefix(message, "LOG:  execute "); ok {
-		_, sql, found := strings.Cut(rest, ": ")
-		return sql, found
+	rest, ok := strings.CutPrefix(message, "LOG:  execute ")
+	if !ok {
+		return "", false
 	}
-	return "", false
+	name, sql, found := strings.Cut(rest, ": ")
+	if prepared, ok := strings.CutPrefix(sql, "PREPARE "); ok {
+		as, statement, _ := strings.Cut(prepared, " AS ")
+		return statement, found && as == name
+	}
+	return sql, found
 }
 
 // startsWithTimestamp reports whether line begins like "2006-01-02 15:04:05", the default

@@ -96,7 +96,7 @@ func ServeNaive(ctx context.Context, spec NaiveSpec, ln net.Listener) error {
 		return err
 	}
 	defer pool.Close()
-	runner := db.NewRoleRunner(pool, statementTimeouts())
+	runner := db.NewRoleRunner(pool, db.RunnerConfig{Timeouts: statementTimeouts()})
 	type prepared struct {
 		w     NaiveWorkload
 		stmts [][]db.Statement

@@ -29,10 +29,21 @@ const (
 	// process of its own (bench/cmd/naiveserver) that does Direct's database work: what
 	// "just Go" costs.
 	Naive = "naive"
+	// OursWrk is Ours with wrk as the load generator instead of the Go client: the same
+	// calls, headers and bodies, from a process of its own that costs far less processor time
+	// per call (see wrkThreads).
+	OursWrk = "ours·wrk"
+	// NaiveWrk is Naive with wrk as the load generator.
+	NaiveWrk = "naive·wrk"
 )
 
-// variants lists the variants in report order.
-func variants() []string { return []string{Ours, Naive, Direct, Bare} }
+// variants lists the variants in report order, the wrk ones only when they are measured.
+func variants(withWrk bool) []string {
+	if withWrk {
+		return []string{Ours, Naive, Direct, Bare, OursWrk, NaiveWrk}
+	}
+	return []string{Ours, Naive, Direct, Bare}
+}
 
 // executor runs calls in each variant.
 type executor struct {

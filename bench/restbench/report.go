@@ -2,6 +2,7 @@ package restbench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,32 +44,51 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "%d connections, %d interleaved rounds of %s measured (+%s warm-up) per variant; pools of %d connections; gzip %v.\n\n",
 		c.Concurrency, c.Rounds, c.Duration, c.Warmup, c.DBConns, c.Gzip)
 
-	b.WriteString("| workload | ours req/s | naive req/s | direct req/s | bare req/s | ours ÷ direct, per round | **median** | CPU: direct ÷ ours | ours ÷ bare | naive ÷ direct | ours ÷ naive |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	wrk := slices.Contains(r.Variants, OursWrk)
+	header := "| workload | ours req/s | naive req/s | direct req/s | bare req/s | ours ÷ direct, per round | **median** | CPU: direct ÷ ours | ours ÷ bare | naive ÷ direct | ours ÷ naive |"
+	columns := 11
+	if wrk {
+		header += " ours·wrk req/s | naive·wrk req/s | ours·wrk ÷ direct | naive·wrk ÷ direct | ours·wrk ÷ naive·wrk |"
+		columns += 5
+	}
+	b.WriteString(header + "\n|" + strings.Repeat("---|", columns) + "\n")
 	for _, w := range r.Workloads {
 		res := r.Results[w.Name]
 		toDirect := r.Ratios(w.Name, Ours, Direct)
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.0f | %s | **%.2f** | %.2f | %.2f | %.2f | %.2f |\n", w.Title,
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.0f | %s | **%.2f** | %.2f | %.2f | %.2f | %.2f |", w.Title,
 			medianRate(res[Ours]), medianRate(res[Naive]), medianRate(res[Direct]), medianRate(res[Bare]),
 			joinRatios(toDirect), load.Median(toDirect), load.Median(r.CPURatios(w.Name, Direct, Ours)),
 			load.Median(r.Ratios(w.Name, Ours, Bare)),
 			load.Median(r.Ratios(w.Name, Naive, Direct)), load.Median(r.Ratios(w.Name, Ours, Naive)))
+		if wrk {
+			fmt.Fprintf(&b, " %.0f | %.0f | %.2f | %.2f | %.2f |", medianRate(res[OursWrk]), medianRate(res[NaiveWrk]),
+				load.Median(r.Ratios(w.Name, OursWrk, Direct)), load.Median(r.Ratios(w.Name, NaiveWrk, Direct)),
+				load.Median(r.Ratios(w.Name, OursWrk, NaiveWrk)))
+		}
+		b.WriteString("\n")
 	}
 	if len(r.Health) > 0 {
-		fmt.Fprintf(&b, "| GET /health (HTTP and gateway, no database) | %.0f | | | | | | | | | |\n", medianRate(r.Health))
+		fmt.Fprintf(&b, "| GET /health (HTTP and gateway, no database) | %.0f |%s\n", medianRate(r.Health), strings.Repeat(" |", columns-2))
 	}
 	b.WriteString("\nreq/s: median over rounds; the other ratio columns: medians of per-round ratios. " +
 		"CPU: direct ÷ ours is the processor time a call costs everything on the machine (load generator, server, PostgreSQL) in direct over the same in ours: " +
 		"the throughput ratio a CPU-bound machine would show without the neighbours' noise. " +
 		"ours = the goforward binary over loopback HTTP; naive = a plain net/http + pgx server in a process of its own doing direct's database work (bench/cmd/naiveserver); " +
 		"direct = the service's SQL through pgx with the role and claims settings pipelined exactly as the service sends them; " +
-		"bare = the statement alone, prepared, as superuser.\n\n")
+		"bare = the statement alone, prepared, as superuser.")
+	if wrk {
+		fmt.Fprintf(&b, " ours·wrk and naive·wrk = ours and naive with wrk (-t %d -c %d, the warm-up a run of its own) as the load generator instead of the Go client: "+
+			"the same calls, headers and bodies; their load generator time is wrk's rusage plus this process's own. "+
+			"direct and bare speak PostgreSQL's protocol, which wrk cannot, so the ·wrk ÷ direct ratios set wrk against the Go pgx client: "+
+			"they show how much of the HTTP variants' distance from direct is the Go HTTP client's own cost on this 2-core box.", wrkThreads, c.Concurrency)
+	}
+	b.WriteString("\n\n")
 
 	b.WriteString("Processor time per call, µs (median over rounds; warm-up included):\n\n")
 	b.WriteString("| workload | variant | load generator | goforward | naive server | PostgreSQL | total |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, w := range r.Workloads {
-		for _, v := range variants() {
+		for _, v := range r.Variants {
 			writeCPURow(&b, w.Name, v, r.Results[w.Name][v])
 		}
 	}
@@ -78,7 +98,7 @@ func (r *Report) Markdown() string {
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for round := range c.Rounds {
 		for _, w := range r.Workloads {
-			for _, v := range variants() {
+			for _, v := range r.Variants {
 				if results := r.Results[w.Name][v]; round < len(results) {
 					writeResultRow(&b, round, w.Name, v, results[round].Result)
 				}
@@ -117,7 +137,7 @@ func (r *Report) Markdown() string {
 func (r *Report) Errors() []string {
 	var out []string
 	for _, w := range r.Workloads {
-		for _, v := range variants() {
+		for _, v := range r.Variants {
 			for round, m := range r.Results[w.Name][v] {
 				if m.Errors > 0 {
 					out = append(out, fmt.Sprintf("round %d %s %s: %d errors, first: %v", round+1, w.Name, v, m.Errors, m.FirstError))

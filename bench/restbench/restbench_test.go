@@ -29,13 +29,17 @@ func TestRunMeasuresEveryWorkloadThroughTheRealBinary(t *testing.T) {
 	for _, s := range report.SQL {
 		require.True(t, s.Match, "%s: logged %q, built %q", s.Workload, s.Logged, s.Built)
 	}
+	// wrk is part of the test dependencies (scripts/deps.sh test), so its variants must run.
+	require.Equal(t, variants(true), report.Variants)
 	for _, w := range Workloads() {
-		for _, v := range variants() {
+		for _, v := range report.Variants {
 			results := report.Results[w.Name][v]
 			require.Len(t, results, 1, "%s %s", w.Name, v)
 			require.Positive(t, results[0].Requests, "%s %s made no request", w.Name, v)
 		}
 	}
 	require.Positive(t, report.Health[0].Requests)
-	require.Contains(t, report.Markdown(), Workloads()[0].Title)
+	markdown := report.Markdown()
+	require.Contains(t, markdown, Workloads()[0].Title)
+	require.Contains(t, markdown, "| ours·wrk ÷ direct |")
 }

@@ -19,11 +19,14 @@ import (
 
 // Config bounds a run. Zero values mean the stated defaults.
 type Config struct {
-	Concurrency int           // concurrent connections / workers; default 32
-	Duration    time.Duration // measured time of each measurement; default 4s
-	Warmup      time.Duration // unmeasured time before each measurement; default 1s, negative none
-	Rounds      int           // interleaved rounds; default 3
-	Authors     int           // seeded authors (each with PostsPerAuthor posts); default 1000
+	Concurrency int // concurrent connections / workers; default 32
+	// Duration is the measured time of each measurement; default 4s. Warmup is unmeasured
+	// time before each measurement; default 1s, negative none. wrk takes whole seconds: the
+	// wrk variants round both up.
+	Duration time.Duration
+	Warmup   time.Duration
+	Rounds   int // interleaved rounds; default 3
+	Authors  int // seeded authors (each with PostsPerAuthor posts); default 1000
 	// DBConns is the size of both the service's request pool and the baseline's pool;
 	// default 4 × GOMAXPROCS, the service's own default.
 	DBConns int
@@ -31,6 +34,9 @@ type Config struct {
 	// gateway may compress the responses. Default off: PostgreSQL's side of the comparison
 	// compresses nothing.
 	Gzip bool
+	// NoWrk leaves out the wrk variants (OursWrk, NaiveWrk). Default false: they are
+	// measured whenever wrk is on PATH.
+	NoWrk bool
 	// Only limits the run to the named workloads; empty runs them all.
 	Only []string
 	// Progress receives a line per measurement as the run goes. Nil: discarded.
@@ -91,6 +97,8 @@ func statementTimeouts() db.StatementTimeouts {
 type Report struct {
 	Config    Config
 	Workloads []Workload
+	// Variants are the variants measured, in report order.
+	Variants []string
 	// SQL is what the server's log shows the service executed, per workload.
 	SQL []CapturedSQL
 	// Results holds, per workload and variant, one measurement per round.
@@ -103,6 +111,7 @@ type Report struct {
 type Measurement struct {
 	load.Result
 	// CPU is the processor time each side used over the whole measurement, warm-up included.
+	// For the wrk variants Self is wrk's processor time plus this process's own (idle).
 	CPU harness.CPUTimes
 	// NaiveCPU is the naive server's share of it.
 	NaiveCPU time.Duration
@@ -114,8 +123,19 @@ func (m Measurement) CPUPerCall() (harness.CPUTimes, time.Duration) {
 	return harness.CPUTimes{Goforward: m.CPU.Goforward / n, Postgres: m.CPU.Postgres / n, Self: m.CPU.Self / n}, m.NaiveCPU / n
 }
 
-// measure runs op under lc and records the processor time every side used meanwhile.
-func measure(ctx context.Context, stack *harness.Stack, naive *naiveProcess, lc load.Config, op load.Op) (Measurement, error) {
+// loadRun generates one measurement's load. It returns the processor time a load generator
+// outside this process used (wrk), zero when this process is the load generator.
+type loadRun func(ctx context.Context) (load.Result, time.Duration, error)
+
+// inProcess is the loadRun of op under lc.
+func inProcess(lc load.Config, op load.Op) loadRun {
+	return func(ctx context.Context) (load.Result, time.Duration, error) {
+		return load.Run(ctx, lc, op), 0, nil
+	}
+}
+
+// measure runs run and records the processor time every side used meanwhile.
+func measure(ctx context.Context, stack *harness.Stack, naive *naiveProcess, run loadRun) (Measurement, error) {
 	before, err := stack.CPU()
 	if err != nil {
 		return Measurement{}, err
@@ -124,7 +144,10 @@ func measure(ctx context.Context, stack *harness.Stack, naive *naiveProcess, lc 
 	if err != nil {
 		return Measurement{}, err
 	}
-	res := load.Run(ctx, lc, op)
+	res, external, err := run(ctx)
+	if err != nil {
+		return Measurement{}, err
+	}
 	after, err := stack.CPU()
 	if err != nil {
 		return Measurement{}, err
@@ -133,7 +156,9 @@ func measure(ctx context.Context, stack *harness.Stack, naive *naiveProcess, lc 
 	if err != nil {
 		return Measurement{}, err
 	}
-	return Measurement{Result: res, CPU: after.Sub(before), NaiveCPU: naiveAfter - naiveBefore}, nil
+	cpu := after.Sub(before)
+	cpu.Self += external
+	return Measurement{Result: res, CPU: cpu, NaiveCPU: naiveAfter - naiveBefore}, nil
 }
 
 // callsPerWorkload is how many distinct prepared calls each workload cycles through.
@@ -148,6 +173,11 @@ type bench struct {
 	exec      *executor
 	spec      clientSpec
 	naive     *naiveProcess
+	variants  []string
+	// wrk runs the wrk variants, whose targets are per workload and variant; nil when they
+	// are not measured.
+	wrk        *wrkRunner
+	wrkTargets map[string]map[string]wrkTarget
 }
 
 // Run seeds the database behind stack, checks that the baselines send what the service
@@ -162,7 +192,7 @@ func Run(ctx context.Context, stack *harness.Stack, cfg Config) (*Report, error)
 	if err := checkSameBody(ctx, b.exec, b.workloads, b.calls); err != nil {
 		return nil, err
 	}
-	report := &Report{Config: cfg, Workloads: b.workloads, Results: map[string]map[string][]Measurement{}}
+	report := &Report{Config: cfg, Workloads: b.workloads, Variants: b.variants, Results: map[string]map[string][]Measurement{}}
 	if report.SQL, err = captureWorkloadSQL(ctx, stack, b.exec, b.workloads, b.calls); err != nil {
 		return nil, err
 	}
@@ -201,7 +231,7 @@ func prepare(ctx context.Context, stack *harness.Stack, cfg Config) (*bench, err
 		calls:     map[string][]call{},
 		exec: &executor{
 			client: &http.Client{Transport: transport, Timeout: time.Minute},
-			runner: db.NewRoleRunner(stack.Request, statementTimeouts()),
+			runner: db.NewRoleRunner(stack.Request, db.RunnerConfig{Timeouts: statementTimeouts()}),
 			pool:   stack.Direct,
 		},
 		spec: clientSpec{baseURL: stack.URL, apiKey: stack.AnonKey, gzip: cfg.Gzip},
@@ -231,18 +261,26 @@ func prepare(ctx context.Context, stack *harness.Stack, cfg Config) (*bench, err
 			cs[i].naiveURL = b.naive.url + cs[i].target
 		}
 	}
+	if err := b.prepareWrk(ctx); err != nil {
+		b.close()
+		return nil, err
+	}
+	b.variants = variants(b.wrk != nil)
 	return b, nil
 }
 
 func (b *bench) close() {
 	b.naive.close()
 	b.exec.client.CloseIdleConnections()
+	if b.wrk != nil {
+		b.wrk.close()
+	}
 }
 
 // measureRound measures every workload in every variant once, then GET /health.
 func (b *bench) measureRound(ctx context.Context, round int, report *Report) error {
 	lc := load.Config{Concurrency: b.cfg.Concurrency, Duration: b.cfg.Duration, Warmup: b.cfg.Warmup}
-	variants := variants()
+	variants := b.variants
 	for wi, w := range b.workloads {
 		if report.Results[w.Name] == nil {
 			report.Results[w.Name] = map[string][]Measurement{}
@@ -251,22 +289,34 @@ func (b *bench) measureRound(ctx context.Context, round int, report *Report) err
 		// insert workload has grown the table).
 		for k := range variants {
 			v := variants[(round+wi+k)%len(variants)]
-			m, err := measure(ctx, b.stack, b.naive, lc, b.exec.op(v, w, b.calls[w.Name], b.cfg.Concurrency))
+			m, err := measure(ctx, b.stack, b.naive, b.loadRun(lc, w, v))
 			if err != nil {
-				return err
+				return fmt.Errorf("%s %s: %w", w.Name, v, err)
 			}
 			report.Results[w.Name][v] = append(report.Results[w.Name][v], m)
-			fmt.Fprintf(b.cfg.Progress, "round %d  %-8s %-6s %s\n", round+1, w.Name, v, m.Result)
+			fmt.Fprintf(b.cfg.Progress, "round %d  %-8s %-9s %s\n", round+1, w.Name, v, m.Result)
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
 	}
-	m, err := measure(ctx, b.stack, b.naive, lc, func(ctx context.Context, _ int) error { return health(ctx, b.exec, b.spec) })
+	m, err := measure(ctx, b.stack, b.naive, inProcess(lc, func(ctx context.Context, _ int) error { return health(ctx, b.exec, b.spec) }))
 	if err != nil {
 		return err
 	}
 	report.Health = append(report.Health, m)
-	fmt.Fprintf(b.cfg.Progress, "round %d  %-8s %-6s %s\n", round+1, "health", Ours, m.Result)
+	fmt.Fprintf(b.cfg.Progress, "round %d  %-8s %-9s %s\n", round+1, "health", Ours, m.Result)
 	return nil
+}
+
+// loadRun is variant v of workload w under lc: through wrk for the wrk variants, from this
+// process otherwise.
+func (b *bench) loadRun(lc load.Config, w Workload, v string) loadRun {
+	t, ok := b.wrkTargets[w.Name][v]
+	if !ok {
+		return inProcess(lc, b.exec.op(v, w, b.calls[w.Name], b.cfg.Concurrency))
+	}
+	return func(ctx context.Context) (load.Result, time.Duration, error) {
+		return b.wrk.measure(ctx, t.script, t.url, lc)
+	}
 }

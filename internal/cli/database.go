@@ -71,10 +71,13 @@ func openDatabase(ctx context.Context, cfg config.Config, dir datadir.Dir, state
 	if d.request, err = d.openRequestPool(ctx, cfg, state, poolCfg, logger); err != nil {
 		return nil, err
 	}
-	d.runner = db.NewRoleRunner(d.request, db.StatementTimeouts{
-		Anon:          cfg.Database.StatementTimeout.Anon,
-		Authenticated: cfg.Database.StatementTimeout.Authenticated,
-		ServiceRole:   cfg.Database.StatementTimeout.ServiceRole,
+	d.runner = db.NewRoleRunner(d.request, db.RunnerConfig{
+		Timeouts: db.StatementTimeouts{
+			Anon:          cfg.Database.StatementTimeout.Anon,
+			Authenticated: cfg.Database.StatementTimeout.Authenticated,
+			ServiceRole:   cfg.Database.StatementTimeout.ServiceRole,
+		},
+		Unprepared: !cfg.Database.PreparedStatements,
 	})
 	return d, nil
 }

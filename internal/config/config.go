@@ -85,6 +85,7 @@ type DatabaseConfig struct {
 	AuthenticatorPassword string                 `koanf:"authenticator_password" redact:"value" doc:"Password of the authenticator login role; empty generates one and keeps it in data_dir."`
 	StatementTimeout      StatementTimeoutConfig `koanf:"statement_timeout" doc:"Statement timeout applied per request role, as Supabase does; 0 means none."`
 	ConnectTimeout        time.Duration          `koanf:"connect_timeout" doc:"Time allowed to open one database connection."`
+	PreparedStatements    bool                   `koanf:"prepared_statements" doc:"Prepare each request's SQL once per connection and reuse it (PostgREST's db-prepared-statements); turn off behind a pooler in transaction mode, such as PgBouncer, which cannot keep prepared statements between transactions."`
 }
 
 // StatementTimeoutConfig bounds how long a single statement may run for each request role.
@@ -144,7 +145,8 @@ func Defaults() Config {
 				Anon:          3 * time.Second,
 				Authenticated: 8 * time.Second,
 			},
-			ConnectTimeout: 10 * time.Second,
+			ConnectTimeout:     10 * time.Second,
+			PreparedStatements: true,
 		},
 		JWT: JWTConfig{
 			Expiry: time.Hour,

@@ -63,15 +63,35 @@ func (t StatementTimeouts) forRole(role string) time.Duration {
 // callers and row-level security: REST, storage metadata and realtime authorisation all go
 // through InRole, so one set of policies guards every door.
 type RoleRunner struct {
-	pool     *pgxpool.Pool
-	timeouts StatementTimeouts
+	pool       *pgxpool.Pool
+	timeouts   StatementTimeouts
+	unprepared bool
+	// statements is the generation of RunInRole's prepared statements on every connection.
+	statements statementGeneration
+}
+
+// RunnerConfig configures a RoleRunner. The zero value prepares statements and sets no
+// statement timeout.
+type RunnerConfig struct {
+	Timeouts StatementTimeouts
+	// Unprepared makes RunInRole send every statement unprepared, the settings included: for
+	// a pooler in transaction mode (PgBouncer), which cannot keep prepared statements between
+	// transactions. Default false (PostgREST's db-prepared-statements = true).
+	Unprepared bool
 }
 
 // NewRoleRunner returns a RoleRunner over pool, which should connect as the authenticator
 // role (or any role that is a member of the API roles).
-func NewRoleRunner(pool *pgxpool.Pool, timeouts StatementTimeouts) *RoleRunner {
-	return &RoleRunner{pool: pool, timeouts: timeouts}
+func NewRoleRunner(pool *pgxpool.Pool, cfg RunnerConfig) *RoleRunner {
+	return &RoleRunner{pool: pool, timeouts: cfg.Timeouts, unprepared: cfg.Unprepared}
 }
+
+// ForgetPreparedStatements makes every connection deallocate the statements RunInRole
+// prepared on it, at its next use. Call it when the schema changes: PostgreSQL re-plans a
+// prepared statement whose tables changed, but keeps the parameter types it inferred when it
+// was prepared, so after ALTER COLUMN ... TYPE an old statement could refuse a value that a
+// fresh one accepts.
+func (r *RoleRunner) ForgetPreparedStatements() { r.statements.n.Add(1) }
 
 // Pool returns the pool the runner uses.
 func (r *RoleRunner) Pool() *pgxpool.Pool { return r.pool }

@@ -38,7 +38,7 @@ func TestRunInRoleAppliesRowLevelSecurity(t *testing.T) {
 	t.Parallel()
 	database := pgtest.NewDatabase(t)
 	ownedItems(t, database)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 
 	require.Equal(t, []string{"a1", "a2"}, pipelinedBodies(t, runner, userScope(userA)))
 	require.Equal(t, []string{"b1"}, pipelinedBodies(t, runner, userScope(userB)))
@@ -59,7 +59,7 @@ func TestRunInRoleAppliesRowLevelSecurity(t *testing.T) {
 func TestRunInRoleRejectsUnknownRoles(t *testing.T) {
 	t.Parallel()
 	database := pgtest.NewDatabase(t)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 	err := runner.RunInRole(t.Context(), db.RequestScope{Role: "postgres"}, db.PipelineOptions{},
 		[]db.Statement{{SQL: `SELECT 1`}}, func(int, pgx.Rows) error { return nil })
 	require.ErrorIs(t, err, db.ErrRoleNotAllowed)
@@ -69,7 +69,7 @@ func TestRunInRoleReadOnlyRefusesWrites(t *testing.T) {
 	t.Parallel()
 	database := pgtest.NewDatabase(t)
 	ownedItems(t, database)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 	insert := db.Statement{SQL: `INSERT INTO public.items (user_id, body) VALUES ($1, 'x')`, Args: []any{userA}}
 	for _, opts := range []db.PipelineOptions{{ReadOnly: true}, {ReadOnly: true, Confirm: true}} {
 		err := runner.RunInRole(t.Context(), userScope(userA), opts, []db.Statement{insert}, func(int, pgx.Rows) error { return nil })
@@ -82,7 +82,7 @@ func TestRunInRoleCommitsAndRollsBack(t *testing.T) {
 	t.Parallel()
 	database := pgtest.NewDatabase(t)
 	ownedItems(t, database)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 	insert := func(body string) []db.Statement {
 		return []db.Statement{{SQL: `INSERT INTO public.items (user_id, body) VALUES ($1, $2) RETURNING body`, Args: []any{userA, body}}}
 	}
@@ -125,7 +125,7 @@ func TestRunInRoleCommitsAndRollsBack(t *testing.T) {
 func TestRunInRoleRunsStatementsInOrderAndStopsAtTheFirstError(t *testing.T) {
 	t.Parallel()
 	database := pgtest.NewDatabase(t)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 	var seen []int
 	err := runner.RunInRole(t.Context(), db.RequestScope{Role: db.RoleAnon}, db.PipelineOptions{ReadOnly: true},
 		[]db.Statement{
@@ -152,7 +152,7 @@ func TestRunInRoleRunsStatementsInOrderAndStopsAtTheFirstError(t *testing.T) {
 func TestRunInRoleAppliesTheStatementTimeout(t *testing.T) {
 	t.Parallel()
 	database := pgtest.NewDatabase(t)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{Anon: 50 * time.Millisecond})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{Timeouts: db.StatementTimeouts{Anon: 50 * time.Millisecond}})
 	err := runner.RunInRole(t.Context(), db.RequestScope{Role: db.RoleAnon}, db.PipelineOptions{ReadOnly: true},
 		[]db.Statement{{SQL: `SELECT pg_sleep(5)`}},
 		func(_ int, rows pgx.Rows) error {
@@ -171,7 +171,7 @@ func TestRunInRoleParsesAsTheCallersRole(t *testing.T) {
 		GRANT USAGE ON SCHEMA api TO anon; GRANT SELECT ON api.t TO anon;
 		CREATE SCHEMA closed; CREATE TABLE closed.t (n int); GRANT SELECT ON closed.t TO anon;`)
 	require.NoError(t, err)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 	count := func(table string) (int64, error) {
 		var n int64
 		err := runner.RunInRole(t.Context(), db.RequestScope{Role: db.RoleAnon}, db.PipelineOptions{ReadOnly: true},
@@ -194,7 +194,7 @@ func TestRunInRoleParsesAsTheCallersRole(t *testing.T) {
 func TestRunInRolePreparesTheSettingsOncePerConnection(t *testing.T) {
 	t.Parallel()
 	database := pgtest.NewDatabase(t)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 	// Asked from inside the batch, so it is the same connection that just ran the settings.
 	preparedSettings := func(opts db.PipelineOptions) []string {
 		var names []string

@@ -60,7 +60,7 @@ func TestInRoleAppliesRowLevelSecurity(t *testing.T) {
 	ctx := context.Background()
 	database := pgtest.NewDatabase(t)
 	ownedItems(t, database)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 
 	require.Equal(t, []string{"a1", "a2"}, bodies(ctx, t, runner, userScope(userA)))
 	require.Equal(t, []string{"b1"}, bodies(ctx, t, runner, userScope(userB)))
@@ -81,7 +81,7 @@ func TestInRolePublishesTheRequest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	database := pgtest.NewDatabase(t)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 
 	scope := userScope(userA)
 	scope.Method = "PATCH"
@@ -123,7 +123,7 @@ func TestInRolePublishesTheRequest(t *testing.T) {
 func TestInRoleRefusesOtherRoles(t *testing.T) {
 	t.Parallel()
 	database := pgtest.NewDatabase(t)
-	runner := db.NewRoleRunner(database.Pool, db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.Pool, db.RunnerConfig{})
 	called := false
 	for _, role := range []string{"postgres", "authenticator", "", "anon; DROP TABLE x"} {
 		err := runner.InRole(context.Background(), db.RequestScope{Role: role}, func(pgx.Tx) error {
@@ -142,7 +142,7 @@ func TestAuthenticatorIsPowerlessAfterResetRole(t *testing.T) {
 	ctx := context.Background()
 	database := pgtest.NewDatabase(t)
 	ownedItems(t, database)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 	err := runner.InRole(ctx, db.RequestScope{Role: db.RoleServiceRole}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `RESET ROLE`); err != nil {
 			return err
@@ -159,7 +159,7 @@ func TestInRoleStatementTimeoutPerRole(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	database := pgtest.NewDatabase(t)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{Anon: 50 * time.Millisecond})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{Timeouts: db.StatementTimeouts{Anon: 50 * time.Millisecond}})
 
 	err := runner.InRole(ctx, db.RequestScope{Role: db.RoleAnon}, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `SELECT pg_sleep(5)`)
@@ -182,7 +182,7 @@ func TestInRoleRollsBackOnError(t *testing.T) {
 	ctx := context.Background()
 	database := pgtest.NewDatabase(t)
 	ownedItems(t, database)
-	runner := db.NewRoleRunner(database.RequestPool(t), db.StatementTimeouts{})
+	runner := db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})
 	boom := errors.New("boom")
 	err := runner.InRole(ctx, userScope(userA), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM public.items`); err != nil {

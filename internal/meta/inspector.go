@@ -36,6 +36,10 @@ type Config struct {
 	// RetryInterval is how long Run waits before reconnecting its listening connection, or
 	// retrying a failed reload. Default 2s.
 	RetryInterval time.Duration
+	// Changed, if set, is called after every successful load, just before the new snapshot
+	// becomes current: what was derived from the old one (prepared statements, say) can be
+	// dropped before any request sees the new one.
+	Changed func()
 }
 
 // Inspector keeps the current Schema of a database. It is safe for concurrent use.
@@ -102,6 +106,9 @@ func (i *Inspector) reloadLocked(ctx context.Context) (*Schema, error) {
 		})
 	if err != nil {
 		return nil, err
+	}
+	if i.cfg.Changed != nil {
+		i.cfg.Changed()
 	}
 	i.current.Store(s)
 	return s, nil

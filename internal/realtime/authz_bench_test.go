@@ -33,7 +33,7 @@ func BenchmarkAuthorizeChange(b *testing.B) {
 	keys, err := security.NewKeys([]byte("bench-secret-0123456789abcdef0123456789"), "", time.Unix(1_700_000_000, 0))
 	require.NoError(b, err)
 	svc, err := New(Config{PostgresChanges: PostgresChangesConfig{Disabled: true}},
-		Deps{Keys: keys, Runner: db.NewRoleRunner(database.RequestPool(b), db.StatementTimeouts{})})
+		Deps{Keys: keys, Runner: db.NewRoleRunner(database.RequestPool(b), db.RunnerConfig{})})
 	require.NoError(b, err)
 
 	for _, table := range []string{"open_rows", "rls_rows"} {

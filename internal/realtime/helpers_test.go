@@ -107,7 +107,7 @@ func startNode(t *testing.T, opts options) *node {
 	if opts.env != nil {
 		// Another node of the same deployment: its own pools, service, gateway and listener.
 		n.env = opts.env
-		runner := db.NewRoleRunner(n.env.DB.RequestPool(t), db.StatementTimeouts{})
+		runner := db.NewRoleRunner(n.env.DB.RequestPool(t), db.RunnerConfig{})
 		gw, err := gateway.New(gateway.Config{Development: true}, gateway.Deps{Keys: n.env.Keys, Logger: n.env.Logger},
 			mount(n.env, runner, n.env.DB.NewPool(t))...)
 		require.NoError(t, err)

@@ -81,7 +81,7 @@ type exchange struct {
 func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt Statement, x *exchange) error {
 	stmts := make([]db.Statement, 0, 2)
 	if stmt.Explain != nil {
-		stmts = append(stmts, db.Statement{SQL: stmt.Explain.SQL, Args: stmt.Explain.Args})
+		stmts = append(stmts, db.Statement{SQL: stmt.Explain.SQL, Args: stmt.Explain.Args, OneOff: true})
 	}
 	stmts = append(stmts, db.Statement{SQL: stmt.SQL, Args: stmt.Args})
 	opts := db.PipelineOptions{Rollback: q.prefer.Tx == "rollback"}

@@ -72,10 +72,15 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		logger = slog.Default()
 	}
 	return &Service{
-		cfg:       cfg,
-		runner:    deps.Runner,
-		inspector: meta.NewInspector(deps.Owner, meta.Config{Schemas: cfg.Schemas}, logger),
-		logger:    logger,
+		cfg:    cfg,
+		runner: deps.Runner,
+		inspector: meta.NewInspector(deps.Owner, meta.Config{
+			Schemas: cfg.Schemas,
+			// Statements prepared for the old schema may have inferred parameter types it
+			// no longer has.
+			Changed: deps.Runner.ForgetPreparedStatements,
+		}, logger),
+		logger: logger,
 	}, nil
 }
 

@@ -59,7 +59,7 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 		DB:     pgtest.NewDatabase(t),
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
-	env.Runner = db.NewRoleRunner(env.DB.RequestPool(t), db.StatementTimeouts{})
+	env.Runner = db.NewRoleRunner(env.DB.RequestPool(t), db.RunnerConfig{})
 	gwCfg := opt.Gateway
 	if !opt.Gateway.Development && opt.Gateway.CORS.AllowedOrigins == nil {
 		gwCfg.Development = true

@@ -1,5 +1,7 @@
 // Command restbench measures /rest/v1 of a freshly built goforward against the floor
 // PostgreSQL sets for the same SQL, and prints the results as markdown (see bench/RESULTS.md).
+// The HTTP variants run twice: with a Go client in this process and with wrk, when it is on
+// PATH (-wrk=false leaves wrk out).
 // Everything it starts listens on loopback only and is removed when it exits.
 //
 //	go run ./bench/cmd/restbench -rounds 3 -duration 5s -c 32
@@ -24,6 +26,7 @@ func main() {
 	var (
 		cfg  restbench.Config
 		only string
+		wrk  bool
 	)
 	flag.IntVar(&cfg.Concurrency, "c", 32, "concurrent connections (and pgx workers)")
 	flag.DurationVar(&cfg.Duration, "duration", 4*time.Second, "measured time of each measurement (at most 1m)")
@@ -32,12 +35,14 @@ func main() {
 	flag.IntVar(&cfg.Authors, "authors", 1000, "authors to seed, each with 100 posts")
 	flag.IntVar(&cfg.DBConns, "db-conns", 0, "size of the service's request pool and of the baseline's pool; 0 = 4 × GOMAXPROCS, the service's default")
 	flag.BoolVar(&cfg.Gzip, "gzip", false, "let the HTTP client send Accept-Encoding: gzip, as browsers do")
+	flag.BoolVar(&wrk, "wrk", true, "also measure ours and naive with wrk as the load generator (skipped, with a note, when wrk is not on PATH)")
 	flag.StringVar(&only, "only", "", "comma-separated workloads to run: pk, list100, embed, insert (default all)")
 	flag.Parse()
 	if cfg.Duration > time.Minute || cfg.Warmup > 10*time.Second || cfg.Rounds > 20 || cfg.Concurrency > 1024 {
 		fmt.Fprintln(os.Stderr, "restbench: -duration ≤ 1m, -warmup ≤ 10s, -rounds ≤ 20 and -c ≤ 1024 keep a run bounded")
 		os.Exit(2)
 	}
+	cfg.NoWrk = !wrk
 	if only != "" {
 		cfg.Only = strings.Split(only, ",")
 	}
