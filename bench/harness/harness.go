@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,10 +119,19 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.AnonKey, s.ServiceRoleKey, s.JWTSecret, s.DBURL = status.AnonKey, status.ServiceRoleKey, status.JWTSecret, status.DBURL
-	if s.Direct, err = openPool(ctx, s.DBURL, opts.PoolSize); err != nil {
+	// goforward's own pools go through the managed cluster's unix socket (see
+	// db.Managed.LocalDSN), so the baselines' pools do too: over loopback TCP they would pay
+	// for a network stack that the service skips.
+	poolURL := s.DBURL
+	if socketDir := filepath.Join(dataDir, "postgres", "run"); dirExists(socketDir) {
+		if poolURL, err = throughSocket(s.DBURL, socketDir); err != nil {
+			return nil, err
+		}
+	}
+	if s.Direct, err = openPool(ctx, poolURL, opts.PoolSize); err != nil {
 		return nil, err
 	}
-	requestURL, err := db.WithCredentials(s.DBURL, "authenticator", authenticatorPassword)
+	requestURL, err := db.WithCredentials(poolURL, "authenticator", authenticatorPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +139,25 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("connect as authenticator: %w", err)
 	}
 	return s, nil
+}
+
+// throughSocket rewrites a postgres://host:port URL to reach the same server through its
+// unix socket in dir, keeping the port (it names the socket file).
+func throughSocket(raw, dir string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("database url: %w", err)
+	}
+	q := u.Query()
+	q.Set("host", dir)
+	q.Set("port", u.Port())
+	u.Host, u.RawQuery = "", q.Encode()
+	return u.String(), nil
+}
+
+func dirExists(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
 }
 
 // openPool connects a pool of size connections (32 when size is 0) and checks it works.

@@ -19,6 +19,7 @@ import (
 type database struct {
 	managed *db.Managed   // nil when DATABASE_URL points elsewhere
 	dsn     string        // the owner's connection string (contains a password: never log it)
+	poolDSN string        // dsn, or the managed cluster's unix socket, for this process's pools
 	admin   *pgxpool.Pool // owner connection: migrations, auth internals, admin APIs
 	request *pgxpool.Pool // authenticator connection: every request that runs as an API role
 	runner  *db.RoleRunner
@@ -27,7 +28,7 @@ type database struct {
 // openDatabase starts the managed cluster (unless a URL is configured), applies the internal
 // schema and opens the two pools.
 func openDatabase(ctx context.Context, cfg config.Config, dir datadir.Dir, state datadir.State, logger *slog.Logger) (_ *database, err error) {
-	d := &database{dsn: cfg.Database.URL}
+	d := &database{dsn: cfg.Database.URL, poolDSN: cfg.Database.URL}
 	defer func() {
 		if err != nil {
 			d.close(logger)
@@ -51,7 +52,7 @@ func openDatabase(ctx context.Context, cfg config.Config, dir datadir.Dir, state
 			return nil, fmt.Errorf("start the managed PostgreSQL cluster in %s: %w", dir.PostgresDir(), err)
 		}
 		logger.Info("managed PostgreSQL ready", "dir", dir.PostgresDir(), "duration_ms", time.Since(start).Milliseconds())
-		d.dsn = d.managed.DSN()
+		d.dsn, d.poolDSN = d.managed.DSN(), d.managed.LocalDSN()
 	}
 
 	poolCfg := db.PoolConfig{MaxConns: cfg.Database.MaxConns, ConnectTimeout: cfg.Database.ConnectTimeout}
@@ -59,7 +60,7 @@ func openDatabase(ctx context.Context, cfg config.Config, dir datadir.Dir, state
 	// migrations and introspection, so it is sized like the request pool.
 	adminCfg := poolCfg
 	adminCfg.AppName = "goforward-admin"
-	if d.admin, err = db.Open(ctx, d.dsn, adminCfg); err != nil {
+	if d.admin, err = db.Open(ctx, d.poolDSN, adminCfg); err != nil {
 		return nil, err
 	}
 	res, err := db.Migrate(ctx, d.admin, migrations.FS, logger)
@@ -102,7 +103,7 @@ func (d *database) openRequestPool(ctx context.Context, cfg config.Config, state
 		}
 		logger.Info("could not set the authenticator password; assuming the database administrator did", "error", err.Error())
 	}
-	dsn, err := db.WithCredentials(d.dsn, "authenticator", password)
+	dsn, err := db.WithCredentials(d.poolDSN, "authenticator", password)
 	if err != nil {
 		return nil, err
 	}

@@ -71,10 +71,11 @@ type Managed struct {
 	lifecycle sync.Mutex // held for the whole of Start and Stop
 	lock      *os.File   // the cluster.lock held from Start to Stop; guarded by lifecycle
 
-	mu     sync.Mutex // guards the fields below, which DSN and Exited read
-	server *child
-	dsn    string
-	exited <-chan struct{}
+	mu        sync.Mutex // guards the fields below, which DSN, LocalDSN and Exited read
+	server    *child
+	dsn       string
+	socketDSN string // "" when the server has no unix socket
+	exited    <-chan struct{}
 }
 
 // NewManaged checks cfg and returns a stopped cluster handle; nothing touches the disk until
@@ -113,6 +114,19 @@ func NewManaged(cfg ManagedConfig) (*Managed, error) {
 func (m *Managed) DSN() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.dsn
+}
+
+// LocalDSN is DSN through the server's unix socket, for connections from this machine: every
+// round trip through a unix socket skips the TCP stack that loopback still runs (pgbench's
+// point select did ~30 % more per second here). It is DSN when the cluster's path is too long
+// for a socket.
+func (m *Managed) LocalDSN() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.socketDSN != "" {
+		return m.socketDSN
+	}
 	return m.dsn
 }
 
@@ -179,6 +193,10 @@ func (m *Managed) Start(ctx context.Context) (err error) {
 	}
 	m.mu.Lock()
 	m.server, m.dsn, m.exited = server, superuserDSN(st.Password, port), server.done
+	m.socketDSN = ""
+	if socketFits(p.run, port) {
+		m.socketDSN = superuserSocketDSN(st.Password, p.run, port)
+	}
 	m.mu.Unlock()
 	m.logger.Info("PostgreSQL ready", "dir", p.root, "port", port, "pid", server.pid(),
 		"duration_ms", time.Since(began).Milliseconds())
@@ -275,6 +293,17 @@ func (m *Managed) releaseLock() {
 		m.lock.Close()
 		m.lock = nil
 	}
+}
+
+// superuserSocketDSN is superuserDSN through the unix socket in dir.
+func superuserSocketDSN(password, dir string, port int) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(superuser, password),
+		Path:     "/postgres",
+		RawQuery: url.Values{"host": {dir}, "port": {strconv.Itoa(port)}, "sslmode": {"disable"}}.Encode(),
+	}
+	return u.String()
 }
 
 func superuserDSN(password string, port int) string {

@@ -102,11 +102,16 @@ func (m *Managed) reportUnexpectedExit(server *child) {
 	}
 }
 
+// socketFits reports whether the server's unix socket in dir fits the kernel's path limit.
+func socketFits(dir string, port int) bool {
+	return len(filepath.Join(dir, ".s.PGSQL."+strconv.Itoa(port))) <= maxSocketPath
+}
+
 // serverArgs builds the postgres command line. socketDisabled is true when the unix socket
 // path would be too long for the kernel, in which case the server listens on TCP only.
 func serverArgs(p clusterPaths, port int, settings map[string]string) (args []string, socketDisabled bool) {
 	socketDir := p.run
-	if len(filepath.Join(p.run, ".s.PGSQL."+strconv.Itoa(port))) > maxSocketPath {
+	if !socketFits(p.run, port) {
 		socketDir = ""
 		socketDisabled = true
 	}

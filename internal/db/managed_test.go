@@ -26,6 +26,10 @@ func TestManagedCreatesClusterAndRestartsOnIt(t *testing.T) {
 	require.Equal(t, "127.0.0.1", queryText(t, dsn, "SHOW listen_addresses"))
 	require.Equal(t, filepath.Join(dir, "run"), queryText(t, dsn, "SHOW unix_socket_directories"))
 	require.FileExists(t, filepath.Join(dir, "data", "PG_VERSION"))
+	// The DSN shown to people is TCP; the process's own pools go through the socket, where
+	// the server has no address.
+	require.Equal(t, "127.0.0.1/32", queryText(t, dsn, "SELECT inet_server_addr()::text"))
+	require.Equal(t, "unix", queryText(t, m.LocalDSN(), "SELECT coalesce(inet_server_addr()::text, 'unix')"))
 
 	info, err := os.Stat(filepath.Join(dir, "cluster.json"))
 	require.NoError(t, err)
@@ -137,6 +141,7 @@ func TestManagedListensOnTCPOnlyWhenSocketPathIsTooLong(t *testing.T) {
 	dir := filepath.Join(clusterDir(t), strings.Repeat("d", maxSocketPath))
 	m := startTestManaged(t, ManagedConfig{Dir: dir})
 	require.Empty(t, queryText(t, m.DSN(), "SHOW unix_socket_directories"))
+	require.Equal(t, m.DSN(), m.LocalDSN())
 }
 
 func TestManagedRequiresDir(t *testing.T) {

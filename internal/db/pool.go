@@ -69,7 +69,8 @@ func WithCredentials(dsn, user, password string) (string, error) {
 // holding a password.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
+	// A unix socket URL names its directory in the query (postgres://u:p@/db?host=/run).
+	if err != nil || u.Scheme == "" || (u.Host == "" && !u.Query().Has("host")) {
 		return "[redacted dsn]"
 	}
 	if _, has := u.User.Password(); has {
