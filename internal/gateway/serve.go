@@ -57,8 +57,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		cancelBase()
 		err = <-shutdown
 	}
-	// Hijacked connections (WebSockets) are not tracked by Shutdown; their handlers end when
-	// the base context does.
+	// Hijacked connections (WebSockets) are not tracked by Shutdown: the service that
+	// hijacked them closes them when its own Run ends (realtime's handler returns right after
+	// the upgrade). Handlers still running on the base context end here.
 	cancelBase()
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("gateway: serve %s: %w", addr, serveErr)

@@ -37,10 +37,11 @@ func BenchmarkAuthorizeChange(b *testing.B) {
 	require.NoError(b, err)
 
 	for _, table := range []string{"open_rows", "rls_rows"} {
-		var relid uint32
+		var relid, xid uint32
 		require.NoError(b, database.Pool.QueryRow(ctx, `SELECT $1::regclass::oid`, "public."+table).Scan(&relid))
+		require.NoError(b, database.Pool.QueryRow(ctx, `SELECT xmin::text::bigint FROM `+table).Scan(&xid))
 		change := &replication.Change{
-			RelationID: relid, Schema: "public", Table: table, Type: replication.Insert, CommitTime: time.Now(),
+			RelationID: relid, Schema: "public", Table: table, Type: replication.Insert, XID: xid, CommitTime: time.Now(),
 			Columns: []replication.Column{
 				{Name: "id", Type: "int4", TypeOID: 23, Category: "N", PrimaryKey: true},
 				{Name: "owner", Type: "uuid", TypeOID: 2950, Category: "U"},

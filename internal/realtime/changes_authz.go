@@ -3,11 +3,13 @@ package realtime
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/realtime/replication"
@@ -68,7 +70,8 @@ func (v candidateVerdict) allowsFilters(b *binding) bool {
 }
 
 // metaSQL reads, as the role, whether row-level security applies to it on the table and
-// which columns it may select.
+// which columns it may select. It reads only the catalog, which every role may, so it works
+// even for a role without USAGE on the table's schema.
 const metaSQL = `SELECT row_security_active($1::oid::regclass),
 	coalesce(array_agg(a.attname::text) FILTER (WHERE has_column_privilege($1::oid, a.attnum, 'SELECT')), '{}')
 	FROM pg_catalog.pg_attribute a
@@ -132,7 +135,7 @@ func (d *changeDispatcher) authorize(ctx context.Context, change *replication.Ch
 		visible = map[string]bool{}
 		for start := 0; start < len(claimsOrder); start += maxClaimsPerBatch {
 			chunk := claimsOrder[start:min(start+maxClaimsPerBatch, len(claimsOrder))]
-			if err := checkRows(ctx, tx, change, role, chunk, visible); err != nil {
+			if err := checkRows(ctx, tx, change, chunk, visible); err != nil {
 				return err
 			}
 			d.svc.metrics.rowChecks.Add(float64(len(chunk)))
@@ -154,13 +157,18 @@ func (d *changeDispatcher) inRole(ctx context.Context, role, claims string, fn f
 }
 
 // checkRows selects the changed row by its primary key once per claims, in one round trip,
-// and records in visible whether each got it back. The batch first looks for the row as
-// service_role, which bypasses row-level security: PostgreSQL writes a commit to the WAL, from
-// where it is streamed, a moment before other sessions see it, and a check in that moment
-// would wrongly find the row hidden. Until the row shows up the batch is repeated (each
-// statement takes a fresh snapshot); a row that never does was changed again or deleted
-// since, and nobody gets the change, as in Supabase.
-func checkRows(ctx context.Context, tx pgx.Tx, change *replication.Change, role string, claims []string, visible map[string]bool) error {
+// and records in visible whether each got it back.
+//
+// PostgreSQL writes a commit to the WAL, from where it is streamed, a moment before other
+// sessions see it; a check in that moment would find an inserted row missing, or an updated
+// row as it was before. So the batch starts by asking whether the change's transaction is
+// visible yet, and is repeated until it is (each statement of a read-committed transaction
+// takes a fresh snapshot, so the selects that follow a positive answer see the commit). The
+// question is asked of the snapshot, not of the table: looking for the row as a role that
+// bypasses row-level security would need that role's privileges on the schema and table,
+// which an application's own schema need not grant, and would take an updated row's previous
+// version for the commit. A transaction still invisible after commitWaitMax fails the check.
+func checkRows(ctx context.Context, tx pgx.Tx, change *replication.Change, claims []string, visible map[string]bool) error {
 	query, values, oids := keyQuery(change)
 	if query == "" {
 		return nil
@@ -171,24 +179,24 @@ func checkRows(ctx context.Context, tx pgx.Tx, change *replication.Change, role 
 		// A fresh batch every time: ExecBatch appends its Sync to the batch's buffer, so a
 		// batch sent twice carries two Syncs, and the stale ReadyForQuery left behind makes
 		// the next batch on the connection read as empty.
-		batch := rowCheckBatch(query, values, oids, role, claims)
+		batch := rowCheckBatch(change.XID, query, values, oids, claims)
 		results, err := tx.Conn().PgConn().ExecBatch(ctx, batch).ReadAll()
 		if err != nil {
 			return err
 		}
 		// A short or failed batch fails the check (the channels get phx_error); it must
 		// never be indexed past, which would take the whole process down.
-		if err := batchComplete(results, 3+2*len(claims)); err != nil {
+		if err := batchComplete(results, 1+2*len(claims)); err != nil {
 			return err
 		}
-		if len(results[1].Rows) > 0 {
+		if committed(results[0]) {
 			for i, c := range claims {
-				visible[c] = len(results[4+2*i].Rows) > 0
+				visible[c] = len(results[2+2*i].Rows) > 0
 			}
 			return nil
 		}
 		if time.Now().Add(wait).After(deadline) {
-			return nil
+			return fmt.Errorf("realtime: transaction %d is not visible %s after it was streamed", change.XID, commitWaitMax)
 		}
 		select {
 		case <-ctx.Done():
@@ -199,16 +207,27 @@ func checkRows(ctx context.Context, tx pgx.Tx, change *replication.Change, role 
 	}
 }
 
-// rowCheckBatch looks for the row as service_role, then once per claims as role.
-func rowCheckBatch(query string, values [][]byte, oids []uint32, role string, claims []string) *pgconn.Batch {
-	text := []uint32{25}
-	setting := "SELECT set_config($1, $2, true)"
+// committedSQL reports whether the transaction $1 (the 32-bit ID the replication stream
+// carries) is visible in the statement's snapshot. pg_visible_in_snapshot wants the 64-bit
+// ID: its epoch is that of the snapshot's xmax, or the one before when the 32-bit counter
+// wrapped in between, since a committed transaction's ID is always below xmax. It reads no
+// table, so it needs no privilege.
+const committedSQL = `SELECT pg_visible_in_snapshot(
+	(CASE WHEN epoch + $1 < xmax THEN epoch + $1 ELSE epoch + $1 - 4294967296 END)::text::xid8, snap)
+	FROM (SELECT snap, pg_snapshot_xmax(snap)::text::bigint AS xmax FROM (SELECT pg_current_snapshot() AS snap) AS s) AS x,
+	LATERAL (SELECT (xmax >> 32) << 32 AS epoch) AS e`
+
+// committed reads committedSQL's answer.
+func committed(r *pgconn.Result) bool {
+	return len(r.Rows) == 1 && len(r.Rows[0]) == 1 && string(r.Rows[0][0]) == "t"
+}
+
+// rowCheckBatch asks whether transaction xid is visible, then selects the row once per claims.
+func rowCheckBatch(xid uint32, query string, values [][]byte, oids []uint32, claims []string) *pgconn.Batch {
 	batch := &pgconn.Batch{}
-	batch.ExecParams(setting, [][]byte{[]byte("role"), []byte(db.RoleServiceRole)}, []uint32{25, 25}, nil, nil)
-	batch.ExecParams(query, values, oids, nil, nil)
-	batch.ExecParams(setting, [][]byte{[]byte("role"), []byte(role)}, []uint32{25, 25}, nil, nil)
+	batch.ExecParams(committedSQL, [][]byte{strconv.AppendUint(nil, uint64(xid), 10)}, []uint32{pgtype.Int8OID}, nil, nil)
 	for _, c := range claims {
-		batch.ExecParams("SELECT set_config('request.jwt.claims', $1, true)", [][]byte{[]byte(c)}, text, nil, nil)
+		batch.ExecParams("SELECT set_config('request.jwt.claims', $1, true)", [][]byte{[]byte(c)}, []uint32{pgtype.TextOID}, nil, nil)
 		batch.ExecParams(query, values, oids, nil, nil)
 	}
 	return batch

@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"context"
 	"encoding/json"
 	"sync"
 	"time"
@@ -26,8 +25,9 @@ type frame struct {
 	binary bool
 }
 
-// conn is one WebSocket. Its reader goroutine handles the client's messages; its writer
-// goroutine drains a bounded queue, so a slow client never holds up whoever sends to it.
+// conn is one WebSocket. Its reader goroutine handles the client's messages; a writer
+// goroutine, running while there is something to write, drains a bounded queue, so a slow
+// client never holds up whoever sends to it.
 type conn struct {
 	svc       *Service
 	id        uint64
@@ -40,7 +40,8 @@ type conn struct {
 	limiter   *rate.Limiter      // broadcast and presence messages
 
 	queue     *sendQueue
-	done      chan struct{}
+	done      chan struct{} // closed when the connection starts closing
+	ended     chan struct{} // closed when the writer closed the socket
 	closeOnce sync.Once
 	closeCode int
 	closeText string
@@ -52,13 +53,15 @@ type conn struct {
 // enqueue queues f for writing. When the queue is full the client is too slow: it is
 // disconnected rather than allowed to make others wait or the server buffer without bound.
 func (c *conn) enqueue(f *frame) bool {
-	select {
-	case <-c.done:
-		return false
-	default:
+	queued, startWriter := c.queue.push(f)
+	if startWriter {
+		go c.writeLoop()
 	}
-	if c.queue.push(f) {
+	if queued {
 		return true
+	}
+	if c.closed() {
+		return false // closing, not slow
 	}
 	c.svc.metrics.slowDisconnects.Inc()
 	c.close(closeSlowConsumer, "slow consumer: too many messages waiting to be sent")
@@ -92,43 +95,60 @@ func (c *conn) replyError(m phoenix.Message, reason string) {
 }
 
 // close ends the connection with a close frame carrying code and reason. It only signals:
-// the writer sends the close frame and the reader cleans up, so it is safe to call from
-// anywhere, fan-outs included.
+// the writer sends the close frame and closes the socket, which ends the reader, and the
+// reader cleans up; so it is safe to call from anywhere, fan-outs included.
 func (c *conn) close(code int, reason string) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeText = code, reason
 		close(c.done)
+		if c.queue.close() {
+			go c.writeLoop()
+		}
 	})
 }
 
-// writeLoop writes queued frames until the connection closes or ctx (the server's) ends.
-// Closing the socket on the way out ends the reader too.
-func (c *conn) writeLoop(ctx context.Context) {
-	defer c.ws.Close()
-	var batch []*frame
+// writeLoop writes queued frames until the queue is empty, or ends the connection once it is
+// closing: the close frame (unless writing already failed), then the socket, which ends the
+// reader too, then ended. Started on demand (see sendQueue), it keeps no goroutine waiting
+// for an idle connection.
+func (c *conn) writeLoop() {
+	var (
+		batch   []*frame
+		closing bool
+		failed  bool
+	)
 	for {
-		select {
-		case <-c.queue.ready:
-			batch = c.queue.drain(batch[:0])
-			for _, f := range batch {
-				// A closed connection writes nothing more of its queue.
-				select {
-				case <-c.done:
-					c.writeClose()
-					return
-				default:
-				}
-				if !c.write(f) {
-					return
-				}
+		batch, closing = c.queue.next(batch[:0])
+		if closing {
+			if !failed {
+				c.writeClose()
 			}
-			clear(batch)
-		case <-c.done:
-			c.writeClose()
+			_ = c.ws.Close()
+			close(c.ended)
 			return
-		case <-ctx.Done():
-			c.close(websocket.CloseGoingAway, "server shutting down")
 		}
+		if len(batch) == 0 {
+			return
+		}
+		// A closed connection writes nothing more of its queue; the next turn ends it. A
+		// failed write closes it.
+		for _, f := range batch {
+			if c.closed() {
+				break
+			}
+			failed = !c.write(f)
+		}
+		clear(batch)
+	}
+}
+
+// closed reports whether the connection is closing.
+func (c *conn) closed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
 	}
 }
 

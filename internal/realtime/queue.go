@@ -2,45 +2,70 @@ package realtime
 
 import "sync"
 
-// sendQueue is a connection's bounded queue of frames waiting to be written. It holds no
-// memory while empty (an idle connection costs nothing here, which matters with tens of
-// thousands of them) and grows up to max frames as a burst arrives.
+// sendQueue is a connection's bounded queue of frames waiting to be written. An idle
+// connection costs nothing here, which matters with tens of thousands of them: the queue holds
+// no memory while empty (it grows up to max frames as a burst arrives), and no goroutine
+// waits on it either. Whoever queues into an empty queue, or closes it, is told to start the
+// writer, which runs until it has emptied the queue; at most one writer runs at a time.
 type sendQueue struct {
 	max int
-	// ready has room for one signal: "there is something to write".
-	ready chan struct{}
 
-	mu    sync.Mutex
-	items []*frame
+	mu      sync.Mutex
+	items   []*frame
+	writing bool // a writer runs, or ran the connection's last write
+	closing bool // the connection is closing: the writer's last job is the close frame
 }
 
 // shrinkAbove is the capacity above which a drained queue gives its memory back.
 const shrinkAbove = 64
 
 func newSendQueue(max int) *sendQueue {
-	return &sendQueue{max: max, ready: make(chan struct{}, 1)}
+	return &sendQueue{max: max}
 }
 
-// push adds f and reports false, adding nothing, when the queue is full.
-func (q *sendQueue) push(f *frame) bool {
+// push adds f and reports whether it did (not when the queue is full or closing) and whether
+// the caller must start the writer.
+func (q *sendQueue) push(f *frame) (queued, startWriter bool) {
 	q.mu.Lock()
-	if len(q.items) >= q.max {
-		q.mu.Unlock()
-		return false
+	defer q.mu.Unlock()
+	if q.closing || len(q.items) >= q.max {
+		return false, false
 	}
 	q.items = append(q.items, f)
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
+	return true, q.claimWriter()
+}
+
+// close marks the queue closing, so that the writer's next turn ends the connection, and
+// reports whether the caller must start the writer for it.
+func (q *sendQueue) close() (startWriter bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closing = true
+	return q.claimWriter()
+}
+
+// claimWriter makes the caller the one starting the writer, unless one runs already.
+func (q *sendQueue) claimWriter() bool {
+	if q.writing {
+		return false
 	}
+	q.writing = true
 	return true
 }
 
-// drain moves every queued frame to dst (reused by the caller) and returns it.
-func (q *sendQueue) drain(dst []*frame) []*frame {
+// next is the writer's turn: it moves every queued frame to dst (reused by the caller) and
+// returns it, with closing set when the writer must end the connection instead (what is
+// still queued is then never written). An empty dst without closing ends the writer.
+func (q *sendQueue) next(dst []*frame) (batch []*frame, closing bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closing {
+		return dst, true
+	}
+	if len(q.items) == 0 {
+		q.writing = false
+		return dst, false
+	}
 	dst = append(dst, q.items...)
 	clear(q.items)
 	if cap(q.items) > shrinkAbove {
@@ -48,5 +73,5 @@ func (q *sendQueue) drain(dst []*frame) []*frame {
 	} else {
 		q.items = q.items[:0]
 	}
-	return dst
+	return dst, false
 }

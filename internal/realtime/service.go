@@ -117,7 +117,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
+		// The read buffer stays with the connection while it idles. Phoenix messages are
+		// mostly a few hundred bytes (a heartbeat is under 100); a longer one only takes
+		// more reads.
+		ReadBufferSize:  512,
 		WriteBufferSize: 4096,
 		// Idle connections give their write buffer back; with thousands of sockets that is
 		// most of the memory a connection would otherwise hold.

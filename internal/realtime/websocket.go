@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -21,7 +24,7 @@ import (
 // cleanupTimeout bounds the work done after a connection ends (presence leaves).
 const cleanupTimeout = 5 * time.Second
 
-// serveWebSocket upgrades GET /realtime/v1/websocket and runs the connection until it ends.
+// serveWebSocket upgrades GET /realtime/v1/websocket and starts the connection.
 // The gateway has already checked the apikey (realtime-js sends it as ?apikey=).
 func (s *Service) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	principal, ok := security.PrincipalFrom(r.Context())
@@ -29,11 +32,14 @@ func (s *Service) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		_ = httpx.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "No API key found in request"})
 		return
 	}
-	vsn := r.URL.Query().Get("vsn")
-	switch vsn {
-	case "":
+	// The version is one of the constants, not the query's value: that is a slice of the
+	// request line, which the connection would keep in memory for its whole life.
+	var vsn string
+	switch r.URL.Query().Get("vsn") {
+	case "", phoenix.Version1:
 		vsn = phoenix.Version1
-	case phoenix.Version1, phoenix.Version2:
+	case phoenix.Version2:
+		vsn = phoenix.Version2
 	default:
 		_ = httpx.WriteJSON(w, http.StatusBadRequest, map[string]string{"message": "Unsupported vsn: use 1.0.0 or 2.0.0"})
 		return
@@ -70,6 +76,7 @@ func (s *Service) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		limiter:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), int(2*s.cfg.MessagesPerSecond)+1),
 		queue:     newSendQueue(s.cfg.SendQueueSize),
 		done:      make(chan struct{}),
+		ended:     make(chan struct{}),
 		channels:  map[string]*channel{},
 	}
 	if !s.register(c) {
@@ -77,24 +84,29 @@ func (s *Service) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.overLimit = !s.limits.acquire(c.keyHash)
+	// The connection lives on in goroutines of its own and this handler returns: the HTTP
+	// server's goroutine would otherwise hold, for the socket's whole life, its connection
+	// state with 8 KiB of read and write buffers the WebSocket no longer uses, the request,
+	// and a stack grown through every middleware, which was more than half of what an idle
+	// connection cost. The request's context goes too (its values reach the same state);
+	// only the request ID is kept for logs. Shutdown closes the connection through
+	// Service.Run, as it closes every other.
+	go c.serve(httpx.WithRequestID(context.Background(), httpx.RequestID(r.Context())))
+}
 
-	ctx := r.Context()
-	written := make(chan struct{})
-	go func() {
-		defer close(written)
-		c.writeLoop(ctx)
-	}()
+// serve runs the connection until it ends, then forgets it everywhere.
+func (c *conn) serve(ctx context.Context) {
 	c.readLoop(ctx)
 	c.close(websocket.CloseNormalClosure, "")
-	<-written
+	<-c.ended
 
-	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	cleanupCtx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 	defer cancel()
 	c.leaveAll(cleanupCtx)
 	if !c.overLimit {
-		s.limits.release(c.keyHash)
+		c.svc.limits.release(c.keyHash)
 	}
-	s.unregister(c)
+	c.svc.unregister(c)
 }
 
 // readLoop handles the client's messages until the connection fails, closes or stays silent
@@ -110,13 +122,34 @@ func (c *conn) readLoop(ctx context.Context) {
 			}
 			return
 		}
-		msg, err := phoenix.Decode(c.vsn, kind == websocket.BinaryMessage, data)
-		if err != nil {
-			c.svc.logger.DebugContext(ctx, "realtime: ignoring a malformed message", "conn", c.origin, "error", err)
-			continue
-		}
-		c.handle(ctx, msg)
+		// Handling a message (decoding JSON, verifying a token, asking the database) needs a
+		// stack several times deeper than waiting for the next one, and a goroutine keeps a
+		// stack it grew unless it later uses less than a quarter of it: done here, it would
+		// leave the reader, idle for most of a connection's life, with the larger stack for
+		// good. A goroutine of its own gives it back at once; the reader waits for it, so
+		// messages are still handled one at a time, in order.
+		var handling sync.WaitGroup
+		handling.Go(func() { c.handleFrame(ctx, kind == websocket.BinaryMessage, data) })
+		handling.Wait()
 	}
+}
+
+// handleFrame decodes and handles one message. No HTTP server recovers its goroutine: a
+// panic ends this connection, not the process.
+func (c *conn) handleFrame(ctx context.Context, binary bool, data []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.svc.logger.ErrorContext(ctx, "realtime: panic handling a message; closing the connection",
+				"request_id", httpx.RequestID(ctx), "conn", c.origin, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.close(websocket.CloseInternalServerErr, "internal error")
+		}
+	}()
+	msg, err := phoenix.Decode(c.vsn, binary, data)
+	if err != nil {
+		c.svc.logger.DebugContext(ctx, "realtime: ignoring a malformed message", "conn", c.origin, "error", err)
+		return
+	}
+	c.handle(ctx, msg)
 }
 
 func (c *conn) handle(ctx context.Context, msg phoenix.Message) {

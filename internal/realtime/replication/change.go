@@ -20,10 +20,13 @@ const (
 
 // Change is one row change of a committed transaction.
 type Change struct {
-	RelationID uint32    `json:"rel"`
-	Schema     string    `json:"schema"`
-	Table      string    `json:"table"`
-	Type       string    `json:"type"`
+	RelationID uint32 `json:"rel"`
+	Schema     string `json:"schema"`
+	Table      string `json:"table"`
+	Type       string `json:"type"`
+	// XID is the ID of the (top-level) transaction that made the change, as the server's
+	// 32-bit transaction counter: sessions see the change once they see that transaction.
+	XID        uint32    `json:"xid"`
 	CommitTime time.Time `json:"commit"`
 	// Columns are the table's columns in attribute order.
 	Columns []Column `json:"columns"`

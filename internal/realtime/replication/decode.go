@@ -3,7 +3,6 @@ package replication
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pglogrepl"
 )
@@ -31,14 +30,14 @@ func (d *decoder) relation(ctx context.Context, msg *pglogrepl.RelationMessage) 
 
 // change builds a Change of kind typ. newTuple is nil for deletes; oldTuple is nil when the
 // server sent no old row, and oldKind says whether it holds the key ('K') or the whole row.
-func (d *decoder) change(typ string, relID uint32, commit time.Time, newTuple, oldTuple *pglogrepl.TupleData, oldKind uint8) (*Change, error) {
+func (d *decoder) change(typ string, relID uint32, tx transaction, newTuple, oldTuple *pglogrepl.TupleData, oldKind uint8) (*Change, error) {
 	rel, ok := d.relations[relID]
 	if !ok {
 		return nil, fmt.Errorf("change for relation %d arrived before its relation message", relID)
 	}
 	ch := &Change{
 		RelationID: rel.id, Schema: rel.schema, Table: rel.table, Type: typ,
-		CommitTime: commit, Columns: rel.columns,
+		XID: tx.xid, CommitTime: tx.commitTime, Columns: rel.columns,
 	}
 	var err error
 	if oldTuple != nil {

@@ -219,6 +219,8 @@ func TestSourceKeepsTransactionsWholeAndOrdered(t *testing.T) {
 		_, err := tx.Exec(ctx, `INSERT INTO items (id, title) VALUES ($1, 'tx')`, i)
 		require.NoError(t, err)
 	}
+	var xid uint32
+	require.NoError(t, tx.QueryRow(ctx, `SELECT xmin::text::bigint FROM items WHERE id = 1`).Scan(&xid))
 	f.exec(t, `INSERT INTO items (id, title) VALUES (100, 'committed first')`)
 	require.NoError(t, tx.Commit(ctx))
 
@@ -228,6 +230,10 @@ func TestSourceKeepsTransactionsWholeAndOrdered(t *testing.T) {
 		ids = append(ids, values(ch, ch.New)["id"])
 	}
 	require.Equal(t, []string{"100", "1", "2", "3"}, ids, "changes arrive in commit order")
+	require.NotEqual(t, xid, changes[0].XID)
+	for _, ch := range changes[1:] {
+		require.Equal(t, xid, ch.XID, "each change names its transaction")
+	}
 }
 
 // TestSourceFailoverLosesNothing runs two readers on one slot: exactly one streams, and when

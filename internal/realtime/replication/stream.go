@@ -63,6 +63,12 @@ func (s *Source) release(ctx context.Context, conn *pgconn.PgConn) {
 // releaseWait bounds how long a stopping reader waits for the server to free the slot.
 const releaseWait = 2 * time.Second
 
+// transaction is what a BEGIN message tells about the transaction whose changes follow.
+type transaction struct {
+	xid        uint32
+	commitTime time.Time
+}
+
 // streamReader is the state of one replication session.
 type streamReader struct {
 	source  *Source
@@ -71,7 +77,7 @@ type streamReader struct {
 	decoder *decoder
 
 	inTx       bool
-	commitTime time.Time
+	tx         transaction   // the transaction being read
 	confirmed  pglogrepl.LSN // everything before it was handed on
 	nextStatus time.Time
 	nextLag    time.Time
@@ -161,7 +167,7 @@ func (r *streamReader) logical(ctx context.Context, data []byte) error {
 	case *pglogrepl.RelationMessage:
 		return r.decoder.relation(ctx, m)
 	case *pglogrepl.BeginMessage:
-		r.inTx, r.commitTime = true, m.CommitTime
+		r.inTx, r.tx = true, transaction{xid: m.Xid, commitTime: m.CommitTime}
 		return nil
 	case *pglogrepl.CommitMessage:
 		r.inTx = false
@@ -172,11 +178,11 @@ func (r *streamReader) logical(ctx context.Context, data []byte) error {
 		}
 		return nil
 	case *pglogrepl.InsertMessage:
-		ch, err = r.decoder.change(Insert, m.RelationID, r.commitTime, m.Tuple, nil, 0)
+		ch, err = r.decoder.change(Insert, m.RelationID, r.tx, m.Tuple, nil, 0)
 	case *pglogrepl.UpdateMessage:
-		ch, err = r.decoder.change(Update, m.RelationID, r.commitTime, m.NewTuple, m.OldTuple, m.OldTupleType)
+		ch, err = r.decoder.change(Update, m.RelationID, r.tx, m.NewTuple, m.OldTuple, m.OldTupleType)
 	case *pglogrepl.DeleteMessage:
-		ch, err = r.decoder.change(Delete, m.RelationID, r.commitTime, nil, m.OldTuple, m.OldTupleType)
+		ch, err = r.decoder.change(Delete, m.RelationID, r.tx, nil, m.OldTuple, m.OldTupleType)
 	default:
 		// Truncate, type, origin and logical messages carry nothing Realtime delivers.
 		return nil
