@@ -2,11 +2,13 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Statement is one SQL statement with its bind arguments.
@@ -109,6 +111,7 @@ func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts Pip
 	if closeErr := results.Close(); runErr == nil && closeErr != nil {
 		runErr = closeErr
 	}
+	defer discardIfStatementsLost(conn, runErr)
 	if !explicit {
 		return runErr
 	}
@@ -122,6 +125,17 @@ func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts Pip
 		runErr = fmt.Errorf("%s: %w", end, err)
 	}
 	return runErr
+}
+
+// discardIfStatementsLost closes conn when err says a statement RunInRole prepared on it is
+// gone: SQL run in a request (a function calling DEALLOCATE ALL, say) can drop them, and the
+// connection's caches would then fail every later request that uses it. The pool replaces a
+// closed connection, so only the request that found out fails.
+func discardIfStatementsLost(conn *pgxpool.Conn, err error) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "26000" { // invalid_sql_statement_name
+		_ = conn.Conn().Close(context.Background())
+	}
 }
 
 // The settings statements RunInRole prepares on each connection, and their names there.

@@ -147,3 +147,32 @@ func TestRunInRoleUnpreparedPreparesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "0", got)
 }
+
+func TestRunInRoleRecoversWhenItsStatementsAreDeallocated(t *testing.T) {
+	t.Parallel()
+	database := pgtest.NewDatabase(t)
+	_, err := database.Pool.Exec(t.Context(), `
+		CREATE FUNCTION public.forget_all() RETURNS text LANGUAGE plpgsql AS $$BEGIN EXECUTE 'DEALLOCATE ALL'; RETURN 'gone'; END$$;
+		GRANT EXECUTE ON FUNCTION public.forget_all() TO service_role;`)
+	require.NoError(t, err)
+	runner := oneConnectionRunner(t, database, db.RunnerConfig{})
+	const sql = `SELECT 'still ' || $1`
+	got, err := scalar(t, runner, db.RoleAnon, db.PipelineOptions{}, sql, "here")
+	require.NoError(t, err)
+	require.Equal(t, "still here", got)
+
+	// SQL run in a request drops every prepared statement of the connection behind
+	// RunInRole's back.
+	got, err = scalar(t, runner, db.RoleServiceRole, db.PipelineOptions{}, `SELECT public.forget_all()`)
+	require.NoError(t, err)
+	require.Equal(t, "gone", got)
+
+	// The request that finds out fails; the connection is replaced, so the next one works.
+	_, err = scalar(t, runner, db.RoleAnon, db.PipelineOptions{}, sql, "here")
+	require.Equal(t, "26000", sqlState(t, err))
+	for range 3 {
+		got, err = scalar(t, runner, db.RoleAnon, db.PipelineOptions{ReadOnly: true}, sql, "back")
+		require.NoError(t, err)
+		require.Equal(t, "still back", got)
+	}
+}
