@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -290,6 +291,11 @@ func (m *Managed) Stop(ctx context.Context) error {
 // releaseLock lets another process take the cluster. The caller holds lifecycle.
 func (m *Managed) releaseLock() {
 	if m.lock != nil {
+		// Unlock before closing: a process forked by this one (any exec.Command, in any
+		// goroutine) holds a copy of the descriptor until it execs, and while a copy lives,
+		// closing ours would not release the lock; the next Start would find the cluster
+		// "in use". LOCK_UN releases it whoever else holds the descriptor.
+		_ = syscall.Flock(int(m.lock.Fd()), syscall.LOCK_UN)
 		m.lock.Close()
 		m.lock = nil
 	}
