@@ -22,6 +22,8 @@ var (
 	functionsSQL string
 	//go:embed sql/types.sql
 	typesSQL string
+	//go:embed sql/computed.sql
+	computedSQL string
 )
 
 // Querier is what Inspect reads the catalogs through: a connection, pool or transaction.
@@ -47,6 +49,7 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Schema, error) 
 		{"columns", loadColumns},
 		{"keys", loadKeys},
 		{"functions", loadFunctions},
+		{"computed fields", loadComputedFields},
 		{"types", loadTypes},
 	}
 	for _, step := range steps {
@@ -72,6 +75,7 @@ func loadRelations(ctx context.Context, q Querier, s *Schema) error {
 		table.Updatable = mask&4 != 0
 		table.Deletable = mask&16 != 0
 		table.columns = map[string]*Column{}
+		table.computed = map[string]*ComputedField{}
 		s.tables[table.QName] = &table
 		return nil
 	})
@@ -225,6 +229,35 @@ func loadTypes(ctx context.Context, q Querier, s *Schema) error {
 		if _, taken := s.types[name]; !taken || schema == "pg_catalog" {
 			s.types[name] = QName{schema, name}
 		}
+		return nil
+	})
+	return err
+}
+
+func loadComputedFields(ctx context.Context, q Querier, s *Schema) error {
+	rows, err := q.Query(ctx, computedSQL, s.Schemas)
+	if err != nil {
+		return err
+	}
+	var (
+		schema, table string
+		f             ComputedField
+	)
+	_, err = pgx.ForEachRow(rows, []any{&schema, &table, &f.Function.Schema, &f.Function.Name, &f.Type, &f.BaseType}, func() error {
+		t := s.tables[QName{schema, table}]
+		if t == nil {
+			return nil
+		}
+		field := f
+		field.Name = f.Function.Name
+		// The first exposed schema defining the name wins, except that a function living
+		// next to its table beats one from another schema.
+		if prev := t.computed[field.Name]; prev != nil && (prev.Function.Schema == t.Schema || field.Function.Schema != t.Schema) {
+			return nil
+		}
+		t.computed[field.Name] = &field
+		t.ComputedFields = slices.DeleteFunc(t.ComputedFields, func(c *ComputedField) bool { return c.Name == field.Name })
+		t.ComputedFields = append(t.ComputedFields, &field)
 		return nil
 	})
 	return err

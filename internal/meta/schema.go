@@ -59,8 +59,25 @@ type Table struct {
 	UniqueKeys [][]string
 	// Relationships are the ways to embed other tables from this one.
 	Relationships []*Relationship
+	// ComputedFields are the functions usable as virtual columns of this relation.
+	ComputedFields []*ComputedField
 
-	columns map[string]*Column
+	columns  map[string]*Column
+	computed map[string]*ComputedField
+}
+
+// ComputedField is a function of an exposed schema that takes exactly one argument, a row of
+// its table, and returns a single scalar value: PostgREST lets a request select, filter and
+// order by it as if it were a column (select=* leaves it out).
+type ComputedField struct {
+	// Name is the function's name, which is how requests refer to the field.
+	Name string
+	// Function is where the function lives; it may be another exposed schema than the table's.
+	Function QName
+	// Type is format_type's spelling of the return type, e.g. "text".
+	Type string
+	// BaseType is the return type's pg_type name after unwrapping a domain, e.g. "tsvector".
+	BaseType string
 }
 
 // Column is one column of a Table.
@@ -243,6 +260,10 @@ func canonicalTypeName(name string) string {
 
 // Column returns the column name of t, or nil.
 func (t *Table) Column(name string) *Column { return t.columns[name] }
+
+// ComputedField returns the computed field name of t, or nil. A real column of the same name
+// hides it: callers look columns up first.
+func (t *Table) ComputedField(name string) *ComputedField { return t.computed[name] }
 
 // IsView reports whether t is a view or materialized view.
 func (t *Table) IsView() bool { return t.Kind == KindView || t.Kind == KindMaterializedView }

@@ -156,7 +156,7 @@ func (g *gen) field(n *node, f outField) string {
 			return "coalesce(" + lat + `."j", '[]') AS ` + quoteIdent(child.name)
 		}
 	}
-	expr := g.columnExpr(n.alias, f.column, f.json)
+	expr := g.columnExpr(n.alias, f.column, f.computed, f.json)
 	if f.cast != "" {
 		expr = "CAST(" + expr + " AS " + f.cast + ")"
 	}
@@ -166,10 +166,14 @@ func (g *gen) field(n *node, f outField) string {
 	return expr
 }
 
-// columnExpr is alias.column followed by the JSON path; keys are bind arguments, array
-// indexes are cast to int so -> picks the element rather than a key named "0".
-func (g *gen) columnExpr(alias, column string, path []JSONStep) string {
+// columnExpr is alias.column (or, for a computed field, the function applied to the row
+// alias) followed by the JSON path; keys are bind arguments, array indexes are cast to int so
+// -> picks the element rather than a key named "0".
+func (g *gen) columnExpr(alias, column string, computed *meta.ComputedField, path []JSONStep) string {
 	expr := quoteIdent(alias) + "." + quoteIdent(column)
+	if computed != nil {
+		expr = quoteQualified(computed.Function) + "(" + quoteIdent(alias) + ")"
+	}
 	for _, step := range path {
 		op := "->"
 		if step.Text {
@@ -223,9 +227,9 @@ func (g *gen) lateral(parent, child *node) string {
 func (g *gen) orderTerm(n *node, o orderBy) string {
 	var expr string
 	if o.embed != nil {
-		expr = g.columnExpr(o.embed.lateral, o.name, o.json)
+		expr = g.columnExpr(o.embed.lateral, o.name, nil, o.json)
 	} else {
-		expr = g.columnExpr(n.alias, o.name, o.json)
+		expr = g.columnExpr(n.alias, o.name, o.computed, o.json)
 	}
 	if o.desc {
 		expr += " DESC"

@@ -99,7 +99,7 @@ func (g *gen) cond(n *node, c cond) string {
 }
 
 func (g *gen) filter(n *node, c cond) string {
-	lhs := g.columnExpr(n.alias, c.name, c.json)
+	lhs := g.columnExpr(n.alias, c.name, c.computed, c.json)
 	switch {
 	case c.op == "is":
 		switch c.value {
@@ -121,7 +121,8 @@ func (g *gen) filter(n *node, c cond) string {
 		value := g.arg(c.value) + "::text"
 		tsquery := fn + "(" + value + ")"
 		document := lhs
-		isVector := len(c.json) == 0 && c.column != nil && c.column.BaseType == "tsvector"
+		isVector := len(c.json) == 0 && ((c.column != nil && c.column.BaseType == "tsvector") ||
+			(c.computed != nil && c.computed.BaseType == "tsvector"))
 		if c.lang != "" {
 			lang := g.arg(c.lang) + "::regconfig"
 			tsquery = fn + "(" + lang + ", " + value + ")"

@@ -29,7 +29,7 @@ func internalIdentifier(name string) bool {
 }
 
 // schemaIdentifiers lists every name the schema cache knows: schemas, relations, columns,
-// functions, their parameters and the types a cast may name.
+// computed fields, functions, their parameters and the types a cast may name.
 func schemaIdentifiers(s *meta.Schema) map[string]bool {
 	known := map[string]bool{}
 	for _, schema := range s.Schemas {
@@ -38,6 +38,10 @@ func schemaIdentifiers(s *meta.Schema) map[string]bool {
 			known[t.Name] = true
 			for _, c := range t.Columns {
 				known[c.Name] = true
+			}
+			for _, f := range t.ComputedFields {
+				known[f.Function.Schema] = true
+				known[f.Function.Name] = true
 			}
 		}
 		for _, fn := range s.AllFunctions(schema) {
@@ -117,6 +121,8 @@ func FuzzParse(f *testing.F) {
 		{"rpc/add", "a=1&b=2"},
 		{"posts", "select=*,...authors!author_id(n:name)&reviewer_id=isdistinct.2"},
 		{"posts", `select="a""b":title&order=id.asc.nullsfirst`},
+		{"authors", "select=id,label:display_name,post_count::text&or=(display_name.like.A*,post_count.gt.1)&order=display_name.desc"},
+		{"posts", "select=title,authors!author_id(display_name)&authors.post_count=gte.1"},
 	}
 	for _, s := range seeds {
 		f.Add(s[0], s[1])

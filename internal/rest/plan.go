@@ -67,6 +67,9 @@ type node struct {
 	rel     *meta.Relationship
 	inner   bool
 	spread  bool
+	// rowTyped is set when alias ranges over the relation itself, so that a computed field
+	// (a function of the relation's row type) can be applied to it.
+	rowTyped bool
 
 	fields   []outField
 	children []*node
@@ -77,12 +80,13 @@ type node struct {
 }
 
 type outField struct {
-	star   bool
-	column string
-	json   []JSONStep
-	cast   string // SQL type, quoted
-	alias  string
-	embed  *node
+	star     bool
+	column   string
+	computed *meta.ComputedField
+	json     []JSONStep
+	cast     string // SQL type, quoted
+	alias    string
+	embed    *node
 }
 
 type cond struct {
@@ -90,24 +94,26 @@ type cond struct {
 	logic    string
 	children []cond
 
-	column *meta.Column
-	name   string
-	json   []JSONStep
-	op     string
-	quant  string
-	lang   string
-	value  string
-	values []string
+	column   *meta.Column
+	computed *meta.ComputedField
+	name     string
+	json     []JSONStep
+	op       string
+	quant    string
+	lang     string
+	value    string
+	values   []string
 	// embed is set for "embed=is.null" / "embed=not.is.null" checks.
 	embed *node
 }
 
 type orderBy struct {
-	embed *node
-	name  string
-	json  []JSONStep
-	desc  bool
-	nulls string
+	embed    *node
+	computed *meta.ComputedField
+	name     string
+	json     []JSONStep
+	desc     bool
+	nulls    string
 }
 
 // PlanOptions are the service settings planning depends on.
@@ -210,9 +216,19 @@ func tableNode(t *meta.Table) *node {
 	return &node{table: t, columns: cols, label: t.Name}
 }
 
+// computedField returns the computed field name of n's relation when n reads that relation
+// directly and no real column of the same name hides it; nil otherwise.
+func (n *node) computedField(name string) *meta.ComputedField {
+	if !n.rowTyped || n.table == nil || n.columns[name] != nil {
+		return nil
+	}
+	return n.table.ComputedField(name)
+}
+
 func (p *planner) planRead(table *meta.Table) (*Query, error) {
 	root := tableNode(table)
 	root.alias = p.nextAlias()
+	root.rowTyped = true
 	if err := p.fillNode(root, p.req.Select); err != nil {
 		return nil, err
 	}
@@ -291,10 +307,17 @@ func aggregatesDisabled() error {
 }
 
 func (p *planner) columnField(n *node, item SelectItem) (outField, error) {
-	if n.columns[item.Field.Name] == nil {
-		return outField{}, columnNotFound(n.label, item.Field.Name)
-	}
 	f := outField{column: item.Field.Name, json: item.Field.JSON, alias: item.Alias}
+	if n.columns[item.Field.Name] == nil {
+		f.computed = n.computedField(item.Field.Name)
+		if f.computed == nil {
+			return outField{}, columnNotFound(n.label, item.Field.Name)
+		}
+		// A function call's output name is not guaranteed to be the field's, so name it.
+		if f.alias == "" {
+			f.alias = item.Field.OutputName()
+		}
+	}
 	if item.Cast != "" {
 		cast, err := p.castType(item.Cast)
 		if err != nil {
@@ -365,6 +388,10 @@ func (p *planner) condition(n *node, c Condition) (cond, error) {
 		out.column = col
 		return out, nil
 	}
+	if cf := n.computedField(c.Field.Name); cf != nil {
+		out.computed = cf
+		return out, nil
+	}
 	// embed=is.null / embed=not.is.null test whether an embedded resource matched.
 	for _, child := range n.children {
 		if child.name == c.Field.Name && len(c.Field.JSON) == 0 {
@@ -384,7 +411,10 @@ func (p *planner) orderTerm(n *node, t OrderTerm) (orderBy, error) {
 	o := orderBy{name: t.Field.Name, json: t.Field.JSON, desc: t.Desc, nulls: t.Nulls}
 	if t.Relation == "" {
 		if n.columns[t.Field.Name] == nil {
-			return orderBy{}, columnNotFound(n.label, t.Field.Name)
+			o.computed = n.computedField(t.Field.Name)
+			if o.computed == nil {
+				return orderBy{}, columnNotFound(n.label, t.Field.Name)
+			}
 		}
 		return o, nil
 	}

@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location FROM (SELECT "t0"."id", "t0"."title", row_to_json("e1".*) AS "authors" FROM "public"."posts" AS "t0" LEFT JOIN LATERAL (SELECT "public"."display_name"("t1") AS "label" FROM "public"."authors" AS "t1" WHERE "t1"."id" = "t0"."author_id" AND "public"."post_count"("t1") > $1) AS "e1" ON TRUE ORDER BY "t0"."id" ASC LIMIT $2) AS "_pgrst_t"
+-- args: ["1",100]

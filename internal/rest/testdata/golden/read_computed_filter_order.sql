@@ -1,0 +1,2 @@
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location FROM (SELECT CAST("public"."post_count"("t0") AS "pg_catalog"."text") AS "n" FROM "public"."authors" AS "t0" WHERE ("public"."display_name"("t0") LIKE $1 OR "public"."post_count"("t0") = $2) ORDER BY "public"."display_name"("t0") DESC LIMIT $3) AS "_pgrst_t"
+-- args: ["A%","1",100]
