@@ -132,12 +132,8 @@ func buildStatements(w Workload, target string, body []byte, c clientSpec, schem
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	stmt := rest.Build(q, rest.BuildOptions{MaxRows: MaxRows})
-	var stmts []db.Statement
-	if stmt.Explain != nil {
-		stmts = append(stmts, db.Statement{SQL: stmt.Explain.SQL, Args: stmt.Explain.Args, OneOff: true})
-	}
-	return append(stmts, db.Statement{SQL: stmt.SQL, Args: stmt.Args}), nil
+	stmts, _ := rest.Pipeline(q, rest.Build(q, rest.BuildOptions{MaxRows: MaxRows}))
+	return stmts, nil
 }
 
 // tokenClaims is a JWT's payload exactly as signed: what the gateway hands the service as the

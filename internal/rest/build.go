@@ -13,8 +13,9 @@ import (
 // every identifier is one the planner found in the schema cache, quoted.
 //
 // The statement returns one row: total (the count asked for with Prefer: count, or NULL),
-// page (rows in this response), body (the response, built by PostgreSQL) and location (the
-// primary key of an inserted row, for the Location header, or NULL).
+// page (rows in this response), body (the response, built by PostgreSQL), location (the
+// primary key of an inserted row, for the Location header, or NULL), response_headers and
+// response_status (the response.headers and response.status settings, or NULL).
 type Statement struct {
 	SQL  string
 	Args []any
@@ -28,6 +29,15 @@ const resultAlias = `"_pgrst_t"`
 
 // sourceCTE names the rows a mutation returned.
 const sourceCTE = `"pgrst_source"`
+
+// responseSettingsColumns reads response.headers and response.status, which SQL run by the request
+// (a function, a trigger, a policy) may set with set_config(..., true). They are output columns
+// of the aggregating SELECT, so they are evaluated once every row of the subquery (and so every
+// call of the function) has been produced; AFTER triggers of a write fire later, at the end
+// of the statement. current_setting is STABLE, never folded into a plan, so a prepared
+// statement reads them afresh on every execution.
+const responseSettingsColumns = "nullif(current_setting('response.headers', true), '') AS response_headers, " +
+	"nullif(current_setting('response.status', true), '') AS response_status"
 
 // BuildOptions are the service settings rendering depends on.
 type BuildOptions struct {
@@ -262,7 +272,7 @@ func buildSelectWith(g *gen, q *Query, from string, opts BuildOptions, explainFr
 	}
 	stmt := Statement{
 		SQL: "SELECT " + total + " AS total, count(" + resultAlias + ")::int8 AS page, " + bodyExpr(q) +
-			" AS body, NULL::text[] AS location FROM (" + p.sql() + ") AS " + resultAlias,
+			" AS body, NULL::text[] AS location, " + responseSettingsColumns + " FROM (" + p.sql() + ") AS " + resultAlias,
 		Args: g.args,
 	}
 	if q.count == "planned" || (q.count == "estimated" && opts.MaxRows > 0) {
@@ -280,11 +290,14 @@ func bodyExpr(q *Query) string {
 	}
 	rows := "json_agg(" + resultAlias + ")"
 	if q.kind == kindCall && q.root.table == nil && len(q.root.columns) == 0 && q.function.ReturnsScalar() {
-		rows = "json_agg(" + resultAlias + "." + quoteIdent(scalarColumn) + ")"
+		rows = stripNulls(q, "json_agg("+resultAlias+"."+quoteIdent(scalarColumn)+")")
 		if !q.function.ReturnsSet || q.media == MediaObject {
 			return "coalesce(" + rows + "->0, 'null')::text"
 		}
 		return "coalesce(" + rows + ", '[]')::text"
+	}
+	if q.media != MediaCSV {
+		rows = stripNulls(q, rows)
 	}
 	switch {
 	case q.media == MediaCSV:
@@ -295,4 +308,13 @@ func bodyExpr(q *Query) string {
 	default:
 		return "coalesce(" + rows + ", '[]')::text"
 	}
+}
+
+// stripNulls wraps a JSON expression in json_strip_nulls for nulls=stripped, as PostgREST
+// does: null-valued keys go at every depth (embedded objects too), null array elements stay.
+func stripNulls(q *Query, expr string) string {
+	if !q.stripNulls {
+		return expr
+	}
+	return "json_strip_nulls(" + expr + ")"
 }

@@ -25,7 +25,7 @@ func buildWrite(q *Query) Statement {
 	}
 	return Statement{
 		SQL: "WITH " + sourceCTE + " AS (" + mutation + ") SELECT NULL::int8 AS total, count(" + resultAlias + ")::int8 AS page, " +
-			body + " AS body, " + location + " AS location FROM (" + inner + ") AS " + resultAlias,
+			body + " AS body, " + location + " AS location, " + responseSettingsColumns + " FROM (" + inner + ") AS " + resultAlias,
 		Args: g.args,
 	}
 }

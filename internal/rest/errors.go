@@ -25,6 +25,8 @@ const (
 	CodeBadSchema             = "PGRST106"
 	CodeBadMediaType          = "PGRST107"
 	CodeNotEmbedded           = "PGRST108"
+	CodeBadResponseHeaders    = "PGRST111"
+	CodeBadResponseStatus     = "PGRST112"
 	CodePutLimit              = "PGRST114"
 	CodePutPrimaryKey         = "PGRST115"
 	CodeSingularity           = "PGRST116"

@@ -97,7 +97,7 @@ func quotedIdentifiers(sql string) (idents []string, outside string, ok bool) {
 
 // literalsAllowed are the only string literals the builder writes itself.
 func literalsOnlyOurs(outside string) bool {
-	for _, lit := range []string{"'[]'", "'null'", "','", "''", "E'\\n'"} {
+	for _, lit := range []string{"'[]'", "'null'", "','", "''", "E'\\n'", "'response.headers'", "'response.status'"} {
 		outside = strings.ReplaceAll(outside, lit, "")
 	}
 	return !strings.Contains(outside, "'")

@@ -76,16 +76,21 @@ type exchange struct {
 	page     int64
 	location []string
 	body     []byte // writes keep the body until the transaction has committed
+	// settings are response.headers and response.status as the statement left them.
+	settings responseSettings
 }
 
-func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt Statement, x *exchange) error {
-	stmts := make([]db.Statement, 0, 2)
+// Pipeline is what the service sends for q after the role switch, and how that transaction
+// runs: stmt, after its EXPLAIN when it has one and, for a write that commits on its own,
+// followed by a guard that fails the transaction when the request left response.headers or
+// response.status invalid (see settingsGuardSQL). Benchmarks send the same.
+func Pipeline(q *Query, stmt Statement) ([]db.Statement, db.PipelineOptions) {
+	stmts := make([]db.Statement, 0, 3)
 	if stmt.Explain != nil {
 		stmts = append(stmts, db.Statement{SQL: stmt.Explain.SQL, Args: stmt.Explain.Args, OneOff: true})
 	}
 	stmts = append(stmts, db.Statement{SQL: stmt.SQL, Args: stmt.Args})
 	opts := db.PipelineOptions{Rollback: q.prefer.Tx == "rollback"}
-	write := q.kind != kindRead && q.kind != kindCall
 	switch {
 	case q.kind == kindRead:
 		opts.ReadOnly = true
@@ -95,19 +100,42 @@ func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt
 	default:
 		opts.Confirm = q.media == MediaObject || q.strictMaxAffected()
 	}
+	if !opts.ReadOnly && !opts.Confirm && !opts.Rollback {
+		stmts = append(stmts, db.Statement{SQL: settingsGuardSQL})
+	}
+	return stmts, opts
+}
+
+func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt Statement, x *exchange) error {
+	stmts, opts := Pipeline(q, stmt)
+	write := q.kind != kindRead && q.kind != kindCall
+	main := 0 // the index of stmt's result: after the EXPLAIN's, before the guard's
+	if stmt.Explain != nil {
+		main = 1
+	}
 	err := s.runner.RunInRole(r.Context(), scope, opts, stmts, func(i int, rows pgx.Rows) error {
-		if stmt.Explain != nil && i == 0 {
+		switch {
+		case i < main:
 			return x.readPlan(rows)
+		case i > main:
+			return nil
 		}
 		if !rows.Next() {
 			return rows.Err()
 		}
-		if err := rows.Scan(&x.total, &x.page, nil, &x.location); err != nil {
+		var headers, status *string
+		if err := rows.Scan(&x.total, &x.page, nil, &x.location, &headers, &status); err != nil {
 			return err
 		}
 		if err := x.check(); err != nil {
 			return err
 		}
+		// Read here so that invalid settings fail the request before anything is sent.
+		settings, err := parseResponseSettings(headers, status)
+		if err != nil {
+			return err
+		}
+		x.settings = settings
 		body := rows.RawValues()[2]
 		if write || opts.Confirm {
 			x.body = append([]byte(nil), body...)
@@ -219,12 +247,17 @@ func (x *exchange) respond(body []byte) error {
 			status = http.StatusNoContent
 		}
 	}
+	if x.settings.status != 0 {
+		status = x.settings.status
+		send = send && bodyAllowed(status)
+	}
 	if send || q.head {
-		h.Set("Content-Type", contentType(q.media))
+		h.Set("Content-Type", contentType(q.media, q.stripNulls))
 	}
 	if send {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
+	x.settings.apply(h)
 	x.w.WriteHeader(status)
 	if !send {
 		return nil
@@ -238,7 +271,20 @@ func (q *Query) strictMaxAffected() bool {
 	return q.prefer.Handling == "strict" && q.prefer.MaxAffected != nil
 }
 
-func contentType(m MediaType) string {
+// bodyAllowed reports whether HTTP lets a response of this status carry a body.
+func bodyAllowed(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// contentType names the representation sent; with nulls=stripped the parameter is echoed the
+// way PostgREST writes it.
+func contentType(m MediaType, stripNulls bool) string {
+	switch {
+	case m == MediaObject && stripNulls:
+		return "application/vnd.pgrst.object+json;nulls=stripped; charset=utf-8"
+	case m == MediaJSON && stripNulls:
+		return "application/vnd.pgrst.array+json;nulls=stripped; charset=utf-8"
+	}
 	switch m {
 	case MediaObject:
 		return "application/vnd.pgrst.object+json; charset=utf-8"

@@ -34,7 +34,7 @@ func Parse(r *http.Request) (Request, error) {
 	if req.Prefer, err = parsePrefer(r.Header.Values("Prefer")); err != nil {
 		return req, err
 	}
-	if req.Accept, err = parseAccept(r.Header.Get("Accept"), req.Resource == "" && !req.RPC); err != nil {
+	if req.Accept, req.StripNulls, err = parseAccept(r.Header.Get("Accept"), req.Resource == "" && !req.RPC); err != nil {
 		return req, err
 	}
 	if req.Range, err = parseRangeHeader(r.Header.Get("Range"), r.Header.Get("Range-Unit")); err != nil {

@@ -112,16 +112,19 @@ type acceptEntry struct {
 	mediaType string
 	q         float64
 	order     int
+	// stripNulls is the nulls=stripped parameter.
+	stripNulls bool
 }
 
-// parseAccept picks the representation: the first supported media type in order of quality.
-// Nothing acceptable is 406 PGRST107.
-func parseAccept(header string, root bool) (MediaType, error) {
+// parseAccept picks the representation: the first supported media type in order of quality,
+// and whether it asks for null-valued keys to be left out (nulls=stripped, which PostgREST
+// honours on its vendor JSON types only). Nothing acceptable is 406 PGRST107.
+func parseAccept(header string, root bool) (MediaType, bool, error) {
 	if strings.TrimSpace(header) == "" {
 		if root {
-			return MediaOpenAPI, nil
+			return MediaOpenAPI, false, nil
 		}
-		return MediaJSON, nil
+		return MediaJSON, false, nil
 	}
 	var entries []acceptEntry
 	for i, part := range strings.Split(header, ",") {
@@ -135,7 +138,7 @@ func parseAccept(header string, root bool) (MediaType, error) {
 				q = parsed
 			}
 		}
-		entries = append(entries, acceptEntry{mediaType: mt, q: q, order: i})
+		entries = append(entries, acceptEntry{mediaType: mt, q: q, order: i, stripNulls: params["nulls"] == "stripped"})
 	}
 	slices.SortStableFunc(entries, func(a, b acceptEntry) int {
 		switch {
@@ -151,24 +154,26 @@ func parseAccept(header string, root bool) (MediaType, error) {
 			continue
 		}
 		switch e.mediaType {
-		case "application/json", "application/vnd.pgrst.array+json", "application/vnd.pgrst.array":
-			return MediaJSON, nil
+		case "application/vnd.pgrst.array+json", "application/vnd.pgrst.array":
+			return MediaJSON, e.stripNulls, nil
+		case "application/json":
+			return MediaJSON, false, nil
 		case "*/*", "application/*":
 			if root {
-				return MediaOpenAPI, nil
+				return MediaOpenAPI, false, nil
 			}
-			return MediaJSON, nil
+			return MediaJSON, false, nil
 		case "application/vnd.pgrst.object+json", "application/vnd.pgrst.object":
-			return MediaObject, nil
+			return MediaObject, e.stripNulls, nil
 		case "text/csv":
-			return MediaCSV, nil
+			return MediaCSV, false, nil
 		case "application/openapi+json":
 			if root {
-				return MediaOpenAPI, nil
+				return MediaOpenAPI, false, nil
 			}
 		}
 	}
-	return MediaJSON, apiError(http.StatusNotAcceptable, CodeBadMediaType,
+	return MediaJSON, false, apiError(http.StatusNotAcceptable, CodeBadMediaType,
 		"None of these media types are available: "+header, nil, nil)
 }
 

@@ -32,8 +32,10 @@ type Query struct {
 	// mutation returned, for calls the function's result.
 	root  *node
 	media MediaType
-	head  bool
-	count string
+	// stripNulls leaves null-valued keys out of the body's objects.
+	stripNulls bool
+	head       bool
+	count      string
 	// offset is the first row's position, for Content-Range.
 	offset int64
 
@@ -232,7 +234,7 @@ func (p *planner) planRead(table *meta.Table) (*Query, error) {
 	if err := p.fillNode(root, p.req.Select); err != nil {
 		return nil, err
 	}
-	q := &Query{kind: kindRead, schema: p.schema, table: table, root: root, media: p.req.Accept,
+	q := &Query{kind: kindRead, schema: p.schema, table: table, root: root, media: p.req.Accept, stripNulls: p.req.StripNulls,
 		head: p.req.Method == http.MethodHead, count: p.req.Prefer.Count, prefer: p.req.Prefer}
 	if err := p.applyRange(q, root); err != nil {
 		return nil, err

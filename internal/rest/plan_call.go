@@ -63,7 +63,7 @@ func (p *planner) planCall() (*Query, error) {
 		return nil, apiError(http.StatusBadRequest, CodeMaxAffectedRPC,
 			"Function must return SETOF or TABLE when max-affected preference is used with handling=strict", nil, nil)
 	}
-	q := &Query{kind: kindCall, schema: p.schema, function: fn, media: req.Accept, head: req.Method == http.MethodHead,
+	q := &Query{kind: kindCall, schema: p.schema, function: fn, media: req.Accept, stripNulls: req.StripNulls, head: req.Method == http.MethodHead,
 		count: req.Prefer.Count, singleBody: singleBody, prefer: req.Prefer,
 		readOnly: get || fn.Volatility != meta.Volatile}
 	if singleBody {

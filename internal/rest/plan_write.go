@@ -54,7 +54,7 @@ func (p *planner) writeQuery(kind queryKind, table *meta.Table) (*Query, error) 
 	if ret == "" {
 		ret = "minimal"
 	}
-	return &Query{kind: kind, schema: p.schema, table: table, root: root, media: p.req.Accept,
+	return &Query{kind: kind, schema: p.schema, table: table, root: root, media: p.req.Accept, stripNulls: p.req.StripNulls,
 		count: p.req.Prefer.Count, body: p.req.Body, returning: ret, prefer: p.req.Prefer}, nil
 }
 

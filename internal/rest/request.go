@@ -25,6 +25,9 @@ type Request struct {
 	OnConflict []string // on_conflict=
 	Prefer     Preferences
 	Accept     MediaType
+	// StripNulls is Accept's nulls=stripped: keys whose value is null are left out of the
+	// returned objects.
+	StripNulls bool
 	// Range is the Range header's items range, when one was sent.
 	Range *ItemRange
 
