@@ -32,3 +32,6 @@ INSERT INTO public.rest_private VALUES (1, 'hidden') ON CONFLICT DO NOTHING;
 CREATE OR REPLACE FUNCTION public.rest_add(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT a + b';
 CREATE OR REPLACE FUNCTION public.rest_books_by(author int) RETURNS SETOF public.rest_books
   LANGUAGE sql STABLE AS 'SELECT * FROM public.rest_books WHERE author_id = author';
+-- A computed field: a function of the row, read like a column.
+CREATE OR REPLACE FUNCTION public.rest_nickname(public.rest_authors) RETURNS text
+  LANGUAGE sql STABLE AS $$SELECT CASE WHEN $1.name = 'Terry' THEN 'Pratchett' END$$;

@@ -83,6 +83,20 @@ test('single and maybeSingle', async () => {
   assert.equal(maybe.data, null);
 });
 
+test('computed fields, and stripNulls', async () => {
+  const all = await db.from('rest_authors').select('id, nick:rest_nickname').order('id');
+  assert.equal(all.error, null);
+  assert.deepEqual(all.data, [{ id: 1, nick: null }, { id: 2, nick: 'Pratchett' }, { id: 3, nick: null }]);
+
+  const stripped = await db.from('rest_authors').select('id, rest_nickname').order('id').stripNulls();
+  assert.equal(stripped.error, null);
+  assert.deepEqual(stripped.data, [{ id: 1 }, { id: 2, rest_nickname: 'Pratchett' }, { id: 3 }]);
+
+  const filtered = await db.from('rest_authors').select('name').eq('rest_nickname', 'Pratchett').single();
+  assert.equal(filtered.error, null);
+  assert.deepEqual(filtered.data, { name: 'Terry' });
+});
+
 test('embedding many-to-one, one-to-many and many-to-many', async () => {
   const { data, error } = await db
     .from('rest_books')
