@@ -17,7 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,21 +43,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, signals <-cha
 		return 2
 	}
 
-	// Until the command runs, a signal abandons the start; afterwards it goes to the command.
+	// Until the server runs, a signal abandons the start; afterwards it goes to the command,
+	// or waits for the command to exist (a signal must not be lost in between).
 	startCtx, cancelStart := context.WithCancel(context.Background())
 	defer cancelStart()
-	var command atomic.Pointer[os.Process]
+	target := &signalTarget{cancelStart: cancelStart}
 	relayDone := make(chan struct{})
 	defer close(relayDone)
 	go func() {
 		for {
 			select {
 			case sig := <-signals:
-				if p := command.Load(); p != nil {
-					_ = p.Signal(sig)
-				} else {
-					cancelStart()
-				}
+				target.deliver(sig)
 			case <-relayDone:
 				return
 			}
@@ -73,8 +70,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, signals <-cha
 	}
 	fmt.Fprintf(stderr, "withpg: PostgreSQL started in %s at %s\n",
 		time.Since(began).Round(time.Millisecond), db.RedactURL(cluster.URL()))
+	target.serverStarted()
 
-	code := runCommand(args, cluster.URL(), stdin, stdout, stderr, &command)
+	code := runCommand(args, cluster.URL(), stdin, stdout, stderr, target)
 
 	if err := cluster.Close(context.Background()); err != nil {
 		fmt.Fprintln(stderr, "withpg: stop PostgreSQL:", err)
@@ -86,7 +84,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, signals <-cha
 }
 
 // runCommand runs the command to completion and returns the exit status a shell would show.
-func runCommand(args []string, databaseURL string, stdin io.Reader, stdout, stderr io.Writer, started *atomic.Pointer[os.Process]) int {
+func runCommand(args []string, databaseURL string, stdin io.Reader, stdout, stderr io.Writer, target *signalTarget) int {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), pgtest.EnvDatabaseURL+"="+databaseURL)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
@@ -94,7 +92,7 @@ func runCommand(args []string, databaseURL string, stdin io.Reader, stdout, stde
 		fmt.Fprintln(stderr, "withpg:", err)
 		return 127
 	}
-	started.Store(cmd.Process)
+	target.commandStarted(cmd.Process)
 	err := cmd.Wait()
 	var exitErr *exec.ExitError
 	switch {
@@ -109,4 +107,45 @@ func runCommand(args []string, databaseURL string, stdin io.Reader, stdout, stde
 		fmt.Fprintln(stderr, "withpg:", err)
 		return 1
 	}
+}
+
+// signalTarget decides where a signal goes: before the server runs it abandons the start;
+// after, it goes to the command, and one that arrives before the command exists is delivered
+// as soon as it does.
+type signalTarget struct {
+	cancelStart func()
+
+	mu      sync.Mutex
+	started bool // the server runs
+	command *os.Process
+	pending []os.Signal
+}
+
+func (t *signalTarget) deliver(sig os.Signal) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.command != nil:
+		_ = t.command.Signal(sig)
+	case t.started:
+		t.pending = append(t.pending, sig)
+	default:
+		t.cancelStart()
+	}
+}
+
+func (t *signalTarget) serverStarted() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.started = true
+}
+
+func (t *signalTarget) commandStarted(p *os.Process) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.command = p
+	for _, sig := range t.pending {
+		_ = p.Signal(sig)
+	}
+	t.pending = nil
 }

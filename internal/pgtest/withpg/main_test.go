@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -81,4 +82,42 @@ func TestRunWithoutACommandPrintsUsage(t *testing.T) {
 	var stderr bytes.Buffer
 	require.Equal(t, 2, run([]string{"--"}, nil, io.Discard, &stderr, make(chan os.Signal)))
 	require.Contains(t, stderr.String(), "usage: withpg -- command")
+}
+
+// A signal that arrives once the server runs but before the command exists used to be
+// dropped, leaving the command running (and CI hanging): it must reach the command as soon
+// as the command starts.
+func TestSignalBeforeTheCommandStartsReachesIt(t *testing.T) {
+	t.Parallel()
+	cancelled := false
+	target := &signalTarget{cancelStart: func() { cancelled = true }}
+	target.serverStarted()
+	target.deliver(syscall.SIGINT)
+	require.False(t, cancelled, "the server runs: nothing to abandon")
+
+	cmd := exec.Command("sleep", "30")
+	require.NoError(t, cmd.Start())
+	target.commandStarted(cmd.Process)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		var exitErr *exec.ExitError
+		require.ErrorAs(t, err, &exitErr)
+		status, ok := exitErr.Sys().(syscall.WaitStatus)
+		require.True(t, ok)
+		require.True(t, status.Signaled())
+		require.Equal(t, syscall.SIGINT, status.Signal())
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the signal sent before the command started never reached it")
+	}
+}
+
+func TestSignalBeforeTheServerRunsAbandonsTheStart(t *testing.T) {
+	t.Parallel()
+	cancelled := false
+	target := &signalTarget{cancelStart: func() { cancelled = true }}
+	target.deliver(syscall.SIGTERM)
+	require.True(t, cancelled)
 }
