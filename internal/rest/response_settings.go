@@ -113,7 +113,7 @@ func (rs responseSettings) apply(h http.Header) {
 // write is rolled back, rather than a 500 for a write that happened. Any error it raises on
 // invalid input serves as well. It accepts no more than parseResponseSettings does.
 const settingsGuardSQL = `SELECT 1 / CASE WHEN
-	(h IS NULL OR (left(ltrim(h), 1) = '[' AND NOT EXISTS (
+	(h IS NULL OR (left(ltrim(h, E' \t\r\n'), 1) = '[' AND NOT EXISTS (
 		SELECT FROM json_array_elements(h::json) AS e(item)
 		WHERE json_typeof(item) <> 'object'
 		   OR (SELECT count(*) FROM json_each(item)) <> 1

@@ -127,9 +127,13 @@ func TestResponseSettings(t *testing.T) {
 	r = e.do(t, call{method: "POST", path: "/rpc/rs_write", body: map[string]any{"name": "fine", "headers": `[{"X-Ok":"1"}]`, "status": "201"}})
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 	require.Equal(t, "1", r.Header.Get("X-Ok"))
+	// JSON may start with any whitespace; the guard reads it as Go does.
+	r = e.do(t, call{method: "POST", path: "/rpc/rs_write", body: map[string]any{"name": "spaced", "headers": "\n\t [{\"X-Ok\":\"2\"}]", "status": ""}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "2", r.Header.Get("X-Ok"))
 	var kept int
-	require.NoError(t, e.DB.Pool.QueryRow(t.Context(), `SELECT count(*) FROM counters WHERE name = 'fine'`).Scan(&kept))
-	require.Equal(t, 1, kept)
+	require.NoError(t, e.DB.Pool.QueryRow(t.Context(), `SELECT count(*) FROM counters WHERE name IN ('fine', 'spaced')`).Scan(&kept))
+	require.Equal(t, 2, kept)
 
 	// A repeated name sends every value.
 	r = e.do(t, call{method: "POST", path: "/rpc/rs_teapot"})
