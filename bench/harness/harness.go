@@ -114,9 +114,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		ServiceRoleKey string `json:"service_role_key"`
 		JWTSecret      string `json:"jwt_secret"`
 		DBURL          string `json:"db_url"`
+		APIURL         string `json:"api_url"`
+		PID            int    `json:"pid"`
 	}
 	if err := json.Unmarshal(out, &status); err != nil {
 		return nil, err
+	}
+	// /ready answered on the chosen port, but another program may have taken that port
+	// first: only this process's own report proves the benchmark talks to it.
+	if status.PID != s.cmd.Process.Pid || status.APIURL != s.URL {
+		return nil, fmt.Errorf("another server answered on %s (status reports pid %d at %s, started pid %d)",
+			s.URL, status.PID, status.APIURL, s.cmd.Process.Pid)
 	}
 	s.AnonKey, s.ServiceRoleKey, s.JWTSecret, s.DBURL = status.AnonKey, status.ServiceRoleKey, status.JWTSecret, status.DBURL
 	// goforward's own pools go through the managed cluster's unix socket (see

@@ -74,12 +74,28 @@ func tempDataDir(t *testing.T) string {
 	return filepath.Join(base, "data")
 }
 
+// portsHandedOut keeps freePort from giving two parallel tests of this binary the same port:
+// the kernel may hand a port it just freed to the next caller, and a test would then poll
+// another test's server.
+var portsHandedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	portsHandedOut.Lock()
+	defer portsHandedOut.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := ln.Addr().(*net.TCPAddr).Port
+		require.NoError(t, ln.Close())
+		if !portsHandedOut.ports[port] {
+			portsHandedOut.ports[port] = true
+			return port
+		}
+	}
 }
 
 // startServer runs `goforward serve` on dataDir and a free port with extra environment.
@@ -130,6 +146,12 @@ func (s *server) waitReady(timeout time.Duration) {
 		case <-s.done:
 			s.t.Fatalf("goforward exited before it was ready (%v)\nstdout:\n%s\nstderr:\n%s", s.waitErr, s.stdout, s.stderr)
 		default:
+		}
+		// Only once this process has bound its port is the port's /ready its own: another
+		// program (a PostgreSQL, another test's server) may have taken a free port first.
+		if !strings.Contains(s.stderr.String(), `"msg":"gateway listening","addr":"127.0.0.1:`+strconv.Itoa(s.port)+`"`) {
+			time.Sleep(50 * time.Millisecond)
+			continue
 		}
 		resp, err := http.Get(s.url() + "/ready")
 		if err == nil {
