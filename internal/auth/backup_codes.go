@@ -174,16 +174,11 @@ func (s *Service) verifyBackupCode(w http.ResponseWriter, r *http.Request) error
 		return badRequest(CodeValidationFailed, "Code needs to be non-empty")
 	case len(p.Code) > maxTokenLength:
 		return badRequest(CodeValidationFailed, "Code is too long")
-	case c.User.banned(s.now()):
-		return badRequest(CodeUserBanned, "User is banned")
 	}
-	if err := s.limit(r, s.limits.mfa, "user:"+c.User.ID); err != nil {
+	if err := s.admitSecondFactor(r, c.User); err != nil {
 		return err
 	}
 	ctx, client := r.Context(), clientOf(r)
-	if err := s.checkMFALock(ctx, c.User.ID); err != nil {
-		return err
-	}
 	now := s.now()
 	var (
 		resp    backupCodeSession

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +21,18 @@ import (
 // mfaLockSubject keys a user's MFA failures in auth.sign_in_lockouts, apart from password
 // failures.
 func mfaLockSubject(userID string) string { return "mfa:" + userID }
+
+// admitSecondFactor is what every second-factor check passes before a code is compared: the
+// user is not banned, the per-user MFA rate limit has room, and no MFA lock runs.
+func (s *Service) admitSecondFactor(r *http.Request, u *user) error {
+	if u.banned(s.now()) {
+		return badRequest(CodeUserBanned, "User is banned")
+	}
+	if err := s.limit(r, s.limits.mfa, "user:"+u.ID); err != nil {
+		return err
+	}
+	return s.checkMFALock(r.Context(), u.ID)
+}
 
 // checkMFALock refuses verification while the user's MFA lock runs.
 func (s *Service) checkMFALock(ctx context.Context, userID string) error {

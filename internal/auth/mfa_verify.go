@@ -43,18 +43,15 @@ func (s *Service) verifyFactor(w http.ResponseWriter, r *http.Request) error {
 		return badRequest(CodeValidationFailed, "challenge_id must be an UUID")
 	case code == "":
 		return badRequest(CodeValidationFailed, "Code needs to be non-empty")
+	case len(code) > maxTokenLength:
+		return badRequest(CodeValidationFailed, "Code is too long")
 	case f.FactorType == factorPhone && !s.cfg.MFAPhone:
 		return unprocessable(CodeMFAPhoneVerifyDisabled, "MFA verification is disabled for Phone")
-	case c.User.banned(s.now()):
-		return badRequest(CodeUserBanned, "User is banned")
 	}
-	if err := s.limit(r, s.limits.mfa, "user:"+c.User.ID); err != nil {
+	if err := s.admitSecondFactor(r, c.User); err != nil {
 		return err
 	}
 	ctx, client := r.Context(), clientOf(r)
-	if err := s.checkMFALock(ctx, c.User.ID); err != nil {
-		return err
-	}
 	now := s.now()
 	var (
 		resp    *sessionResponse
