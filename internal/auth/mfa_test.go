@@ -133,7 +133,7 @@ func TestChallengeRules(t *testing.T) {
 	// A code is compared, never stored, but it is bounded like every other token.
 	status, body = e.verifyCode(t, s.AccessToken, f.ID, e.challenge(t, s.AccessToken, f.ID), strings.Repeat("1", 129))
 	requireError(t, status, body, http.StatusBadRequest, "validation_failed")
-	require.Equal(t, "Code is too long", body["msg"])
+	require.Equal(t, "Code is too long", body["message"])
 	status, body = e.verifyCode(t, s.AccessToken, f.ID, "7b0ff2a8-8bd1-4b5e-9d7e-5a4d3b2c1f00", code())
 	requireError(t, status, body, http.StatusUnprocessableEntity, "mfa_factor_not_found")
 
