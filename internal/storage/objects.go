@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -199,6 +201,9 @@ func (s *Service) moveObject(w http.ResponseWriter, r *http.Request) error {
 	if destBucket == req.BucketID && req.DestinationKey == req.SourceKey {
 		return httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": "Successfully moved"})
 	}
+	if err := s.checkDestination(r, src, destBucket, req.DestinationKey); err != nil {
+		return err
+	}
 	version := newUUID()
 	newKey := blobKey(destBucket, req.DestinationKey, version)
 	if err := s.backend.Copy(r.Context(), src.blobKey(), newKey); err != nil {
@@ -246,6 +251,42 @@ func (s *Service) visibleObject(r *http.Request, c caller, bucket, name string) 
 	return *row, nil
 }
 
+// checkDestination holds an object about to be copied or moved to the rules an upload of
+// its bytes to the destination would meet: the destination bucket's size limit and the
+// global one, its allowed_mime_types against the stored type and against what the first
+// bytes look like. Without it a copy would carry an object that an open bucket accepted
+// into a bucket that refuses it. The size is the blob's own, not the row's metadata, which
+// SQL may have written.
+func (s *Service) checkDestination(r *http.Request, src objectRow, bucket, name string) error {
+	limits, err := s.bucketLimits(r.Context(), r, bucket)
+	if err != nil {
+		return err
+	}
+	rc, attrs, err := s.backend.Open(r.Context(), src.blobKey(), 0, sniffLength)
+	if err != nil {
+		return blobError(err)
+	}
+	head, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("read the source's first bytes: %w", err)
+	}
+	if attrs.Size > limits.maxSize(s.cfg.FileSizeLimit) {
+		return errEntityTooLarge()
+	}
+	declared := src.meta().Mimetype
+	if declared == "" {
+		declared = defaultMimeType
+	}
+	if err := checkMimeType(declared, limits.AllowedMimeTypes, name); err != nil {
+		return err
+	}
+	if err := checkSniffedType(http.DetectContentType(head), declared, limits.AllowedMimeTypes, name); err != nil {
+		return err
+	}
+	return nil
+}
+
 // copyResponse is Supabase's answer to a copy.
 type copyResponse struct {
 	ID       string         `json:"Id"`
@@ -274,6 +315,9 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request) error {
 	}
 	src, err := s.visibleObject(r, c, req.BucketID, req.SourceKey)
 	if err != nil {
+		return err
+	}
+	if err := s.checkDestination(r, src, destBucket, req.DestinationKey); err != nil {
 		return err
 	}
 	obj := newObject{
