@@ -76,26 +76,35 @@ func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var deleted []objectRow
+	visible := false
 	err = s.inRole(r, c.scope(r), func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		deleted, err = deleteObjects(ctx, tx, bucket, []string{name})
-		return err
+		if err != nil || len(deleted) > 0 {
+			return err
+		}
+		// Nothing deleted: AccessDenied (Supabase's answer) only if the caller may see
+		// the object. Asked as the caller, not as service_role, so that an object its
+		// policies hide gets the answer a missing one gets, and deleting is no way to learn
+		// which names exist.
+		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM storage.objects WHERE bucket_id = $1 AND name = $2)`,
+			bucket, name).Scan(&visible)
 	})
 	if err != nil {
 		return err
 	}
-	if len(deleted) == 0 {
-		// Told apart as Supabase does: a missing object is NoSuchKey, one the policies keep
-		// from this caller is AccessDenied.
-		var exists bool
+	if len(deleted) == 0 && !visible {
+		// Objects of public buckets are there for anyone to see.
 		err := s.inRole(r, serviceScope(r), func(ctx context.Context, tx pgx.Tx) error {
-			return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM storage.objects WHERE bucket_id = $1 AND name = $2)`,
-				bucket, name).Scan(&exists)
+			return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM storage.objects o JOIN storage.buckets b ON b.id = o.bucket_id
+WHERE b.public AND o.bucket_id = $1 AND o.name = $2)`, bucket, name).Scan(&visible)
 		})
 		if err != nil {
 			return err
 		}
-		if exists {
+	}
+	if len(deleted) == 0 {
+		if visible {
 			return errAccessDenied("Access denied")
 		}
 		return errNoSuchKey()
