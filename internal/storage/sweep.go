@@ -119,31 +119,77 @@ func ourKey(key string) bool {
 	return checkBucketName(bucket) == nil && name != "" && isUUID(version)
 }
 
-// unreferencedSQL keeps the keys that are neither an object version's blob nor a part of a
-// resumable upload, among those of existing buckets (or parts).
+// unreferencedSQL keeps the keys that are not, spelled exactly as listed, an object
+// version's blob, nor a part of a resumable upload still under way, among those of existing
+// buckets (or parts). It is the cheap first pass (an index lookup per key); what it keeps is
+// checked again by stillReferencedSQL before anything is removed.
 const unreferencedSQL = `SELECT t.key
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(key, bucket, name, version)
-WHERE (starts_with(t.key, '` + resumablePrefix + `') OR EXISTS (SELECT 1 FROM storage.buckets b WHERE b.id = t.bucket))
-  AND NOT EXISTS (
-    SELECT 1 FROM storage.objects o
-    WHERE o.bucket_id = t.bucket AND o.name = t.name AND o.version = t.version)
-  AND NOT EXISTS (
-    SELECT 1 FROM storage.resumable_uploads u
-    WHERE u.parts @> jsonb_build_array(jsonb_build_object('key', t.key)))`
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[]) AS t(key, bucket, name, version, upload)
+WHERE CASE WHEN t.upload IS NOT NULL
+    THEN NOT EXISTS (SELECT 1 FROM storage.resumable_uploads u WHERE u.id = t.upload)
+    ELSE EXISTS (SELECT 1 FROM storage.buckets b WHERE b.id = t.bucket)
+      AND NOT EXISTS (
+        SELECT 1 FROM storage.objects o
+        WHERE o.bucket_id = t.bucket AND o.name = t.name AND o.version = t.version)
+  END`
 
+// stillReferencedSQL finds, among versions of blobs the first pass found no row for, those
+// some row has after all. A key as listed may not be spelled as it was written: a
+// case-insensitive file system (macOS, Windows) lists the blob of "photo.png" inside the
+// directory "Photo.png" that another object created first, and macOS may list a name in
+// another Unicode normalisation. The version, a random UUID given to exactly one blob,
+// identifies the blob whatever happened to the name, so a blob whose version any row holds
+// is never removed. This scans the table, but only when the first pass found candidates,
+// which a healthy store rarely has.
+const stillReferencedSQL = `SELECT DISTINCT lower(version) FROM storage.objects WHERE lower(version) = ANY($1::text[])`
+
+// unreferenced returns the keys among keys that no row refers to.
 func (s *Service) unreferenced(ctx context.Context, keys []string) ([]string, error) {
-	buckets, names, versions := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+	n := len(keys)
+	buckets, names, versions, uploads := make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
 	for i, key := range keys {
 		buckets[i], names[i], versions[i] = splitBlobKey(key)
+		if strings.HasPrefix(key, resumablePrefix) {
+			uploads[i] = &names[i] // [resumable]/{upload id}/{part}
+		}
 	}
 	var out []string
 	err := s.runner.InRole(ctx, sweepScope(), func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, unreferencedSQL, keys, buckets, names, versions)
+		rows, err := tx.Query(ctx, unreferencedSQL, keys, buckets, names, versions, uploads)
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
+		candidates, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(candidates) == 0 {
+			return err
+		}
+		var candidateVersions []string
+		for _, key := range candidates {
+			if !strings.HasPrefix(key, resumablePrefix) {
+				_, _, version := splitBlobKey(key)
+				candidateVersions = append(candidateVersions, strings.ToLower(version))
+			}
+		}
+		rows, err = tx.Query(ctx, stillReferencedSQL, candidateVersions)
+		if err != nil {
+			return err
+		}
+		referenced := map[string]bool{}
+		var version string
+		_, err = pgx.ForEachRow(rows, []any{&version}, func() error {
+			referenced[version] = true
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, key := range candidates {
+			_, _, version := splitBlobKey(key)
+			if strings.HasPrefix(key, resumablePrefix) || !referenced[strings.ToLower(version)] {
+				out = append(out, key)
+			}
+		}
+		return nil
 	})
 	return out, err
 }
