@@ -124,6 +124,7 @@ type Service struct {
 	backend blob.Backend
 	logger  *slog.Logger
 	urls    urlSigner
+	uploads uploadSecrets
 	images  chan struct{} // a slot per transformation allowed to run
 }
 
@@ -137,12 +138,17 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
+	uploadKey, err := deriveKey(deps.Keys, "goforward storage resumable upload key")
+	if err != nil {
+		return nil, fmt.Errorf("storage: derive resumable upload key: %w", err)
+	}
 	s := &Service{
 		cfg:     cfg,
 		runner:  deps.Runner,
 		backend: deps.Backend,
 		logger:  deps.Logger,
 		urls:    urls,
+		uploads: uploadSecrets{key: uploadKey},
 		images:  make(chan struct{}, cfg.ImageConcurrency),
 	}
 	if s.logger == nil {

@@ -52,11 +52,7 @@ type urlSigner struct {
 }
 
 func newURLSigner(keys *security.Keys) (urlSigner, error) {
-	statement, err := keys.Sign(jwt.MapClaims{"purpose": "goforward storage signed URL key", "version": 1})
-	if err != nil {
-		return urlSigner{}, fmt.Errorf("derive signed-URL key: %w", err)
-	}
-	key, err := base64.RawURLEncoding.DecodeString(statement[strings.LastIndexByte(statement, '.')+1:])
+	key, err := deriveKey(keys, "goforward storage signed URL key")
 	if err != nil {
 		return urlSigner{}, fmt.Errorf("derive signed-URL key: %w", err)
 	}
@@ -68,6 +64,18 @@ func newURLSigner(keys *security.Keys) (urlSigner, error) {
 			jwt.WithIssuedAt(),
 		),
 	}, nil
+}
+
+// deriveKey is a key of the service's own for purpose: the HS256 signature security.Keys
+// makes of a fixed statement naming the purpose, that is an HMAC-SHA256 of it under the JWT
+// secret. Different purposes give unrelated keys, and every node sharing the secret derives
+// the same ones.
+func deriveKey(keys *security.Keys, purpose string) ([]byte, error) {
+	statement, err := keys.Sign(jwt.MapClaims{"purpose": purpose, "version": 1})
+	if err != nil {
+		return nil, err
+	}
+	return base64.RawURLEncoding.DecodeString(statement[strings.LastIndexByte(statement, '.')+1:])
 }
 
 func (u urlSigner) sign(claims urlClaims, ttl time.Duration) (string, error) {

@@ -131,7 +131,7 @@ func (s *Service) tusCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := s.insertUpload(r, u); err != nil {
 		return err
 	}
-	w.Header().Set("Location", Prefix+"/upload/resumable/"+u.ID)
+	w.Header().Set("Location", s.uploads.location(u))
 	w.Header().Set("Upload-Expires", u.ExpiresAt.UTC().Format(http.TimeFormat))
 	switch {
 	case length == 0:
@@ -186,15 +186,23 @@ func parseUploadMetadata(header string) (map[string]string, error) {
 	return out, nil
 }
 
-// ownUpload loads the upload named in the path if the caller began it (the service role may
-// continue any). Unknown, expired and other callers' uploads are all 404 to the caller.
+// ownUpload loads the upload named in the path if the caller began it: the same subject
+// (sub), or for an upload begun without one (the anon or service-role key) the upload's
+// secret from the Location it was given. The service role may continue any upload.
+// Unknown, expired and other callers' uploads are all 404 to the caller.
 func (s *Service) ownUpload(r *http.Request, c caller) (resumableUpload, error) {
 	u, err := s.findUpload(r, r.PathValue("id"))
 	if err != nil {
 		return resumableUpload{}, err
 	}
-	if u == nil || time.Now().After(u.ExpiresAt) ||
-		(u.OwnerID != c.principal.Subject && c.principal.Role != db.RoleServiceRole) {
+	if u == nil || time.Now().After(u.ExpiresAt) {
+		return resumableUpload{}, errNoSuchUpload()
+	}
+	if c.principal.Role == db.RoleServiceRole {
+		return *u, nil
+	}
+	if u.OwnerID != c.principal.Subject ||
+		(u.OwnerID == "" && !s.uploads.valid(u.ID, r.URL.Query().Get(uploadSecretParam))) {
 		return resumableUpload{}, errNoSuchUpload()
 	}
 	return *u, nil

@@ -262,3 +262,70 @@ func TestRunRemovesExpiredResumableUploads(t *testing.T) {
 		require.NoError(t, <-done)
 	})
 }
+
+func TestAnonymousResumableUploadsBelongToWhoeverWasGivenTheirLocation(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, storage.Config{}, func(t *testing.T, e *env) {
+		e.createBucket(t, map[string]any{"name": "drop"})
+		e.exec(t, `create policy "anyone drops files" on storage.objects for insert to anon with check (bucket_id = 'drop')`)
+		data := []byte("an anonymous upload")
+		meta := func(name string) string {
+			return tusMetadata("bucketName", "drop", "objectName", name, "contentType", "text/plain")
+		}
+		created := e.tusCreate(t, "", len(data), meta("mine.txt"), nil)
+		require.Equal(t, http.StatusCreated, created.Status, "%s", created.Body)
+		location := created.Header.Get("Location")
+		path, query, found := strings.Cut(location, "?")
+		require.True(t, found, "the Location carries the upload's secret: %s", location)
+		require.True(t, strings.HasPrefix(query, "token="), location)
+
+		// Another anonymous caller, a signed-in user, or anyone with a wrong secret or the
+		// secret of another upload, knows the id and nothing more: the upload does not exist
+		// for them, and they can neither read, continue nor abort it.
+		other := e.tusCreate(t, "", 5, meta("other.txt"), nil).Header.Get("Location")
+		otherSecret := other[strings.Index(other, "?"):]
+		for _, attempt := range []struct{ token, url string }{
+			{"", path},
+			{"", path + "?token="},
+			{"", path + "?token=" + strings.Repeat("A", 43)},
+			{"", path + otherSecret},
+			{e.UserToken(t, uid(1), nil), path},
+			{e.UserToken(t, uid(1), nil), location},
+		} {
+			_, head := e.tusOffset(t, attempt.token, attempt.url)
+			require.Equal(t, http.StatusNotFound, head.Status, attempt.url)
+			require.Equal(t, http.StatusNotFound, e.tusPatch(t, attempt.token, attempt.url, 0, data[:5]).Status, attempt.url)
+			resp := e.Do(t, servicetest.Request{Method: http.MethodDelete, Path: attempt.url, Token: attempt.token, Header: tusHeader(nil)})
+			require.Equal(t, http.StatusNotFound, resp.Status, attempt.url)
+		}
+		require.Equal(t, 2, e.count(t, `SELECT count(*) FROM storage.resumable_uploads`), "nothing was aborted")
+
+		// The creator follows the Location as given, as tus-js-client does.
+		offset, head := e.tusOffset(t, "", location)
+		require.Equal(t, http.StatusOK, head.Status)
+		require.Zero(t, offset)
+		require.Equal(t, http.StatusNoContent, e.tusPatch(t, "", location, 0, data[:7]).Status)
+		require.Equal(t, http.StatusNoContent, e.tusPatch(t, "", location, 7, data[7:]).Status)
+		got := e.download(t, e.ServiceRoleKey(), "drop", "mine.txt")
+		require.Equal(t, data, got.Body)
+		resp := e.Do(t, servicetest.Request{Method: http.MethodDelete, Path: other, Header: tusHeader(nil)})
+		require.Equal(t, http.StatusNoContent, resp.Status)
+
+		// An upload begun with the service key has no subject either: an anonymous caller
+		// cannot take it over, the service role can continue any upload.
+		created = e.tusCreate(t, e.ServiceRoleKey(), len(data), meta("service.txt"), nil)
+		location = created.Header.Get("Location")
+		path, _, _ = strings.Cut(location, "?")
+		_, head = e.tusOffset(t, "", path)
+		require.Equal(t, http.StatusNotFound, head.Status)
+		require.Equal(t, http.StatusNoContent, e.tusPatch(t, e.ServiceRoleKey(), path, 0, data).Status)
+
+		// An upload bound to a subject needs no secret.
+		e.exec(t, `create policy "users drop files" on storage.objects for insert to authenticated with check (bucket_id = 'drop')`)
+		user := e.UserToken(t, uid(2), nil)
+		created = e.tusCreate(t, user, len(data), meta("user.txt"), nil)
+		require.Equal(t, "/storage/v1/upload/resumable/", strings.TrimRight(created.Header.Get("Location"), "0123456789abcdef-"))
+		require.Equal(t, http.StatusNoContent, e.tusPatch(t, user, created.Header.Get("Location"), 0, data).Status)
+		require.Zero(t, e.count(t, `SELECT count(*) FROM storage.resumable_uploads`))
+	})
+}
