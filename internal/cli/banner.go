@@ -8,25 +8,41 @@ import (
 	"github.com/goforward/goforward/internal/db"
 )
 
+// bannerInfo is what the start banner shows besides the runtime record.
+type bannerInfo struct {
+	environment string
+	// secrets prints the service-role key and the managed cluster's superuser URL whole. Only
+	// in development: elsewhere stdout is usually captured by a process manager or a container
+	// log, which would keep the keys to the whole database for anyone who reads the logs.
+	secrets  bool
+	warnings []string // printed under the banner, where the person who started it sees them
+}
+
 // printBanner tells the person who ran `goforward serve` how to reach what just started. It
-// goes to stdout, not to the log: the keys are meant for this person, and logs never carry them.
-func printBanner(w io.Writer, rt datadir.Runtime, dir datadir.Dir) {
-	// The managed cluster's URL is printed whole, as `supabase start` does; a URL the user
-	// supplied keeps its password to itself.
+// goes to stdout, not to the log: in development the keys are meant for this person, and logs
+// never carry them. Outside development the secrets stay with `goforward status`, which reads
+// them from the data directory (mode 0600).
+func printBanner(w io.Writer, rt datadir.Runtime, dir datadir.Dir, info bannerInfo) {
+	// The managed cluster's URL is printed whole in development, as `supabase start` does; a
+	// URL the user supplied keeps its password to itself.
 	dbURL := rt.DBURL
-	if !rt.ManagedCluster {
+	if !rt.ManagedCluster || !info.secrets {
 		dbURL = db.RedactURL(dbURL)
 	}
+	serviceKey := rt.ServiceRoleKey
+	if !info.secrets {
+		serviceKey = fmt.Sprintf("not shown outside development (run \"goforward status --data-dir %s\")", dir.Root())
+	}
 	fmt.Fprintf(w, `
-Go Forward is running.
-
+Go Forward is running (environment %s).
          API URL: %s
           DB URL: %s
         anon key: %s
 service_role key: %s
         data dir: %s
-
 Run "goforward status --data-dir %s" for the JWT secret. Stop with Ctrl-C.
-
-`, rt.APIURL, dbURL, rt.AnonKey, rt.ServiceRoleKey, dir.Root(), dir.Root())
+`, info.environment, rt.APIURL, dbURL, rt.AnonKey, serviceKey, dir.Root(), dir.Root())
+	for _, warning := range info.warnings {
+		fmt.Fprintf(w, "\nWARNING: %s\n", warning)
+	}
 }

@@ -41,6 +41,7 @@ func newConfigCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 			return tw.Flush()
 		},
 	})
+	cmd.AddCommand(newCheckCmd(g, stdout))
 	return cmd
 }
 
@@ -51,7 +52,15 @@ func newEnvCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 		Use:   "env",
 		Short: "Check the configuration against the environment's requirements",
 	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(newCheckCmd(g, stdout))
+	return cmd
+}
+
+// newCheckCmd validates the configuration and lists what production would refuse. It is both
+// `env check` and `config check`: the second is where people look for it next to `config`
+// and `config env`.
+func newCheckCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
 		Use:   "check",
 		Short: "Validate the configuration and list what production would refuse",
 		Args:  cobra.NoArgs,
@@ -74,6 +83,5 @@ func newEnvCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 			}
 			return nil
 		},
-	})
-	return cmd
+	}
 }

@@ -23,7 +23,17 @@ type database struct {
 	admin   *pgxpool.Pool // owner connection: migrations, auth internals, admin APIs
 	request *pgxpool.Pool // authenticator connection: every request that runs as an API role
 	runner  *db.RoleRunner
+	// ownerRequests is set when request is the owner pool: an external database without
+	// database.authenticator_password, which production refuses (config.ProductionProblems).
+	ownerRequests bool
 }
+
+// ownerRequestsWarning is logged, and printed under the start banner, when requests run on
+// the owner's connection.
+const ownerRequestsWarning = "database.authenticator_password is not set, so requests run on the owner's connection " +
+	"(database.url's user, often a superuser) and only switch into the API role per transaction: " +
+	"anything that leaves the role (RESET ROLE in a function, a bug) has the owner's privileges. " +
+	"Set GOFORWARD_DATABASE_AUTHENTICATOR_PASSWORD to a random value, the same on every node; production refuses to start without it"
 
 // openDatabase starts the managed cluster (unless a URL is configured), applies the internal
 // schema and opens the two pools.
@@ -86,15 +96,17 @@ func openDatabase(ctx context.Context, cfg config.Config, dir datadir.Dir, state
 // openRequestPool connects as the authenticator role, which can do nothing but switch into
 // the API roles: even SQL that resets the role inside a request ends up powerless. The managed
 // cluster's authenticator password is generated and kept in the data directory; an external
-// database needs database.authenticator_password, and without it requests share the owner's
-// connection (still switched into the API role by InRole).
+// database needs database.authenticator_password; without it (outside production, which
+// refuses to start) requests share the owner's connection, still switched into the API role
+// by InRole.
 func (d *database) openRequestPool(ctx context.Context, cfg config.Config, state datadir.State, poolCfg db.PoolConfig, logger *slog.Logger) (*pgxpool.Pool, error) {
 	password := cfg.Database.AuthenticatorPassword
 	if password == "" && d.managed != nil {
 		password = state.AuthenticatorPassword
 	}
 	if password == "" {
-		logger.Warn("database.authenticator_password is not set: requests use the owner's connection and switch role per transaction; set it for least privilege")
+		logger.Warn(ownerRequestsWarning)
+		d.ownerRequests = true
 		return d.admin, nil
 	}
 	if _, err := d.admin.Exec(ctx, "SELECT goforward.set_authenticator_password($1)", password); err != nil {

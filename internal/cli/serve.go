@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +58,7 @@ func newServeCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&host, "host", "", "interface to listen on (default 127.0.0.1)")
 	cmd.Flags().IntVar(&port, "port", 0, "port to listen on (default 8080)")
-	cmd.Flags().StringSliceVar(&services, "services", nil, "services to run: auth,rest,realtime,storage,meta,admin,dashboard (default all)")
+	cmd.Flags().StringSliceVar(&services, "services", nil, "services to run, out of "+strings.Join(config.KnownServices(), ",")+" (default all)")
 	return cmd
 }
 
@@ -120,8 +121,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		return err
 	}
 	mounted := make([]gateway.Service, len(services))
+	names := make([]string, len(services))
 	for i, s := range services {
 		mounted[i] = s.Service
+		names[i] = s.Name
 	}
 	gw, err := gateway.New(gwCfg, deps, mounted...)
 	if err != nil {
@@ -135,9 +138,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	rt := datadir.Runtime{
 		PID:            os.Getpid(),
 		APIURL:         cfg.APIURL(),
+		LocalURL:       localURL(cfg.Server.Host, ln.Addr()),
 		DBURL:          database.dsn,
 		ManagedCluster: database.managed != nil,
-		Services:       cfg.Services,
+		Services:       names,
 		StartedAt:      time.Now().UTC(),
 		AnonKey:        keys.AnonKey(),
 		ServiceRoleKey: keys.ServiceRoleKey(),
@@ -152,7 +156,11 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 			logger.Warn("remove runtime record", "error", err)
 		}
 	}()
-	printBanner(stdout, rt, dir)
+	banner := bannerInfo{environment: cfg.Environment, secrets: cfg.IsDevelopment()}
+	if database.ownerRequests {
+		banner.warnings = append(banner.warnings, ownerRequestsWarning)
+	}
+	printBanner(stdout, rt, dir, banner)
 
 	group, gctx := errgroup.WithContext(ctx)
 	group.Go(func() error { return gw.Serve(gctx, ln) })
@@ -180,6 +188,22 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	}
 	logger.Info("http server stopped")
 	return err
+}
+
+// localURL is how a command on this host reaches the listener: its own address, with a
+// listen-on-everything host replaced by loopback.
+func localURL(host string, addr net.Addr) string {
+	port := 0
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = tcp.Port
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.Is6() {
+			host = "::1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // gatewayConfig maps the configuration onto the gateway's own settings.

@@ -71,8 +71,12 @@ func readStatus(ctx context.Context, cfg config.Config) (statusReport, error) {
 	if err != nil {
 		return statusReport{}, err
 	}
-	if err := probeHealth(ctx, rt.APIURL); err != nil {
-		return statusReport{}, fmt.Errorf("goforward (pid %d) runs on %s but does not answer at %s: %w", rt.PID, dir.Root(), rt.APIURL, err)
+	probe := rt.LocalURL
+	if probe == "" { // a record written before local_url existed
+		probe = rt.APIURL
+	}
+	if err := probeHealth(ctx, probe); err != nil {
+		return statusReport{}, fmt.Errorf("goforward (pid %d) runs on %s but does not answer at %s: %w", rt.PID, dir.Root(), probe, err)
 	}
 	report := statusReport{
 		APIURL: rt.APIURL, DBURL: rt.DBURL, AnonKey: rt.AnonKey, ServiceRoleKey: rt.ServiceRoleKey,

@@ -50,13 +50,13 @@ log:
 			file: file,
 			env: map[string]string{
 				"GOFORWARD_SERVER_PORT":           "9002",
-				"GOFORWARD_SERVICES":              "rest,meta",
+				"GOFORWARD_SERVICES":              "rest,storage",
 				"GOFORWARD_SERVER_CORS_MAX_AGE":   "90m",
 				"GOFORWARD_SERVER_MAX_BODY_BYTES": "2048",
 			},
 			check: func(t *testing.T, c Config) {
 				require.Equal(t, 9002, c.Server.Port)
-				require.Equal(t, []string{"rest", "meta"}, c.Services)
+				require.Equal(t, []string{"rest", "storage"}, c.Services)
 				require.Equal(t, 90*time.Minute, c.Server.CORS.MaxAge)
 				require.Equal(t, int64(2048), c.Server.MaxBodyBytes)
 				require.Equal(t, "warn", c.Log.Level, "the file still sets what the environment does not")

@@ -21,6 +21,9 @@ func (c Config) ProductionProblems() []string {
 	case isPublishedSecret(secret):
 		problems = append(problems, "jwt.secret is an example secret published in Supabase's documentation, so anyone can forge tokens with it: set JWT_SECRET to a new random value (for example `openssl rand -base64 48`)")
 	}
+	if c.Database.URL != "" && c.Database.AuthenticatorPassword == "" {
+		problems = append(problems, "database.authenticator_password is not set while database.url names an external database, so requests would run on the owner's connection (often a superuser) instead of the authenticator role, which can only switch into the API roles: set GOFORWARD_DATABASE_AUTHENTICATOR_PASSWORD to a random value (for example `openssl rand -hex 24`), the same on every node")
+	}
 	if c.Server.PublicURL == "" {
 		problems = append(problems, "server.public_url is not set: set it to the address clients reach (such as https://api.example.com) so that links in emails and redirects point there")
 	}

@@ -53,6 +53,11 @@ func TestProductionProblemsNameTheKey(t *testing.T) {
 		{"every IPv6 address is a trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"::/0"} }, "server.trusted_proxies trusts every address"},
 		{"debug logs", func(c *Config) { c.Log.Level = "debug" }, "log.level is debug"},
 		{"auth without SMTP", func(c *Config) { c.Auth.SMTP.Host = "" }, "auth.smtp.host is not set"},
+		{
+			"external database without an authenticator password",
+			func(c *Config) { c.Database.URL = "postgres://postgres:pw@db.internal:5432/app" },
+			"database.authenticator_password is not set while database.url names an external database",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,4 +94,15 @@ func TestProductionNeedsSMTPOnlyWhenAuthRuns(t *testing.T) {
 	c.Auth.SMTP.Host = ""
 	c.Services = []string{"rest"}
 	require.Empty(t, c.ProductionProblems())
+}
+
+func TestProductionAcceptsAnExternalDatabaseWithAnAuthenticatorPassword(t *testing.T) {
+	t.Parallel()
+	c := hardened()
+	c.Database.URL = "postgres://postgres:pw@db.internal:5432/app"
+	c.Database.AuthenticatorPassword = "Yq3v8kPz1sXw4nB7"
+	require.Empty(t, c.ProductionProblems(), "the request pool then connects as the authenticator")
+	c.Database.URL = ""
+	c.Database.AuthenticatorPassword = ""
+	require.Empty(t, c.ProductionProblems(), "the managed cluster generates its authenticator password")
 }

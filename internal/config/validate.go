@@ -106,7 +106,11 @@ func validateServices(errs *fieldErrors, services []string) {
 	}
 	known := KnownServices()
 	for _, s := range services {
-		if !slices.Contains(known, s) {
+		switch {
+		case slices.Contains(known, s):
+		case slices.Contains(plannedServices, s):
+			errs.add("services", "not built yet; known services are "+strings.Join(known, ", "), s)
+		default:
 			errs.add("services", "unknown service; known services are "+strings.Join(known, ", "), s)
 		}
 	}

@@ -12,8 +12,11 @@ import (
 // Runtime describes a running server. The server writes it once it serves HTTP and removes it
 // on a clean stop; `goforward status` reads it.
 type Runtime struct {
-	PID            int       `json:"pid"`
-	APIURL         string    `json:"api_url"`
+	PID    int    `json:"pid"`
+	APIURL string `json:"api_url"`
+	// LocalURL reaches the listener from this host (http://127.0.0.1:8080); `status` probes it,
+	// since APIURL may be a proxy's public address that this host cannot or should not use.
+	LocalURL       string    `json:"local_url"`
 	DBURL          string    `json:"db_url"`
 	ManagedCluster bool      `json:"managed_cluster"`
 	Services       []string  `json:"services"`

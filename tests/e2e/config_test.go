@@ -26,6 +26,10 @@ func TestExternalDatabaseURL(t *testing.T) {
 	status := statusJSON(t, dataDir)
 	require.Equal(t, database.URL, status["db_url"])
 	require.Equal(t, false, status["managed_cluster"])
+	// Without database.authenticator_password requests run on the owner's connection: in
+	// development that starts, with a warning in the log and under the banner.
+	require.Contains(t, srv.stdout.String(), "WARNING: database.authenticator_password is not set, so requests run on the owner's connection")
+	require.Contains(t, srv.stderr.String(), `"level":"WARN","msg":"database.authenticator_password is not set`)
 	_, err := os.Stat(filepath.Join(dataDir, "postgres"))
 	require.ErrorIs(t, err, os.ErrNotExist, "no managed cluster may be created when DATABASE_URL is set")
 
@@ -68,6 +72,9 @@ func TestInvalidConfigurationNamesTheField(t *testing.T) {
 		{"port from env is not a number", []string{"GOFORWARD_SERVER_PORT=abc"}, nil, "server.port"},
 		{"port flag out of range", nil, []string{"--port", "70000"}, "server.port"},
 		{"unknown service", []string{"GOFORWARD_SERVICES=auth,nosuch"}, nil, "services"},
+		{"meta is not built", nil, []string{"--services", "rest,meta"}, `services: not built yet; known services are auth, rest, realtime, storage (got "meta" from flags)`},
+		{"admin is not built", []string{"GOFORWARD_SERVICES=auth,admin"}, nil, `services: not built yet`},
+		{"dashboard is not built", nil, []string{"--services", "dashboard"}, `services: not built yet`},
 		{"short jwt secret", []string{"JWT_SECRET=short"}, nil, "jwt.secret"},
 		{"bad environment", []string{"GOFORWARD_ENV=prod"}, nil, "environment"},
 	}
@@ -117,4 +124,54 @@ func TestMissingPostgresBinaries(t *testing.T) {
 	require.Equal(t, 3, code, errOut)
 	require.Contains(t, errOut, "apt-get install postgresql")
 	require.Contains(t, errOut, "DATABASE_URL")
+}
+
+// productionEnv satisfies every production requirement for a node running only rest (so no
+// SMTP server is needed) on an external database.
+func productionEnv(databaseURL string) []string {
+	return []string{
+		"GOFORWARD_ENV=production",
+		"JWT_SECRET=e2e-production-secret-0123456789abcdef",
+		"GOFORWARD_SERVER_PUBLIC_URL=https://api.example.com",
+		"GOFORWARD_SERVICES=rest",
+		"DATABASE_URL=" + databaseURL,
+	}
+}
+
+// TestProductionRefusesOwnerRequestPool: with an external database and no authenticator
+// password requests would run on the owner's (often a superuser's) connection; production
+// refuses to start, and env check names the setting.
+func TestProductionRefusesOwnerRequestPool(t *testing.T) {
+	t.Parallel()
+	env := productionEnv("postgres://postgres:owner-password@db.internal:5432/app")
+	dataDir := tempDataDir(t)
+	_, errOut, code := run(t, env, "serve", "--data-dir", dataDir)
+	require.Equal(t, 2, code, errOut)
+	require.Contains(t, errOut, "refusing to start in production")
+	require.Contains(t, errOut, "database.authenticator_password is not set while database.url names an external database")
+	require.NotContains(t, errOut, "owner-password")
+
+	out, errOut, code := run(t, env, "env", "check")
+	require.Equal(t, 2, code, errOut)
+	require.Contains(t, out, "database.authenticator_password is not set")
+
+	out, errOut, code = run(t, append(env, "GOFORWARD_DATABASE_AUTHENTICATOR_PASSWORD=Yq3v8kPz1sXw4nB7"), "env", "check")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "nothing production would refuse")
+}
+
+// TestConfigCheck: `config check`, which the README documents, is `env check`.
+func TestConfigCheck(t *testing.T) {
+	t.Parallel()
+	for _, env := range [][]string{nil, {"GOFORWARD_ENV=production"}, productionEnv("postgres://u:p@db:5432/app")} {
+		configOut, configErr, configCode := run(t, env, "config", "check")
+		envOut, envErr, envCode := run(t, env, "env", "check")
+		require.Equal(t, envCode, configCode, "%v: %s", env, configErr)
+		require.Equal(t, envOut, configOut, "%v", env)
+		require.Equal(t, envErr, configErr, "%v", env)
+		require.Contains(t, configOut, "configuration is valid")
+	}
+	_, errOut, code := run(t, []string{"GOFORWARD_ENV=production"}, "config", "check")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "production requirement(s) not met")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -167,4 +168,33 @@ func body(t *testing.T, url string) string {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// TestBannerOutsideDevelopment: outside development the start banner, which process managers
+// and container logs keep, shows neither the service-role key nor the superuser's database
+// password; it points to `goforward status`, which reads them from the data directory.
+func TestBannerOutsideDevelopment(t *testing.T) {
+	t.Parallel()
+	dataDir := tempDataDir(t)
+	srv := startServer(t, dataDir, []string{
+		"GOFORWARD_ENV=production",
+		"JWT_SECRET=e2e-production-secret-0123456789abcdef",
+		"GOFORWARD_SERVER_PUBLIC_URL=https://api.example.com",
+	}, "--services", "rest")
+	srv.waitReady(60 * time.Second)
+	status := statusJSON(t, dataDir)
+	serviceKey := status["service_role_key"].(string)
+	dbURL, err := url.Parse(status["db_url"].(string))
+	require.NoError(t, err)
+	password, ok := dbURL.User.Password()
+	require.True(t, ok, "the managed cluster's URL carries the superuser's password")
+
+	banner := srv.stdout.String()
+	require.Contains(t, banner, "Go Forward is running (environment production)")
+	require.Contains(t, banner, status["anon_key"], "the anon key is public: apps ship it")
+	require.NotContains(t, banner, serviceKey)
+	require.NotContains(t, banner, password)
+	require.Contains(t, banner, `goforward status --data-dir `+dataDir)
+	require.NotContains(t, srv.stderr.String(), serviceKey)
+	require.NotContains(t, srv.stderr.String(), password)
 }

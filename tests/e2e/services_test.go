@@ -17,18 +17,26 @@ func TestServicesSubset(t *testing.T) {
 	srv.waitReady(60 * time.Second)
 	key := http.Header{"Apikey": {statusJSON(t, dataDir)["anon_key"].(string)}}
 
+	require.Equal(t, []any{"rest"}, statusJSON(t, dataDir)["services"], "status reports the mounted services")
 	require.Equal(t, http.StatusOK, get(t, srv.url()+"/rest/v1/", key), "rest is running")
 	require.Equal(t, http.StatusNotFound, get(t, srv.url()+"/auth/v1/settings", key), "auth is not")
 	require.Equal(t, http.StatusNotFound, get(t, srv.url()+"/auth/v1/health", key))
 }
 
-// TestAllServicesByDefault: without --services every built service answers.
+// TestAllServicesByDefault: without --services every built service answers, and status lists
+// exactly those: no service that is not built is reported as running.
 func TestAllServicesByDefault(t *testing.T) {
 	t.Parallel()
 	dataDir := tempDataDir(t)
 	srv := startServer(t, dataDir, nil)
 	srv.waitReady(60 * time.Second)
-	key := http.Header{"Apikey": {statusJSON(t, dataDir)["anon_key"].(string)}}
+	status := statusJSON(t, dataDir)
+	require.Equal(t, []any{"auth", "rest", "storage", "realtime"}, status["services"])
+	key := http.Header{"Apikey": {status["anon_key"].(string)}}
 	require.Equal(t, http.StatusOK, get(t, srv.url()+"/rest/v1/", key))
 	require.Equal(t, http.StatusOK, get(t, srv.url()+"/auth/v1/settings", key))
+	require.Equal(t, http.StatusOK, get(t, srv.url()+"/storage/v1/bucket", http.Header{
+		"Apikey": {status["service_role_key"].(string)}, "Authorization": {"Bearer " + status["service_role_key"].(string)},
+	}))
+	require.NotEqual(t, http.StatusNotFound, get(t, srv.url()+"/realtime/v1/websocket", key), "realtime is mounted (a plain GET is no WebSocket upgrade)")
 }
