@@ -18,6 +18,12 @@ func (s *Service) recordBadCode(ctx context.Context, v verification, client clie
 	return s.countWrongCode(ctx, "relates_to", v.Address, tokenTypesFor(v.Type), v.Type, client)
 }
 
+// recordBadNonce counts a wrong reauthentication nonce against the user's pending one, which
+// is a short code like the others and is voided the same way.
+func (s *Service) recordBadNonce(ctx context.Context, userID string, client clientInfo) error {
+	return s.countWrongCode(ctx, "user_id", userID, []string{tokenReauthentication}, "reauthentication", client)
+}
+
 // countWrongCode adds a failed attempt to the pending tokens of the given kinds whose column
 // (relates_to or user_id, never user input) equals key, deletes those that reached
 // OTPMaxAttempts, and records an otp_failed event. It writes outside the request's

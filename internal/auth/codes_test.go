@@ -139,3 +139,32 @@ func TestEmailCodesLiveOneHourByDefault(t *testing.T) {
 	loc := e.follow(t, e.linkIn(t, mail))
 	require.Equal(t, "otp_expired", parseFragment(t, loc.Fragment).Get("error_code"))
 }
+
+func TestWrongNoncesVoidTheNonce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withConfig(func(c *auth.Config) {
+		c.UpdatePasswordRequireReauthentication = true
+		c.OTPMaxAttempts = 3
+	}))
+	email := emailFor(t, "nonce")
+	s := e.signUpConfirmed(t, email)
+	e.clock.Advance(25 * time.Hour)
+
+	status, body := e.call(t, "GET", "/auth/v1/reauthenticate", nil, s.AccessToken)
+	require.Equal(t, http.StatusOK, status, "body: %v", body)
+	nonce := codeIn(t, e.smtp.WaitFor(t, email, 10*time.Second))
+	for _, guess := range otherCodes(nonce, 3) {
+		status, body := e.call(t, "PUT", "/auth/v1/user", map[string]any{"password": "second-password", "nonce": guess}, s.AccessToken)
+		requireError(t, status, body, http.StatusUnprocessableEntity, "reauthentication_not_valid")
+	}
+	status, body = e.call(t, "PUT", "/auth/v1/user", map[string]any{"password": "second-password", "nonce": nonce}, s.AccessToken)
+	requireError(t, status, body, http.StatusUnprocessableEntity, "reauthentication_not_valid")
+	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'otp_failed' AND details->>'type' = 'reauthentication'`))
+
+	// A new nonce works.
+	status, body = e.call(t, "GET", "/auth/v1/reauthenticate", nil, s.AccessToken)
+	require.Equal(t, http.StatusOK, status, "body: %v", body)
+	nonce = codeIn(t, e.smtp.WaitFor(t, email, 10*time.Second))
+	status, body = e.call(t, "PUT", "/auth/v1/user", map[string]any{"password": "second-password", "nonce": nonce}, s.AccessToken)
+	require.Equal(t, http.StatusOK, status, "body: %v", body)
+}
