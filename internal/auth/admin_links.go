@@ -94,6 +94,11 @@ func (s *Service) adminGenerateLink(w http.ResponseWriter, r *http.Request) erro
 	if req.hash, err = s.linkPassword(ctx, params); err != nil {
 		return err
 	}
+	if linkType == linkSignup {
+		if req.setsPassword, err = s.repeatsPassword(ctx, existing, params.Password); err != nil {
+			return err
+		}
+	}
 	if linkType == linkEmailChangeCurrent || linkType == linkEmailChangeNew {
 		if req.newEmail, err = normaliseEmail(params.NewEmail); err != nil {
 			return err
@@ -125,7 +130,7 @@ func (s *Service) adminGenerateLink(w http.ResponseWriter, r *http.Request) erro
 		}
 		resp = generatedLink{
 			user: u, ActionLink: s.verifyURL(code.LinkToken, oc.VerifyType, redirect), EmailOTP: code.OTP,
-			HashedToken: code.Hash, VerificationType: linkType, RedirectTo: redirect,
+			HashedToken: code.Link, VerificationType: linkType, RedirectTo: redirect,
 		}
 		return nil
 	})
@@ -139,6 +144,7 @@ func (s *Service) adminGenerateLink(w http.ResponseWriter, r *http.Request) erro
 type linkRequest struct {
 	linkType, email, newEmail string
 	hash                      string // password hash of a new signup user
+	setsPassword              bool   // a signup link standing behind the account's password
 	data                      map[string]any
 }
 
@@ -169,6 +175,13 @@ func (s *Service) prepareLink(ctx context.Context, tx pgx.Tx, p security.Princip
 		if err != nil {
 			return outgoingCode{}, err
 		}
+		// An application sending its own sign-up mails signs people up through this link:
+		// the password is no more proved than a /signup's.
+		if existing == nil && req.hash != "" {
+			if err := markUnverifiedPassword(ctx, tx, u.ID, now); err != nil {
+				return outgoingCode{}, err
+			}
+		}
 		if existing != nil && req.data != nil {
 			if err := mergeUserMetadata(ctx, tx, u.ID, req.data, now); err != nil {
 				return outgoingCode{}, internalError("Database error updating user", err)
@@ -176,6 +189,7 @@ func (s *Service) prepareLink(ctx context.Context, tx pgx.Tx, p security.Princip
 		}
 		oc := outgoingCode{User: u, TokenType: tokenConfirmation, Address: req.email, VerifyType: verifySignup, SentColumn: "confirmation_sent_at"}
 		if req.linkType == linkSignup {
+			oc.SetsPassword = req.setsPassword
 			return oc, recordAudit(ctx, tx, u, auditConfirmationRequested, map[string]any{"provider": providerEmail}, client, now)
 		}
 		oc.VerifyType = verifyInvite

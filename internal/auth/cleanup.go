@@ -12,8 +12,9 @@ const cleanupInterval = 10 * time.Minute
 
 // cleanupLoop removes, every cleanupInterval, what can no longer be used: one-time tokens
 // past the longer OTP lifetime, flow states older than a day (GoTrue keeps them as long),
-// lockout records neither locked nor touched for twice the longest lock, MFA challenges past
-// their lifetime and factors enrolled a day ago and never verified.
+// unverified-password records of users confirmed some other way (an administrator's
+// email_confirm), lockout records neither locked nor touched for twice the longest lock,
+// MFA challenges past their lifetime and factors enrolled a day ago and never verified.
 func (s *Service) cleanupLoop(ctx context.Context) error {
 	ticker := time.NewTicker(cleanupInterval)
 	defer ticker.Stop()
@@ -34,6 +35,8 @@ func (s *Service) cleanup(ctx context.Context) error {
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM auth.one_time_tokens WHERE created_at < $1`, now.Add(-max(s.cfg.EmailOTPExpiry, s.cfg.SMSOTPExpiry)))
 	b.Queue(`DELETE FROM auth.flow_state WHERE created_at < $1`, now.Add(-24*time.Hour))
+	b.Queue(`DELETE FROM auth.unverified_passwords p USING auth.users u
+		WHERE u.id = p.user_id AND (u.email_confirmed_at IS NOT NULL OR u.phone_confirmed_at IS NOT NULL)`)
 	b.Queue(`DELETE FROM auth.sign_in_lockouts WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until < $2)`,
 		now.Add(-2*s.cfg.LockoutMaxDuration), now)
 	b.Queue(`DELETE FROM auth.mfa_challenges WHERE created_at < $1`, now.Add(-challengeLifetime))

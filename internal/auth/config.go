@@ -15,7 +15,7 @@ const (
 	DefaultPasswordMinLength         = 6
 	DefaultBcryptCost                = 10
 	DefaultRefreshTokenReuseInterval = 10 * time.Second
-	DefaultEmailOTPExpiry            = 24 * time.Hour
+	DefaultEmailOTPExpiry            = time.Hour
 	DefaultSMSOTPExpiry              = time.Minute
 	DefaultOTPLength                 = 6
 	DefaultOTPMaxAttempts            = 5
@@ -88,7 +88,7 @@ type Config struct {
 	// BcryptCost is the bcrypt work factor for new hashes. Default 10.
 	BcryptCost int
 
-	// EmailOTPExpiry bounds e-mail codes and links. Default 24h.
+	// EmailOTPExpiry bounds e-mail codes and links. Default 1h, as on Supabase.
 	EmailOTPExpiry time.Duration
 	// SMSOTPExpiry bounds SMS codes. Default 60s.
 	SMSOTPExpiry time.Duration

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -54,6 +55,16 @@ type outgoingCode struct {
 	RedirectTo string
 	PKCE       bool
 	NewEmail   string // the requested address, for email_change mails
+	// SetsPassword marks the confirmation of a sign-up that set the user's current password:
+	// confirming it keeps that password. Any other first confirmation of an address removes
+	// a password (see dropUnverifiedPassword).
+	SetsPassword bool
+}
+
+// hasLink tells whether the message carries a link: e-mails do, except the
+// reauthentication nonce, which is only typed.
+func (oc outgoingCode) hasLink() bool {
+	return !oc.SMS && oc.TokenType != tokenReauthentication
 }
 
 // sendCode creates the code, records it (hashed) and sends it, all within tx: when the send
@@ -67,7 +78,10 @@ func (s *Service) sendCode(ctx context.Context, tx pgx.Tx, oc outgoingCode) (str
 	if err != nil {
 		return "", err
 	}
-	inbox := map[string]any{"type": oc.VerifyType, "token": code.OTP, "token_hash": code.LinkToken}
+	inbox := map[string]any{"type": oc.VerifyType, "token": code.OTP}
+	if code.LinkToken != "" {
+		inbox["token_hash"] = code.LinkToken
+	}
 	if oc.SMS {
 		return s.sendSMS(ctx, oc, code.OTP, inbox)
 	}
@@ -77,25 +91,49 @@ func (s *Service) sendCode(ctx context.Context, tx pgx.Tx, oc outgoingCode) (str
 // issuedCode is a one-time code just stored: what a message carries.
 type issuedCode struct {
 	OTP       string // the digits a person types
-	Hash      string // GoTrue's token hash, as stored
-	LinkToken string // what an e-mail link carries: Hash, with the pkce_ prefix for PKCE flows
+	Link      string // the link's secret (GoTrue's hashed_token and {{ .TokenHash }}); "" without a link
+	LinkToken string // what an e-mail link carries: Link, with the pkce_ prefix for PKCE flows
+}
+
+// linkSecretBytes is the entropy of a link's secret: 224 bits, written as 56 hex digits, the
+// shape of GoTrue's token hash.
+const linkSecretBytes = 28
+
+// newLinkSecret returns a fresh link secret.
+func newLinkSecret() string {
+	b := make([]byte, linkSecretBytes)
+	rand.Read(b) // never fails: the runtime aborts rather than return an error
+	return hex.EncodeToString(b)
 }
 
 // issueCode creates and stores the code for oc (replacing a pending one of the same kind)
 // and records when it was sent, without sending it: sendCode sends it, the admin API's
-// generate_link hands it to the caller.
+// generate_link hands it to the caller. The typed code is stored as GoTrue's
+// SHA-224(address + code) and only ever checked together with the address; the link gets
+// an independent random secret, stored as its SHA-256, so that it cannot be derived from
+// the address and a guessed code.
 func (s *Service) issueCode(ctx context.Context, tx pgx.Tx, oc outgoingCode) (issuedCode, error) {
 	now := s.now()
 	otp := randomDigits(s.cfg.OTPLength)
-	code := issuedCode{OTP: otp, Hash: sha224Hex(oc.Address + otp)}
-	code.LinkToken = code.Hash
-	if oc.PKCE {
-		code.LinkToken = pkcePrefix + code.Hash
+	code := issuedCode{OTP: otp}
+	var linkHash *string
+	if oc.hasLink() {
+		code.Link = newLinkSecret()
+		code.LinkToken = code.Link
+		if oc.PKCE {
+			code.LinkToken = pkcePrefix + code.Link
+		}
+		h := sha256Hex(code.Link)
+		linkHash = &h
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO auth.one_time_tokens AS t (id, user_id, token_type, token_hash, relates_to, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6)
-		ON CONFLICT (user_id, token_type) DO UPDATE SET token_hash = $4, relates_to = $5, created_at = $6,
-			updated_at = $6, failed_attempts = 0`, newID(), oc.User.ID, oc.TokenType, code.Hash, oc.Address, now)
+	_, err := tx.Exec(ctx, `INSERT INTO auth.one_time_tokens AS t (id, user_id, token_type, token_hash, relates_to,
+			created_at, updated_at, link_hash, password_fingerprint)
+		VALUES ($1, $2, $3, $4, $5, $6, $6, $7, CASE WHEN $8 THEN (SELECT sha256(convert_to(u.encrypted_password, 'UTF8'))
+			FROM auth.users u WHERE u.id = $2 AND coalesce(u.encrypted_password, '') <> '') END)
+		ON CONFLICT (user_id, token_type) DO UPDATE SET token_hash = EXCLUDED.token_hash, relates_to = EXCLUDED.relates_to,
+			created_at = $6, updated_at = $6, failed_attempts = 0, link_hash = EXCLUDED.link_hash,
+			password_fingerprint = EXCLUDED.password_fingerprint`,
+		newID(), oc.User.ID, oc.TokenType, sha224Hex(oc.Address+otp), oc.Address, now, linkHash, oc.SetsPassword)
 	if err != nil {
 		return issuedCode{}, fmt.Errorf("save one-time token: %w", err)
 	}
@@ -137,7 +175,7 @@ func (s *Service) sendMail(ctx context.Context, oc outgoingCode, otp, linkToken 
 		RedirectTo: oc.RedirectTo,
 		Data:       oc.User.UserMetadata,
 	}
-	if oc.TokenType != tokenReauthentication {
+	if linkToken != "" {
 		data.ConfirmationURL = s.verifyURL(linkToken, oc.VerifyType, oc.RedirectTo)
 		inbox["link"] = data.ConfirmationURL
 	}

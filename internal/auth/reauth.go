@@ -53,23 +53,31 @@ func (s *Service) reauthenticate(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, map[string]any{})
 }
 
-// useNonce uses up the user's reauthentication nonce, or fails with 422
-// reauthentication_not_valid.
+// errBadNonce is what useNonce returns for a nonce that matches nothing pending: the caller
+// counts it with recordBadNonce once its transaction has rolled back, and answers
+// badNonce.
+var errBadNonce = errors.New("auth: reauthentication nonce is invalid or expired")
+
+func badNonce() error {
+	return unprocessable(CodeReauthenticationNotValid, "Requested nonce is invalid or expired")
+}
+
+// useNonce uses up the user's reauthentication nonce, or fails with errBadNonce.
 func (s *Service) useNonce(ctx context.Context, tx pgx.Tx, u *user, nonce string, now time.Time) error {
 	address, expiry := u.Email, s.cfg.EmailOTPExpiry
 	if address == "" {
 		address, expiry = u.Phone, s.cfg.SMSOTPExpiry
 	}
-	invalid := unprocessable(CodeReauthenticationNotValid, "Requested nonce is invalid or expired")
 	if len(nonce) > maxTokenLength {
-		return invalid
+		return errBadNonce
 	}
 	var id string
 	err := tx.QueryRow(ctx, `DELETE FROM auth.one_time_tokens
 		WHERE user_id = $1 AND token_type = 'reauthentication_token' AND token_hash = $2 AND created_at > $3
-		RETURNING id`, u.ID, sha224Hex(address+strings.ReplaceAll(nonce, "-", "")), now.Add(-expiry)).Scan(&id)
+			AND failed_attempts < $4
+		RETURNING id`, u.ID, sha224Hex(address+strings.ReplaceAll(nonce, "-", "")), now.Add(-expiry), s.cfg.OTPMaxAttempts).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return invalid
+		return errBadNonce
 	}
 	if err != nil {
 		return internalError("Database error checking the nonce", err)

@@ -91,7 +91,9 @@ func (s *Service) resend(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, map[string]any{})
 }
 
-// resendPending sends what is pending for u of the given type, if anything is.
+// resendPending sends what is pending for u of the given type, if anything is. A sign-up
+// confirmation sent again stands behind the account's password as the sign-up's own did:
+// whoever could ask for it could as well sign up again with the same password.
 func (s *Service) resendPending(ctx context.Context, tx pgx.Tx, u *user, verifyType, address, redirect string, pkce *pkceChallenge) (string, error) {
 	switch {
 	case verifyType == verifySignup && !u.emailConfirmed():
@@ -103,14 +105,14 @@ func (s *Service) resendPending(ctx context.Context, tx pgx.Tx, u *user, verifyT
 		return s.sendCode(ctx, tx, outgoingCode{
 			User: u, TokenType: tokenConfirmation, Address: address, VerifyType: verifySignup,
 			MailKind: mailer.KindConfirmation, SentColumn: "confirmation_sent_at", LastSent: u.ConfirmationSentAt,
-			RedirectTo: redirect, PKCE: pkce != nil,
+			RedirectTo: redirect, PKCE: pkce != nil, SetsPassword: true,
 		})
 	case verifyType == verifyEmailChange && u.EmailChange != "":
 		return "", s.sendEmailChange(ctx, tx, u, u.EmailChange, redirect, pkce)
 	case verifyType == verifySMS && !u.phoneConfirmed():
 		return s.sendCode(ctx, tx, outgoingCode{
 			User: u, TokenType: tokenConfirmation, Address: address, SMS: true, VerifyType: verifySMS,
-			SentColumn: "confirmation_sent_at", LastSent: u.ConfirmationSentAt,
+			SentColumn: "confirmation_sent_at", LastSent: u.ConfirmationSentAt, SetsPassword: true,
 		})
 	case verifyType == verifyPhoneChange:
 		return s.sendCode(ctx, tx, outgoingCode{

@@ -75,13 +75,19 @@ func (s *Service) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	cred := signupCredentials{password: p.Password, hash: hash}
 	if p.Email != "" {
-		return s.signupWithEmail(w, r, address, hash, p.Data, pkce)
+		return s.signupWithEmail(w, r, address, cred, p.Data, pkce)
 	}
-	return s.signupWithPhone(w, r, address, hash, p.Data)
+	return s.signupWithPhone(w, r, address, cred, p.Data)
 }
 
-func (s *Service) signupWithEmail(w http.ResponseWriter, r *http.Request, email, hash string, data map[string]any, pkce *pkceChallenge) error {
+// signupCredentials is the password of a sign-up, as given and hashed.
+type signupCredentials struct {
+	password, hash string
+}
+
+func (s *Service) signupWithEmail(w http.ResponseWriter, r *http.Request, email string, cred signupCredentials, data map[string]any, pkce *pkceChallenge) error {
 	ctx, client := r.Context(), clientOf(r)
 	existing, err := findUserByEmail(ctx, s.pool, email)
 	if err != nil && !errors.Is(err, errNotFound) {
@@ -90,6 +96,10 @@ func (s *Service) signupWithEmail(w http.ResponseWriter, r *http.Request, email,
 	if existing != nil && (existing.emailConfirmed() || s.cfg.MailerAutoconfirm) {
 		return s.repeatedSignup(w, r, existing, providerEmail, data)
 	}
+	setsPassword, err := s.repeatsPassword(ctx, existing, cred.password)
+	if err != nil {
+		return err
+	}
 	redirect := s.redirectTo(r)
 	var resp any
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
@@ -97,10 +107,15 @@ func (s *Service) signupWithEmail(w http.ResponseWriter, r *http.Request, email,
 		if u == nil {
 			var err error
 			if u, err = s.createUser(ctx, tx, newUser{
-				Email: email, PasswordHash: hash, UserMetadata: data, Provider: providerEmail,
+				Email: email, PasswordHash: cred.hash, UserMetadata: data, Provider: providerEmail,
 				EmailConfirmed: s.cfg.MailerAutoconfirm, IdentityProvider: providerEmail,
 			}, client); err != nil {
 				return err
+			}
+			if !s.cfg.MailerAutoconfirm {
+				if err := markUnverifiedPassword(ctx, tx, u.ID, s.now()); err != nil {
+					return err
+				}
 			}
 		}
 		if s.cfg.MailerAutoconfirm {
@@ -118,7 +133,7 @@ func (s *Service) signupWithEmail(w http.ResponseWriter, r *http.Request, email,
 		if _, err := s.sendCode(ctx, tx, outgoingCode{
 			User: u, TokenType: tokenConfirmation, Address: email, VerifyType: verifySignup,
 			MailKind: mailer.KindConfirmation, SentColumn: "confirmation_sent_at", LastSent: u.ConfirmationSentAt,
-			RedirectTo: redirect, PKCE: pkce != nil,
+			RedirectTo: redirect, PKCE: pkce != nil, SetsPassword: setsPassword,
 		}); err != nil {
 			return err
 		}
@@ -131,7 +146,7 @@ func (s *Service) signupWithEmail(w http.ResponseWriter, r *http.Request, email,
 	return writeJSON(w, resp)
 }
 
-func (s *Service) signupWithPhone(w http.ResponseWriter, r *http.Request, phone, hash string, data map[string]any) error {
+func (s *Service) signupWithPhone(w http.ResponseWriter, r *http.Request, phone string, cred signupCredentials, data map[string]any) error {
 	ctx, client := r.Context(), clientOf(r)
 	existing, err := findUserByPhone(ctx, s.pool, phone)
 	if err != nil && !errors.Is(err, errNotFound) {
@@ -140,16 +155,25 @@ func (s *Service) signupWithPhone(w http.ResponseWriter, r *http.Request, phone,
 	if existing != nil && (existing.phoneConfirmed() || s.cfg.PhoneAutoconfirm) {
 		return s.repeatedSignup(w, r, existing, providerPhone, data)
 	}
+	setsPassword, err := s.repeatsPassword(ctx, existing, cred.password)
+	if err != nil {
+		return err
+	}
 	var resp any
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		u := existing
 		if u == nil {
 			var err error
 			if u, err = s.createUser(ctx, tx, newUser{
-				Phone: phone, PasswordHash: hash, UserMetadata: data, Provider: providerPhone,
+				Phone: phone, PasswordHash: cred.hash, UserMetadata: data, Provider: providerPhone,
 				PhoneConfirmed: s.cfg.PhoneAutoconfirm, IdentityProvider: providerPhone,
 			}, client); err != nil {
 				return err
+			}
+			if !s.cfg.PhoneAutoconfirm {
+				if err := markUnverifiedPassword(ctx, tx, u.ID, s.now()); err != nil {
+					return err
+				}
 			}
 		}
 		if s.cfg.PhoneAutoconfirm {
@@ -161,7 +185,7 @@ func (s *Service) signupWithPhone(w http.ResponseWriter, r *http.Request, phone,
 		}
 		if _, err := s.sendCode(ctx, tx, outgoingCode{
 			User: u, TokenType: tokenConfirmation, Address: phone, SMS: true, VerifyType: verifySMS,
-			SentColumn: "confirmation_sent_at", LastSent: u.ConfirmationSentAt,
+			SentColumn: "confirmation_sent_at", LastSent: u.ConfirmationSentAt, SetsPassword: setsPassword,
 		}); err != nil {
 			return err
 		}

@@ -107,6 +107,12 @@ func (s *Service) updateUser(w http.ResponseWriter, r *http.Request) error {
 		updated, err = findUserByID(ctx, tx, u.ID)
 		return err
 	})
+	if errors.Is(err, errBadNonce) {
+		if err := s.recordBadNonce(ctx, u.ID, client); err != nil {
+			return internalError("Database error recording a wrong nonce", err)
+		}
+		return badNonce()
+	}
 	if err != nil {
 		return err
 	}

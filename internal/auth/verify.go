@@ -40,11 +40,14 @@ func (s *Service) verifyCode(w http.ResponseWriter, r *http.Request) error {
 	badCode := forbidden(CodeOTPExpired, msgOTPInvalid)
 	v := verification{Type: p.Type}
 	switch {
+	case p.TokenHash != "" && isPhoneVerification(p.Type):
+		// Text messages carry no link; an e-mail link must not confirm a phone number.
+		return badRequest(CodeValidationFailed, "Invalid email verification type")
 	case p.TokenHash != "":
 		if len(p.TokenHash) > maxTokenLength {
 			return badCode
 		}
-		v.Hash = strings.TrimPrefix(p.TokenHash, pkcePrefix)
+		v.Link = strings.TrimPrefix(p.TokenHash, pkcePrefix)
 	case p.Token == "":
 		return badRequest(CodeValidationFailed, "Verify requires either a token or a token hash")
 	case len(p.Token) > maxTokenLength:
@@ -68,8 +71,8 @@ func (s *Service) verifyCode(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Address = email
 	}
-	if v.Hash == "" {
-		v.Hash = sha224Hex(v.Address + strings.ReplaceAll(p.Token, "-", ""))
+	if v.Link == "" {
+		v.Code = strings.ReplaceAll(p.Token, "-", "")
 	}
 	if err := s.limit(r, s.limits.verify, v.Address); err != nil {
 		return err
@@ -83,7 +86,10 @@ func (s *Service) verifyCode(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if errors.Is(err, errBadCode) {
-		if err := s.recordBadCode(ctx, v.Address, v.Type, client); err != nil {
+		// A typed code counts against the address's pending tokens. A wrong link secret names
+		// no token to count against, and with 224 random bits it cannot be guessed: only the
+		// per-IP limit applies to it.
+		if err := s.recordBadCode(ctx, v, client); err != nil {
 			return internalError("Database error recording a wrong code", err)
 		}
 		return badCode
@@ -134,7 +140,7 @@ func (s *Service) verifyLink(w http.ResponseWriter, r *http.Request) error {
 	var res *verified
 	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		res, err = s.verify(ctx, tx, verification{Type: verifyType, Hash: strings.TrimPrefix(token, pkcePrefix), PKCE: pkce}, client)
+		res, err = s.verify(ctx, tx, verification{Type: verifyType, Link: strings.TrimPrefix(token, pkcePrefix), PKCE: pkce}, client)
 		return err
 	})
 	switch {

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,11 +12,13 @@ import (
 // (wrong, expired or used up).
 var errBadCode = errors.New("auth: one-time token is invalid or expired")
 
-// verification is one attempt to use a one-time token.
+// verification is one attempt to use a one-time token: a typed code with the address it was
+// sent to, or a link's secret alone.
 type verification struct {
 	Type    string // a verify* constant
-	Hash    string // token hash, without the pkce_ prefix
-	Address string // the e-mail or phone the code was entered for; "" for token-hash lookups
+	Code    string // the typed code; "" for a link
+	Address string // the e-mail or phone the code was entered for; "" for a link
+	Link    string // the link's secret, without the pkce_ prefix; "" for a typed code
 	PKCE    bool   // the link carried the pkce_ prefix: answer with an auth code
 }
 
@@ -76,11 +77,21 @@ func (s *Service) verify(ctx context.Context, tx pgx.Tx, v verification, client 
 	if isPhoneVerification(v.Type) {
 		expiry = s.cfg.SMSOTPExpiry
 	}
-	var userID, tokenType, relatesTo string
+	// A token reaching OTPMaxAttempts is deleted by recordBadCode; checking the count here too
+	// keeps concurrent guesses from using it in between.
+	args := []any{tokenTypesFor(v.Type), now.Add(-expiry), s.cfg.OTPMaxAttempts}
+	match := `link_hash = $4`
+	if v.Link != "" {
+		args = append(args, sha256Hex(v.Link))
+	} else {
+		match = `token_hash = $4 AND relates_to = $5`
+		args = append(args, sha224Hex(v.Address+v.Code), v.Address)
+	}
+	var userID, tokenType string
+	var fingerprint []byte
 	err := tx.QueryRow(ctx, `DELETE FROM auth.one_time_tokens
-		WHERE token_hash = $1 AND token_type::text = ANY($2) AND ($3 = '' OR relates_to = $3) AND created_at > $4
-		RETURNING user_id, token_type::text, relates_to`,
-		v.Hash, tokenTypesFor(v.Type), v.Address, now.Add(-expiry)).Scan(&userID, &tokenType, &relatesTo)
+		WHERE `+match+` AND token_type::text = ANY($1) AND created_at > $2 AND failed_attempts < $3
+		RETURNING user_id, token_type::text, password_fingerprint`, args...).Scan(&userID, &tokenType, &fingerprint)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, errBadCode
@@ -95,6 +106,7 @@ func (s *Service) verify(ctx context.Context, tx pgx.Tx, v verification, client 
 		return nil, forbidden(CodeUserBanned, "User is banned")
 	}
 
+	firstConfirmation := !u.emailConfirmed() && !u.phoneConfirmed()
 	provider := providerEmail
 	switch tokenType {
 	case tokenConfirmation, tokenRecovery:
@@ -115,6 +127,11 @@ func (s *Service) verify(ctx context.Context, tx pgx.Tx, v verification, client 
 	}
 	if err != nil {
 		return nil, err
+	}
+	if firstConfirmation {
+		if err := s.dropUnverifiedPassword(ctx, tx, u, fingerprint, client); err != nil {
+			return nil, err
+		}
 	}
 	if u, err = findUserByID(ctx, tx, userID); err != nil {
 		return nil, internalError("Database error finding user", err)
@@ -249,28 +266,4 @@ func (s *Service) ensureBuiltinIdentity(ctx context.Context, tx pgx.Tx, u *user,
 		return internalError("Database error updating user", err)
 	}
 	return nil
-}
-
-// recordBadCode counts a wrong code entered for address against its pending tokens of the
-// verification type's kinds, and voids those that reached OTPMaxAttempts.
-func (s *Service) recordBadCode(ctx context.Context, address, verifyType string, client clientInfo) error {
-	if address == "" {
-		return nil
-	}
-	now := s.now()
-	types := tokenTypesFor(verifyType)
-	var userID string
-	err := s.pool.QueryRow(ctx, `UPDATE auth.one_time_tokens SET failed_attempts = failed_attempts + 1, updated_at = $3
-		WHERE relates_to = $1 AND token_type::text = ANY($2) RETURNING user_id`, address, types, now).Scan(&userID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("count wrong code: %w", err)
-	}
-	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM auth.one_time_tokens WHERE relates_to = $1 AND token_type::text = ANY($2) AND failed_attempts >= $3`,
-		address, types, s.cfg.OTPMaxAttempts)
-	securityEvent{UserID: userID, Type: eventOTPFailed, Details: map[string]any{"type": verifyType}}.queue(b, client, now)
-	return runBatch(ctx, s.pool, b)
 }

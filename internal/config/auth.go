@@ -114,7 +114,7 @@ func defaultAuth() AuthConfig {
 		BcryptCost:                10,
 		RefreshTokenReuseInterval: 10 * time.Second,
 		OTP: AuthOTPConfig{
-			EmailExpiry:  24 * time.Hour,
+			EmailExpiry:  time.Hour,
 			SMSExpiry:    time.Minute,
 			Length:       6,
 			MaxAttempts:  5,
