@@ -13,8 +13,8 @@ const cleanupInterval = 10 * time.Minute
 // cleanupLoop removes, every cleanupInterval, what can no longer be used: one-time tokens
 // past the longer OTP lifetime, flow states older than a day (GoTrue keeps them as long),
 // lockout records neither locked nor touched for twice the longest lock, MFA challenges past
-// their lifetime, factors enrolled a day ago and never verified, and send records older than
-// MaxFrequency.
+// their lifetime, factors enrolled a day ago and never verified, send records older than
+// MaxFrequency and sign-in addresses no longer known.
 func (s *Service) cleanupLoop(ctx context.Context) error {
 	ticker := time.NewTicker(cleanupInterval)
 	defer ticker.Stop()
@@ -39,6 +39,7 @@ func (s *Service) cleanup(ctx context.Context) error {
 		now.Add(-2*s.cfg.LockoutMaxDuration), now)
 	b.Queue(`DELETE FROM auth.mfa_challenges WHERE created_at < $1`, now.Add(-challengeLifetime))
 	b.Queue(`DELETE FROM auth.send_frequency WHERE sent_at < $1`, now.Add(-max(s.cfg.MaxFrequency, 0)))
+	b.Queue(`DELETE FROM auth.sign_in_addresses WHERE last_sign_in_at < $1`, now.Add(-knownAddressLifetime))
 	b.Queue(`DELETE FROM auth.mfa_factors WHERE status = 'unverified' AND created_at < $1`, now.Add(-24*time.Hour))
 	return runBatch(ctx, s.pool, b)
 }
