@@ -1,4 +1,4 @@
--- Account protections of the auth service (issue 11): refresh-token replays answered with the
+-- Account protections of the auth service: refresh-token replays answered with the
 -- active token, send limits that do not depend on whether an address has an account, and
 -- lockout counted per account and client address.
 

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Lockout (Go Forward, from the original design's SecurityMonitor, reworked for issue 11):
+// Lockout (Go Forward, from the original design's SecurityMonitor):
 // wrong passwords are counted twice, per account and client address, and per account.
 //
 //   - LockoutAttempts wrong passwords in a row from one address lock the account for that
