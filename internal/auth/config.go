@@ -22,6 +22,7 @@ const (
 	DefaultMaxFrequency              = time.Minute
 	DefaultFlowStateExpiry           = 5 * time.Minute
 	DefaultLockoutAttempts           = 5
+	DefaultLockoutAccountAttempts    = 20
 	DefaultLockoutDuration           = time.Minute
 	DefaultLockoutMaxDuration        = time.Hour
 	DefaultDetectorAccounts          = 10
@@ -103,9 +104,12 @@ type Config struct {
 	// FlowStateExpiry bounds a PKCE auth code. Default 5m.
 	FlowStateExpiry time.Duration
 
-	// LockoutAttempts is how many wrong passwords in a row lock an account. Default 5;
-	// negative: no lockout.
+	// LockoutAttempts is how many wrong passwords in a row from one client address lock the
+	// account for that address. Default 5; negative: no lockout.
 	LockoutAttempts int
+	// LockoutAccountAttempts is how many wrong passwords from all addresses together lock the
+	// account for every address it has not signed in from before. Default 20; negative: off.
+	LockoutAccountAttempts int
 	// LockoutDuration is the first lock's length; each further lock doubles it. Default 1m.
 	LockoutDuration time.Duration
 	// LockoutMaxDuration caps a lock's length. Default 1h.
@@ -177,6 +181,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MaxFrequency, DefaultMaxFrequency)
 	setDefault(&c.FlowStateExpiry, DefaultFlowStateExpiry)
 	setDefault(&c.LockoutAttempts, DefaultLockoutAttempts)
+	setDefault(&c.LockoutAccountAttempts, DefaultLockoutAccountAttempts)
 	setDefault(&c.LockoutDuration, DefaultLockoutDuration)
 	setDefault(&c.LockoutMaxDuration, DefaultLockoutMaxDuration)
 	setDefault(&c.DetectorAccounts, DefaultDetectorAccounts)

@@ -70,6 +70,14 @@ func TestBearerTokenErrors(t *testing.T) {
 	status, body = e.call(t, "GET", "/auth/v1/user", nil, expired)
 	requireError(t, status, body, http.StatusForbidden, "bad_jwt")
 
+	// A token that never expires: the user's own claims and session, but no exp.
+	claims := jwt.MapClaims(claimsOf(t, s.AccessToken))
+	delete(claims, "exp")
+	forever, err := e.Keys.Sign(claims)
+	require.NoError(t, err)
+	status, body = e.call(t, "GET", "/auth/v1/user", nil, forever)
+	requireError(t, status, body, http.StatusForbidden, "bad_jwt")
+
 	// A valid token for a user that no longer exists.
 	ghost := e.UserToken(t, "6b4d8f4e-7a8a-4f64-9c0e-3d6f8b0a1c2d", nil)
 	status, body = e.call(t, "GET", "/auth/v1/user", nil, ghost)

@@ -54,11 +54,18 @@ func TestCleanupRemovesWhatCanNoLongerBeUsed(t *testing.T) {
 		require.NoError(t, env.DB.Pool.QueryRow(t.Context(), `SELECT count(*) FROM auth.one_time_tokens`).Scan(&n))
 		return n
 	}
+	sends := func() int {
+		var n int
+		require.NoError(t, env.DB.Pool.QueryRow(t.Context(), `SELECT count(*) FROM auth.send_frequency`).Scan(&n))
+		return n
+	}
 	require.NoError(t, svc.cleanup(t.Context()))
 	require.Equal(t, 1, count(), "a live token stays")
+	require.Equal(t, 1, sends(), "so does the record of a send within max_frequency")
 	svc.clock = func() time.Time { return now.Add(DefaultEmailOTPExpiry + time.Hour) }
 	require.NoError(t, svc.cleanup(t.Context()))
 	require.Equal(t, 0, count())
+	require.Equal(t, 0, sends())
 }
 
 func TestLockDurationDoublesUpToTheCap(t *testing.T) {

@@ -107,3 +107,82 @@ func TestDetectorFlagsOneAddressFailingAcrossAccounts(t *testing.T) {
 	fail("198.51.100.1", emailFor(t, "other-4"))
 	require.Equal(t, 0, alerts("198.51.100.1"))
 }
+
+// fromAddresses is an environment whose clients name their address in X-Forwarded-For.
+func fromAddresses(t *testing.T, cfg func(*auth.Config)) *env {
+	return newEnv(t, options{cfg: cfg, gateway: gateway.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}})
+}
+
+// signInFrom tries a password sign-in from the client address from and returns the status
+// and error code.
+func (e *env) signInFrom(t *testing.T, from, email, pw string) (int, string) {
+	t.Helper()
+	res := e.Do(t, servicetest.Request{Method: "POST", Path: "/auth/v1/token?grant_type=password",
+		Body: map[string]any{"email": email, "password": pw}, Header: http.Header{"X-Forwarded-For": {from}}})
+	return res.Status, res.Header.Get("x-sb-error-code")
+}
+
+func TestWrongPasswordsFromElsewhereDoNotLockTheOwnerOut(t *testing.T) {
+	t.Parallel()
+	e := fromAddresses(t, func(c *auth.Config) {
+		lockoutConfig(c)
+		c.LockoutAccountAttempts = 6
+	})
+	email := emailFor(t, "owner")
+	e.signUpConfirmed(t, email) // the owner signs in from 127.0.0.1
+	const owner = "127.0.0.1"
+	requireSignIn := func(from, pw string, wantStatus int, wantCode string) {
+		t.Helper()
+		status, code := e.signInFrom(t, from, email, pw)
+		require.Equal(t, wantStatus, status, "from %s", from)
+		require.Equal(t, wantCode, code, "from %s", from)
+	}
+
+	// Someone guessing from one address locks only that address out, the right password too.
+	requireSignIn("203.0.113.7", "guess-1", http.StatusBadRequest, "invalid_credentials")
+	requireSignIn("203.0.113.7", "guess-2", http.StatusBadRequest, "invalid_credentials")
+	requireSignIn("203.0.113.7", "guess-3", http.StatusTooManyRequests, "user_locked")
+	requireSignIn("203.0.113.7", password, http.StatusTooManyRequests, "user_locked")
+	// The owner, and anyone else, is not affected.
+	requireSignIn(owner, password, http.StatusOK, "")
+	requireSignIn("192.0.2.50", password, http.StatusOK, "")
+
+	// Guesses spread over addresses lock the account once LockoutAccountAttempts is reached,
+	// for every address it has not signed in from ...
+	for _, from := range []string{"203.0.113.8", "203.0.113.9"} {
+		requireSignIn(from, "guess-a", http.StatusBadRequest, "invalid_credentials")
+		requireSignIn(from, "guess-b", http.StatusBadRequest, "invalid_credentials")
+	}
+	requireSignIn("203.0.113.10", "guess-a", http.StatusBadRequest, "invalid_credentials")
+	requireSignIn("203.0.113.10", "guess-b", http.StatusTooManyRequests, "user_locked")
+	requireSignIn("198.51.100.77", password, http.StatusTooManyRequests, "user_locked")
+	// ... but the owner gets in from an address the account knows, which clears the count.
+	requireSignIn(owner, password, http.StatusOK, "")
+	requireSignIn("198.51.100.77", password, http.StatusOK, "")
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'account_locked' AND details ->> 'scope' = 'account'`))
+
+	// An IPv6 client is counted by its /64: other addresses of it are locked with it.
+	requireSignIn("2001:db8:1:2::1", "guess-1", http.StatusBadRequest, "invalid_credentials")
+	requireSignIn("2001:db8:1:2::2", "guess-2", http.StatusBadRequest, "invalid_credentials")
+	requireSignIn("2001:db8:1:2:ffff::3", "guess-3", http.StatusTooManyRequests, "user_locked")
+	requireSignIn("2001:db8:1:2::4", password, http.StatusTooManyRequests, "user_locked")
+	requireSignIn("2001:db8:1:3::1", password, http.StatusOK, "")
+}
+
+func TestUnknownAddressesLockAccountWideLikeRealOnes(t *testing.T) {
+	t.Parallel()
+	e := fromAddresses(t, func(c *auth.Config) {
+		lockoutConfig(c)
+		c.LockoutAccountAttempts = 4
+	})
+	real, ghost := emailFor(t, "real"), emailFor(t, "ghost")
+	e.signUpConfirmed(t, real)
+	for _, email := range []string{real, ghost} {
+		var got []string
+		for _, from := range []string{"203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.2", "203.0.113.3"} {
+			_, code := e.signInFrom(t, from, email, "guess")
+			got = append(got, code)
+		}
+		require.Equal(t, []string{"invalid_credentials", "invalid_credentials", "invalid_credentials", "user_locked", "user_locked"}, got, email)
+	}
+}

@@ -66,16 +66,19 @@ func (s *Service) otpByEmail(w http.ResponseWriter, r *http.Request, p otpParams
 		return err
 	}
 	ctx, client := r.Context(), clientOf(r)
-	existing, err := findUserByEmail(ctx, s.pool, email)
-	if err != nil && !errors.Is(err, errNotFound) {
-		return internalError("Database error finding user", err)
-	}
-	if err := s.mayCreate(existing, p.CreateUser); err != nil {
-		return err
-	}
 	redirect := s.redirectTo(r)
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		u := existing
+		// The send limit comes before the lookup, so that it answers alike for every address.
+		if err := s.claimSend(ctx, tx, channelEmail, email); err != nil {
+			return err
+		}
+		u, err := findUserByEmail(ctx, tx, email)
+		if err != nil && !errors.Is(err, errNotFound) {
+			return internalError("Database error finding user", err)
+		}
+		if err := s.mayCreate(u, p.CreateUser); err != nil {
+			return err
+		}
 		if u == nil {
 			if u, err = s.createUser(ctx, tx, newUser{
 				Email: email, UserMetadata: p.Data, Provider: providerEmail, IdentityProvider: providerEmail,
@@ -101,7 +104,7 @@ func (s *Service) otpByEmail(w http.ResponseWriter, r *http.Request, p otpParams
 				return err
 			}
 		}
-		_, err := s.sendCode(ctx, tx, code)
+		_, err = s.sendCode(ctx, tx, code)
 		return err
 	})
 	if err != nil {
@@ -125,16 +128,18 @@ func (s *Service) otpByPhone(w http.ResponseWriter, r *http.Request, p otpParams
 		return err
 	}
 	ctx, client := r.Context(), clientOf(r)
-	existing, err := findUserByPhone(ctx, s.pool, phone)
-	if err != nil && !errors.Is(err, errNotFound) {
-		return internalError("Database error finding user", err)
-	}
-	if err := s.mayCreate(existing, p.CreateUser); err != nil {
-		return err
-	}
 	var messageID string
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		u := existing
+		if err := s.claimSend(ctx, tx, channelSMS, phone); err != nil {
+			return err
+		}
+		u, err := findUserByPhone(ctx, tx, phone)
+		if err != nil && !errors.Is(err, errNotFound) {
+			return internalError("Database error finding user", err)
+		}
+		if err := s.mayCreate(u, p.CreateUser); err != nil {
+			return err
+		}
 		if u == nil {
 			if u, err = s.createUser(ctx, tx, newUser{
 				Phone: phone, UserMetadata: p.Data, Provider: providerPhone, IdentityProvider: providerPhone,

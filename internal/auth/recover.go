@@ -17,8 +17,8 @@ type recoverParams struct {
 
 // recover is POST /recover (supabase.auth.resetPasswordForEmail): it mails a recovery link
 // that signs the user in (type=recovery), after which the app lets them set a new password
-// with PUT /user. An unknown address gets the same empty answer, so the endpoint does not
-// reveal who has an account.
+// with PUT /user. An unknown address gets the same empty answer, and the same 429 when asked
+// again too soon, so the endpoint does not reveal who has an account.
 func (s *Service) recover(w http.ResponseWriter, r *http.Request) error {
 	var p recoverParams
 	if err := decodeBody(r, &p); err != nil {
@@ -39,15 +39,19 @@ func (s *Service) recover(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx, client := r.Context(), clientOf(r)
-	u, err := findUserByEmail(ctx, s.pool, email)
-	if errors.Is(err, errNotFound) {
-		return writeJSON(w, map[string]any{})
-	}
-	if err != nil {
-		return internalError("Database error finding user", err)
-	}
 	redirect := s.redirectTo(r)
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		// The send limit comes before the lookup, so that it answers alike for every address.
+		if err := s.claimSend(ctx, tx, channelEmail, email); err != nil {
+			return err
+		}
+		u, err := findUserByEmail(ctx, tx, email)
+		if errors.Is(err, errNotFound) {
+			return nil
+		}
+		if err != nil {
+			return internalError("Database error finding user", err)
+		}
 		now := s.now()
 		if err := recordAudit(ctx, tx, u, auditRecoveryRequested, nil, client, now); err != nil {
 			return err
@@ -60,7 +64,7 @@ func (s *Service) recover(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		_, err := s.sendCode(ctx, tx, outgoingCode{
+		_, err = s.sendCode(ctx, tx, outgoingCode{
 			User: u, TokenType: tokenRecovery, Address: email, VerifyType: verifyRecovery,
 			MailKind: mailer.KindRecovery, SentColumn: "recovery_sent_at", LastSent: u.RecoverySentAt,
 			RedirectTo: redirect, PKCE: pkce != nil,

@@ -18,11 +18,12 @@ type refreshGrantParams struct {
 }
 
 // refreshGrant rotates a refresh token: the token is revoked and a child issued in the same
-// session. A token already revoked is still honoured, with a new child, when it is the parent
-// of the session's active token (the client lost the previous answer) or was revoked less
-// than RefreshTokenReuseInterval ago (concurrent refreshes from several tabs). Any other
-// reuse is treated as theft: the whole session is deleted, so every token of it, and every
-// access token naming it, stops working.
+// session. A token already revoked is still honoured, as in GoTrue, in two cases: when it is
+// the parent of the session's active (newest unrevoked) token — the client lost the previous
+// answer, or several tabs refreshed at once — the answer carries that active token again and
+// nothing new is minted; otherwise, when it was revoked less than RefreshTokenReuseInterval
+// ago, it gets a new child. Any other reuse is treated as theft: the whole session is deleted,
+// so every token of it, and every access token naming it, stops working.
 func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request) error {
 	var p refreshGrantParams
 	if err := decodeBody(r, &p); err != nil {
@@ -69,14 +70,16 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request) error {
 		}
 
 		var (
-			parentOfActive bool
-			amrRaw         []byte
+			activeHash, activeParent, activeSealed string
+			amrRaw                                 []byte
 		)
-		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+`,
-				EXISTS (SELECT 1 FROM auth.refresh_tokens c WHERE c.session_id = s.id AND c.parent = $2 AND NOT c.revoked),
-				`+amrColumn+`
-			FROM auth.users u JOIN auth.sessions s ON s.user_id = u.id WHERE s.id = $1`, sessionID, hash),
-			&parentOfActive, &amrRaw)
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+`, coalesce(a.token, ''), coalesce(a.parent, ''),
+				coalesce(a.sealed_by_parent, ''), `+amrColumn+`
+			FROM auth.users u JOIN auth.sessions s ON s.user_id = u.id
+			LEFT JOIN LATERAL (SELECT token, parent, sealed_by_parent FROM auth.refresh_tokens
+				WHERE session_id = s.id AND NOT revoked ORDER BY id DESC LIMIT 1) a ON true
+			WHERE s.id = $1`, sessionID),
+			&activeHash, &activeParent, &activeSealed, &amrRaw)
 		if err != nil {
 			return internalError("Database error loading user", err)
 		}
@@ -84,18 +87,30 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request) error {
 			failure = badRequest(CodeUserBanned, "User is banned")
 			return nil
 		}
-		if revoked && !parentOfActive && !now.Before(revokedAt.Add(max(0, s.cfg.RefreshTokenReuseInterval))) {
+
+		issued := ""
+		if revoked && activeParent == hash && activeSealed != "" {
+			// Tokens written before the sealed column existed cannot be returned; they fall
+			// under the reuse interval like any other revoked token.
+			if active, err := openChild(p.RefreshToken, activeSealed, sessionID, activeHash); err == nil {
+				issued = active
+			}
+		}
+		if issued == "" && revoked && !now.Before(revokedAt.Add(max(0, s.cfg.RefreshTokenReuseInterval))) {
 			failure = badRequest(CodeRefreshTokenAlreadyUsed, "Invalid Refresh Token: Already Used")
 			return s.revokeReusedSession(ctx, tx, u, sessionID, client, now)
 		}
 
-		child := rand.Text()
 		b := &pgx.Batch{}
-		if !revoked {
-			b.Queue(`UPDATE auth.refresh_tokens SET revoked = true, updated_at = $2 WHERE token = $1`, hash, now)
+		if issued == "" {
+			issued = rand.Text()
+			if !revoked {
+				b.Queue(`UPDATE auth.refresh_tokens SET revoked = true, updated_at = $2 WHERE token = $1`, hash, now)
+			}
+			b.Queue(`INSERT INTO auth.refresh_tokens (token, user_id, revoked, created_at, updated_at, parent, session_id, sealed_by_parent)
+				VALUES ($1, $2, false, $3, $3, $4, $5, $6)`,
+				sha256Hex(issued), userID, now, hash, sessionID, sealChild(p.RefreshToken, issued, sessionID))
 		}
-		b.Queue(`INSERT INTO auth.refresh_tokens (token, user_id, revoked, created_at, updated_at, parent, session_id)
-			VALUES ($1, $2, false, $3, $3, $4, $5)`, sha256Hex(child), userID, now, hash, sessionID)
 		b.Queue(`UPDATE auth.sessions SET refreshed_at = $2, updated_at = $3, user_agent = $4, ip = $5 WHERE id = $1`,
 			sessionID, now, now, client.UserAgent, client.ipArg())
 		if err := runBatch(ctx, tx, b); err != nil {
@@ -105,7 +120,7 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return internalError("Database error reading session", err)
 		}
-		resp, err = s.respond(u, sessionID, aal, amr, child, now)
+		resp, err = s.respond(u, sessionID, aal, amr, issued, now)
 		return err
 	})
 	if err != nil {

@@ -20,7 +20,8 @@ type resendParams struct {
 
 // resend is POST /resend: it sends again a sign-up confirmation, the two e-mail change links,
 // or a phone confirmation or change code that is pending. Nothing pending (or no such user)
-// gets the same answer as a resend, so the endpoint reveals nothing.
+// gets the same answer as a resend, and the same 429 when asked again too soon, so the
+// endpoint reveals nothing.
 func (s *Service) resend(w http.ResponseWriter, r *http.Request) error {
 	var p resendParams
 	if err := decodeBody(r, &p); err != nil {
@@ -54,31 +55,24 @@ func (s *Service) resend(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	ctx := r.Context()
-	var u *user
-	switch p.Type {
-	case verifySignup:
-		u, err = findUserByEmail(ctx, s.pool, address)
-	case verifyEmailChange:
-		// Clients name either the current address or the requested one.
-		u, err = findUserByEmail(ctx, s.pool, address)
-		if errors.Is(err, errNotFound) {
-			u, err = findUser(ctx, s.pool, "u.email_change = $1 AND u.aud = $2", address, audience)
-		}
-	case verifySMS:
-		u, err = findUserByPhone(ctx, s.pool, address)
-	case verifyPhoneChange:
-		u, err = findUser(ctx, s.pool, "u.phone_change = $1 AND u.aud = $2", address, audience)
-	}
-	if errors.Is(err, errNotFound) {
-		return writeJSON(w, map[string]any{})
-	}
-	if err != nil {
-		return internalError("Database error finding user", err)
+	channel := channelEmail
+	if p.Type == verifySMS || p.Type == verifyPhoneChange {
+		channel = channelSMS
 	}
 	redirect := s.redirectTo(r)
 	var messageID string
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
+		// The send limit comes before the lookup, so that it answers alike for every address.
+		if err := s.claimSend(ctx, tx, channel, address); err != nil {
+			return err
+		}
+		u, err := findResendUser(ctx, tx, p.Type, address)
+		if errors.Is(err, errNotFound) {
+			return nil
+		}
+		if err != nil {
+			return internalError("Database error finding user", err)
+		}
 		messageID, err = s.resendPending(ctx, tx, u, p.Type, address, redirect, pkce)
 		return err
 	})
@@ -89,6 +83,25 @@ func (s *Service) resend(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, map[string]any{"message_id": messageID})
 	}
 	return writeJSON(w, map[string]any{})
+}
+
+// findResendUser finds the user a resend of verifyType to address is for.
+func findResendUser(ctx context.Context, q querier, verifyType, address string) (*user, error) {
+	switch verifyType {
+	case verifySignup:
+		return findUserByEmail(ctx, q, address)
+	case verifyEmailChange:
+		// Clients name either the current address or the requested one.
+		u, err := findUserByEmail(ctx, q, address)
+		if errors.Is(err, errNotFound) {
+			return findUser(ctx, q, "u.email_change = $1 AND u.aud = $2", address, audience)
+		}
+		return u, err
+	case verifySMS:
+		return findUserByPhone(ctx, q, address)
+	default: // verifyPhoneChange
+		return findUser(ctx, q, "u.phone_change = $1 AND u.aud = $2", address, audience)
+	}
 }
 
 // resendPending sends what is pending for u of the given type, if anything is. A sign-up

@@ -32,7 +32,8 @@ type passwordGrantParams struct {
 }
 
 // passwordGrant signs in with e-mail or phone and password. Unknown addresses and wrong
-// passwords get the same answer after the same bcrypt work, and both count towards lockout.
+// passwords get the same answer after the same bcrypt work, and both count towards lockout
+// (lockout.go).
 func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
 	var p passwordGrantParams
 	if err := decodeBody(r, &p); err != nil {
@@ -73,13 +74,13 @@ func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, errNotFound) {
 		return internalError("Database error querying schema", err)
 	}
-	subject := lockSubject(u, address)
-	lock, err := s.lockStateOf(ctx, subject)
+	lock, err := s.passwordLockOf(ctx, newLockKeys(u, address, client))
 	if err != nil {
 		return internalError("Database error querying schema", err)
 	}
-	if now := s.now(); lock.locked(now) {
-		return lockedError(*lock.LockedUntil, now)
+	now := s.now()
+	if until := lock.lockedUntil(now); until != nil {
+		return lockedError(*until, now)
 	}
 
 	ok := false
@@ -92,7 +93,7 @@ func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok {
-		lockedUntil, err := s.failedSignIn(ctx, subject, u, address, client)
+		lockedUntil, err := s.failedSignIn(ctx, lock, address, client)
 		if err != nil {
 			return internalError("Database error recording a failed sign-in", err)
 		}
@@ -102,10 +103,8 @@ func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
 		return badRequest(CodeInvalidCredentials, msgInvalidCredentials)
 	}
 
-	if lock.any() {
-		if err := clearFailures(ctx, s.pool, subject); err != nil {
-			return internalError("Database error clearing failed sign-ins", err)
-		}
+	if err := lock.clear(ctx, s.pool); err != nil {
+		return internalError("Database error clearing failed sign-ins", err)
 	}
 	switch {
 	case u.banned(s.now()):

@@ -139,10 +139,18 @@ func TestConcurrentRefreshesOfOneTokenBothSucceed(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	// Every tab got a session and can keep going with it.
+	// Every tab got the one child, as GoTrue answers: the first refresh rotated the token,
+	// the others presented the parent of the active token and were given that token.
+	first := sessionOf(t, statuses[0], bodies[0])
 	for i := range tabs {
 		r := sessionOf(t, statuses[i], bodies[i])
-		status, body := e.call(t, "POST", "/auth/v1/token?grant_type=refresh_token", map[string]any{"refresh_token": r.RefreshToken}, "")
+		require.Equal(t, first.RefreshToken, r.RefreshToken, "tab %d", i)
+	}
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.refresh_tokens WHERE NOT revoked AND session_id = $1`,
+		claimsOf(t, s.AccessToken)["session_id"]), "no sibling tokens")
+	// Every tab can keep going with it.
+	for range tabs {
+		status, body := e.call(t, "POST", "/auth/v1/token?grant_type=refresh_token", map[string]any{"refresh_token": first.RefreshToken}, "")
 		sessionOf(t, status, body)
 	}
 }
@@ -160,17 +168,24 @@ func TestReplayedRefreshTokenRevokesTheSession(t *testing.T) {
 	status, body := refresh(s.RefreshToken)
 	child := sessionOf(t, status, body)
 
-	// The client lost the answer: the parent of the active token is honoured even later.
+	// The client lost the answer: the parent of the active token is honoured even later, and
+	// answered with the active token itself (GoTrue does the same), not a new one.
 	e.clock.Advance(20 * time.Second)
-	status, body = refresh(s.RefreshToken)
-	sibling := sessionOf(t, status, body)
+	for range 2 {
+		status, body = refresh(s.RefreshToken)
+		again := sessionOf(t, status, body)
+		require.Equal(t, child.RefreshToken, again.RefreshToken)
+		require.NotEqual(t, child.AccessToken, again.AccessToken, "a fresh access token")
+		status, _ = e.call(t, "GET", "/auth/v1/user", nil, again.AccessToken)
+		require.Equal(t, http.StatusOK, status)
+	}
+	require.Equal(t, 2, e.count(t, `SELECT count(*) FROM auth.refresh_tokens WHERE session_id = $1`,
+		claimsOf(t, s.AccessToken)["session_id"]), "nothing was minted for the replays")
 
 	status, body = refresh(child.RefreshToken)
 	grandchild := sessionOf(t, status, body)
-	status, body = refresh(sibling.RefreshToken)
-	sessionOf(t, status, body)
 
-	// Now the first token is neither recent nor the parent of an active token: theft.
+	// Now the first token is neither recent nor the parent of the active token: theft.
 	e.clock.Advance(20 * time.Second)
 	status, body = refresh(s.RefreshToken)
 	requireError(t, status, body, http.StatusBadRequest, "refresh_token_already_used")
@@ -184,6 +199,51 @@ func TestReplayedRefreshTokenRevokesTheSession(t *testing.T) {
 
 	// Other sessions of the user are untouched.
 	e.signIn(t, email)
+}
+
+func TestReplayedGrandparentIsHonouredOnlyWithinTheReuseInterval(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	email := emailFor(t, "grandparent")
+	e.signUpConfirmed(t, email)
+	s := e.signIn(t, email)
+	refresh := func(token string) (int, map[string]any) {
+		return e.call(t, "POST", "/auth/v1/token?grant_type=refresh_token", map[string]any{"refresh_token": token}, "")
+	}
+	status, body := refresh(s.RefreshToken)
+	child := sessionOf(t, status, body)
+
+	// A replay of the first token after the interval would, if it minted a sibling, make that
+	// token the parent of an active one for ever. It gets the active token instead, so
+	// once the child rotates the first token is dead.
+	e.clock.Advance(20 * time.Second)
+	status, body = refresh(s.RefreshToken)
+	require.Equal(t, child.RefreshToken, sessionOf(t, status, body).RefreshToken)
+	status, body = refresh(child.RefreshToken)
+	sessionOf(t, status, body)
+	e.clock.Advance(time.Hour)
+	status, body = refresh(s.RefreshToken)
+	requireError(t, status, body, http.StatusBadRequest, "refresh_token_already_used")
+}
+
+func TestReplayOfATokenSealedBeforeTheUpgradeFallsUnderTheInterval(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	email := emailFor(t, "legacy")
+	e.signUpConfirmed(t, email)
+	s := e.signIn(t, email)
+	refresh := func(token string) (int, map[string]any) {
+		return e.call(t, "POST", "/auth/v1/token?grant_type=refresh_token", map[string]any{"refresh_token": token}, "")
+	}
+	status, body := refresh(s.RefreshToken)
+	sessionOf(t, status, body)
+	// Rows written before migration 0008 have no sealed copy to hand back.
+	_, err := e.DB.Pool.Exec(t.Context(), `UPDATE auth.refresh_tokens SET sealed_by_parent = NULL`)
+	require.NoError(t, err)
+
+	e.clock.Advance(20 * time.Second)
+	status, body = refresh(s.RefreshToken)
+	requireError(t, status, body, http.StatusBadRequest, "refresh_token_already_used")
 }
 
 func TestRefreshWithinTheReuseIntervalIsHonoured(t *testing.T) {

@@ -120,6 +120,12 @@ func (s *Service) startSession(ctx context.Context, tx pgx.Tx, ns newSession) (*
 	b.Queue(`INSERT INTO auth.refresh_tokens (token, user_id, revoked, created_at, updated_at, session_id)
 		VALUES ($1, $2, false, $3, $3, $4)`, sha256Hex(refresh), u.ID, now, sessionID)
 	b.Queue(`UPDATE auth.users SET last_sign_in_at = $2 WHERE id = $1`, u.ID, now)
+	if address := clientAddress(ns.Client.IP); address != "" {
+		// Password lockout lets the owner in from here while guesses from elsewhere lock the
+		// account (lockout.go).
+		b.Queue(`INSERT INTO auth.sign_in_addresses AS a (user_id, address, last_sign_in_at) VALUES ($1, $2, $3)
+			ON CONFLICT (user_id, address) DO UPDATE SET last_sign_in_at = $3`, u.ID, address, now)
+	}
 	b.Queue(`UPDATE auth.identities SET last_sign_in_at = $2 WHERE user_id = $1 AND provider = $3`, u.ID, now, ns.Provider)
 	queueAudit(b, u, auditLogin, map[string]any{"provider": ns.Provider}, ns.Client, now)
 	securityEvent{UserID: u.ID, Type: eventSignIn, Details: map[string]any{"method": ns.Method, "session_id": sessionID}}.queue(b, ns.Client, now)

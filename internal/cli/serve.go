@@ -85,7 +85,8 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	if cfg.JWT.Secret != "" {
 		secret, secretSource = cfg.JWT.Secret, "configuration"
 	}
-	keys, err := security.NewKeys([]byte(secret), cfg.JWT.Issuer, time.Unix(state.KeysIssuedAt, 0))
+	keys, err := security.NewKeys([]byte(secret), cfg.JWT.Issuer, time.Unix(state.KeysIssuedAt, 0),
+		security.WithAudience(cfg.JWT.Audience))
 	if err != nil {
 		return fmt.Errorf("jwt secret from the %s: %w", secretSource, err)
 	}

@@ -93,6 +93,7 @@ func authConfig(cfg config.Config) auth.Config {
 		OTPMaxAttempts:                        a.OTP.MaxAttempts,
 		MaxFrequency:                          offDuration(a.OTP.MaxFrequency),
 		LockoutAttempts:                       off(a.Lockout.Attempts),
+		LockoutAccountAttempts:                off(a.Lockout.AccountAttempts),
 		LockoutDuration:                       a.Lockout.Duration,
 		LockoutMaxDuration:                    a.Lockout.MaxDuration,
 		DetectorAccounts:                      off(a.Lockout.DetectorAccounts),

@@ -39,7 +39,8 @@ type AuthOTPConfig struct {
 
 // AuthLockoutConfig configures account lockout and the suspicious-activity detector.
 type AuthLockoutConfig struct {
-	Attempts         int           `koanf:"attempts" doc:"Wrong passwords in a row that lock an account (or an unknown address); 0 turns lockout off."`
+	Attempts         int           `koanf:"attempts" doc:"Wrong passwords in a row from one client address (an IPv4 address or an IPv6 /64) that lock an account (or an unknown address) for that client address; 0 turns lockout off."`
+	AccountAttempts  int           `koanf:"account_attempts" doc:"Wrong passwords from all client addresses together that lock an account for every address it has not signed in from in the last 90 days; its owner still gets in from a known address. 0 turns this account-wide lock off."`
 	Duration         time.Duration `koanf:"duration" doc:"Length of the first lock; each further lock of the same account doubles it."`
 	MaxDuration      time.Duration `koanf:"max_duration" doc:"Longest a lock can grow to."`
 	DetectorAccounts int           `koanf:"detector_accounts" doc:"Distinct accounts failing to sign in from one IP address within detector_window that raise a suspicious_activity security event; 0 turns the detector off."`
@@ -122,6 +123,7 @@ func defaultAuth() AuthConfig {
 		},
 		Lockout: AuthLockoutConfig{
 			Attempts:         5,
+			AccountAttempts:  20,
 			Duration:         time.Minute,
 			MaxDuration:      time.Hour,
 			DetectorAccounts: 10,
@@ -165,6 +167,9 @@ func validateAuth(errs *fieldErrors, a AuthConfig) {
 	notNegative(errs, "auth.otp.max_frequency", a.OTP.MaxFrequency)
 	if a.Lockout.Attempts < 0 {
 		errs.add("auth.lockout.attempts", "must not be negative (0 turns lockout off)", a.Lockout.Attempts)
+	}
+	if a.Lockout.AccountAttempts < 0 {
+		errs.add("auth.lockout.account_attempts", "must not be negative (0 turns the account-wide lock off)", a.Lockout.AccountAttempts)
 	}
 	positive(errs, "auth.lockout.duration", a.Lockout.Duration)
 	if a.Lockout.MaxDuration < a.Lockout.Duration {

@@ -105,6 +105,9 @@ type JWTConfig struct {
 	Secret string        `koanf:"secret" envalias:"JWT_SECRET" redact:"value" doc:"HS256 signing secret of at least 32 characters, shared by every node; empty generates one at first start and keeps it in data_dir."`
 	Expiry time.Duration `koanf:"expiry" doc:"Lifetime of a user's access token."`
 	Issuer string        `koanf:"issuer" doc:"Value of the iss claim in issued tokens."`
+	// Audience works like PostgREST's jwt-aud, except that a token without aud is refused
+	// too; only the node's own anon and service-role keys, which have no aud, are exempt.
+	Audience string `koanf:"audience" doc:"When set, every JWT presented (apikey, Bearer, realtime access_token) other than this node's anon and service-role keys must name it in its aud claim; the auth service's access tokens carry authenticated (GoTrue's default GOTRUE_JWT_AUD). Empty checks no audience."`
 }
 
 // LogConfig configures the structured logger.

@@ -48,6 +48,8 @@ func (s *Service) authorize(token string, fallback security.Principal) (*channel
 				return nil, expiredError(exp)
 			}
 			return nil, &authError{"InvalidJWTToken", "Token has expired"}
+		case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+			return nil, &authError{"InvalidJWTToken", "Fields `role` and `exp` are required in JWT"}
 		case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 			return nil, &authError{"JwtSignatureError", "Failed to validate JWT signature"}
 		case err != nil:

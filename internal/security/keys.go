@@ -45,7 +45,10 @@ type Keys struct {
 	secret         []byte
 	anonKey        string
 	serviceRoleKey string
-	parser         *jwt.Parser
+	// audience, when not empty, must be named by the aud claim of every token Verify
+	// accepts other than the two static keys.
+	audience string
+	parser   *jwt.Parser
 	// now is the clock for every time check (time.Now; tests move it).
 	now func() time.Time
 	// static holds the anon and service-role keys verified once by NewKeys: nearly every
@@ -61,12 +64,24 @@ type staticKey struct {
 	validUntil time.Time
 }
 
+// Option changes how NewKeys verifies tokens.
+type Option func(*Keys)
+
+// WithAudience makes Verify require an aud claim naming audience (a string equal to it, or an
+// array containing it) on every token except the node's own anon and service-role keys. Those
+// carry no aud, and giving them one would change them (they are derived from their claims),
+// so they are recognised by comparison instead. An empty audience (the default) checks
+// nothing, as GoTrue and PostgREST do without GOTRUE_JWT_AUD / jwt-aud.
+func WithAudience(audience string) Option {
+	return func(k *Keys) { k.audience = audience }
+}
+
 // NewKeys derives the anon and service-role keys from secret: HS256 JWTs with claims
 // {"iss": issuer, "role": ..., "iat": issuedAt, "exp": issuedAt + 10 years}. The same secret,
 // issuer and issuedAt always give the same keys, which is how a restart keeps them. An empty
 // issuer means DefaultIssuer. It refuses secrets shorter than MinSecretLength bytes and a zero
 // issuedAt.
-func NewKeys(secret []byte, issuer string, issuedAt time.Time) (*Keys, error) {
+func NewKeys(secret []byte, issuer string, issuedAt time.Time, opts ...Option) (*Keys, error) {
 	if len(secret) < MinSecretLength {
 		return nil, fmt.Errorf("security: jwt secret must be at least %d bytes, got %d", MinSecretLength, len(secret))
 	}
@@ -77,12 +92,20 @@ func NewKeys(secret []byte, issuer string, issuedAt time.Time) (*Keys, error) {
 		issuer = DefaultIssuer
 	}
 	k := &Keys{secret: append([]byte(nil), secret...), now: time.Now}
-	k.parser = jwt.NewParser(
+	for _, opt := range opts {
+		opt(k)
+	}
+	parserOptions := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithLeeway(Leeway),
 		jwt.WithIssuedAt(),
+		// A token without exp would be valid forever: a leaked one could never be retired
+		// short of changing the secret.
+		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(func() time.Time { return k.now() }),
-	)
+	}
+	// The static keys are checked without the audience (they have none) before it is set.
+	k.parser = jwt.NewParser(parserOptions...)
 	expiresAt := issuedAt.AddDate(staticKeyLifetime, 0, 0)
 	staticClaims := func(role string) jwt.MapClaims {
 		return jwt.MapClaims{
@@ -108,6 +131,9 @@ func NewKeys(secret []byte, issuer string, issuedAt time.Time) (*Keys, error) {
 			k.static = append(k.static, staticKey{token: token, principal: p, validUntil: validUntil})
 		}
 	}
+	if k.audience != "" {
+		k.parser = jwt.NewParser(append(parserOptions, jwt.WithAudience(k.audience))...)
+	}
 	return k, nil
 }
 
@@ -130,8 +156,9 @@ func (k *Keys) Sign(claims jwt.MapClaims) (string, error) {
 
 // Verify checks token and returns who it speaks for. It accepts HS256 only (alg "none" and
 // every other algorithm are rejected, so a token cannot choose how it is checked), requires a
-// valid signature, checks exp, nbf and iat with Leeway when present, and requires a non-empty
-// string "role" claim. Errors wrap ErrTokenExpired or ErrTokenInvalid. The anon and
+// valid signature and an exp claim, checks exp, nbf and iat with Leeway (nbf and iat when
+// present), checks aud when WithAudience was given, and requires a non-empty string "role"
+// claim. Errors wrap ErrTokenExpired or ErrTokenInvalid. The anon and
 // service-role keys are recognised by a constant-time comparison instead (until they expire),
 // with the same result.
 func (k *Keys) Verify(token string) (Principal, error) {

@@ -184,6 +184,8 @@ func TestVerifyRejections(t *testing.T) {
 		{"not valid yet", sign(with(jwt.MapClaims{"nbf": now.Add(time.Hour).Unix()})), security.ErrTokenInvalid},
 		{"issued in the future", sign(with(jwt.MapClaims{"iat": now.Add(time.Hour).Unix()})), security.ErrTokenInvalid},
 		{"exp of the wrong type", sign(with(jwt.MapClaims{"exp": "tomorrow"})), security.ErrTokenInvalid},
+		{"no exp", sign(with(jwt.MapClaims{"exp": nil})), security.ErrTokenInvalid},
+		{"exp null", unsignedToken(map[string]any{"alg": "HS256", "typ": "JWT"}, map[string]any{"role": "anon", "exp": nil}, ""), security.ErrTokenInvalid},
 		{"no role", sign(with(jwt.MapClaims{"role": nil})), security.ErrTokenInvalid},
 		{"empty role", sign(with(jwt.MapClaims{"role": ""})), security.ErrTokenInvalid},
 		{"role not a string", sign(with(jwt.MapClaims{"role": 7})), security.ErrTokenInvalid},
@@ -216,13 +218,79 @@ func TestVerifyToleratesSmallClockSkew(t *testing.T) {
 	now := time.Now()
 	for name, claims := range map[string]jwt.MapClaims{
 		"just expired":       {"role": "anon", "exp": now.Add(-security.Leeway / 3).Unix()},
-		"nbf slightly ahead": {"role": "anon", "nbf": now.Add(security.Leeway / 3).Unix()},
-		"iat slightly ahead": {"role": "anon", "iat": now.Add(security.Leeway / 3).Unix()},
-		"no exp at all":      {"role": "anon"},
+		"nbf slightly ahead": {"role": "anon", "nbf": now.Add(security.Leeway / 3).Unix(), "exp": now.Add(time.Hour).Unix()},
+		"iat slightly ahead": {"role": "anon", "iat": now.Add(security.Leeway / 3).Unix(), "exp": now.Add(time.Hour).Unix()},
 	} {
 		token, err := k.Sign(claims)
 		require.NoError(t, err)
 		_, err = k.Verify(token)
 		require.NoError(t, err, name)
 	}
+}
+
+func TestVerifyRequiresExp(t *testing.T) {
+	t.Parallel()
+	k := newKeys(t)
+	forever, err := k.Sign(jwt.MapClaims{"role": "service_role"})
+	require.NoError(t, err)
+	_, err = k.Verify(forever)
+	require.ErrorIs(t, err, security.ErrTokenInvalid, "a token without exp would never expire")
+	require.ErrorIs(t, err, jwt.ErrTokenRequiredClaimMissing)
+	require.False(t, errors.Is(err, security.ErrTokenExpired))
+}
+
+func TestVerifyChecksTheAudienceWhenConfigured(t *testing.T) {
+	t.Parallel()
+	k, err := security.NewKeys(testSecret, "", time.Now(), security.WithAudience("authenticated"))
+	require.NoError(t, err)
+	exp := time.Now().Add(time.Hour).Unix()
+	for name, tc := range map[string]struct {
+		aud any
+		ok  bool
+	}{
+		"matching string":          {"authenticated", true},
+		"array containing it":      {[]string{"other", "authenticated"}, true},
+		"another audience":         {"https://other.example", false},
+		"array without it":         {[]string{"other"}, false},
+		"no aud":                   {nil, false},
+		"empty string":             {"", false},
+		"same letters, other case": {"Authenticated", false},
+	} {
+		claims := jwt.MapClaims{"role": "authenticated", "sub": "u1", "exp": exp}
+		if tc.aud != nil {
+			claims["aud"] = tc.aud
+		}
+		token, err := k.Sign(claims)
+		require.NoError(t, err)
+		_, err = k.Verify(token)
+		if tc.ok {
+			require.NoError(t, err, name)
+			continue
+		}
+		require.ErrorIs(t, err, security.ErrTokenInvalid, name)
+		require.False(t, errors.Is(err, security.ErrTokenExpired), name)
+	}
+
+	// The node's own keys carry no aud and still work: they are the node's, byte for byte.
+	for _, key := range []string{k.AnonKey(), k.ServiceRoleKey()} {
+		_, err := k.Verify(key)
+		require.NoError(t, err)
+	}
+	plain := newKeys(t)
+
+	// Without the option nothing about aud is checked.
+	token, err := plain.Sign(jwt.MapClaims{"role": "authenticated", "aud": "anything", "exp": exp})
+	require.NoError(t, err)
+	_, err = plain.Verify(token)
+	require.NoError(t, err)
+}
+
+func TestAudienceLeavesTheStaticKeysUnchanged(t *testing.T) {
+	t.Parallel()
+	plain, err := security.NewKeys(testSecret, "", fixedTime)
+	require.NoError(t, err)
+	withAud, err := security.NewKeys(testSecret, "", fixedTime, security.WithAudience("authenticated"))
+	require.NoError(t, err)
+	require.Equal(t, plain.AnonKey(), withAud.AnonKey(), "existing anon keys keep working when an audience is set")
+	require.Equal(t, plain.ServiceRoleKey(), withAud.ServiceRoleKey())
 }
