@@ -52,15 +52,17 @@ func (b *binding) matchesEvent(typ string) bool {
 
 // matchesRow evaluates the filters on the row a change is about: the new row, or the old one
 // for a DELETE. A filter on a column the row does not carry (not part of the replica
-// identity) does not exclude it, as in Supabase.
-func (b *binding) matchesRow(ch *replication.Change) bool {
+// identity) does not exclude it, as in Supabase. With keyOnly, conditions on columns outside
+// the primary key do not exclude it either: a DELETE cannot be checked against row-level
+// security, so its other values must not decide anything a subscriber under RLS can observe.
+func (b *binding) matchesRow(ch *replication.Change, keyOnly bool) bool {
 	row := ch.New
 	if ch.Type == replication.Delete {
 		row = ch.Old
 	}
 	for _, f := range b.filters {
 		i := columnIndex(ch.Columns, f.column)
-		if i < 0 || row == nil {
+		if i < 0 || i >= len(row) || (keyOnly && !ch.Columns[i].PrimaryKey) {
 			continue
 		}
 		v := row[i]
