@@ -54,11 +54,13 @@ type ChangeSource interface {
 type Deps struct {
 	// Keys verifies the access tokens channels join with. Required.
 	Keys *security.Keys
-	// Runner runs authorization checks as a subscriber's role and claims. Required.
+	// Runner runs authorization checks as a subscriber's role and claims: row checks of
+	// changes, the catalog checks of postgres_changes bindings and private channels'
+	// policies, all on the authenticator's connections. Required.
 	Runner *db.RoleRunner
 	// Owner connects as the database owner (a superuser or a role with REPLICATION): it reads
-	// the replication stream and evaluates private channels' policies. Required unless
-	// postgres_changes are disabled; without it private channels are refused.
+	// the replication stream and nothing else. Required unless postgres_changes are
+	// disabled.
 	Owner *pgxpool.Pool
 	// Redis, when set, connects the nodes of a cluster. Nil: this node works alone.
 	Redis redis.UniversalClient
