@@ -85,7 +85,9 @@ type Service struct {
 	source   ChangeSource
 	changes  *changeDispatcher
 	upgrader websocket.Upgrader
-	limits   *connLimits
+	// keyLimits and ipLimits count the WebSockets per apikey and per client address.
+	keyLimits *connLimits
+	ipLimits  *connLimits
 
 	nextConnID atomic.Uint64
 	nextRef    atomic.Uint64
@@ -108,8 +110,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		owner:  deps.Owner,
 		logger: deps.Logger,
 		hub:    newHub(),
-		limits: newConnLimits(cfg.MaxConnectionsPerKey),
 		conns:  map[*conn]struct{}{},
+
+		keyLimits: newConnLimits(cfg.MaxConnectionsPerKey),
+		ipLimits:  newConnLimits(cfg.MaxConnectionsPerIP),
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
