@@ -175,3 +175,18 @@ func TestPresenceStatePerConnectionIsBounded(t *testing.T) {
 	_, reply := c.join("realtime:c", presenceOn(strings.Repeat("k", 1025)), "")
 	require.Equal(t, "InvalidJoinPayload: the presence key is longer than 1024 bytes", replyReason(t, reply))
 }
+
+// A token refresh verifies a token and, on a private channel, runs its policies in the
+// database: it counts against the message rate like a broadcast.
+func TestTokenRefreshesCountAgainstTheMessageRate(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{cfg: realtime.Config{MessagesPerSecond: 1}})
+	c := dial(t, n)
+	joinRef, _ := c.join("realtime:room", channelConfig{}, "")
+	for range 10 {
+		c.send(joinRef, "realtime:room", "access_token", map[string]any{"access_token": n.env.UserToken(t, userA, nil)})
+	}
+	sys := c.expectSystem("realtime:room")
+	require.Equal(t, "Too many messages per second", sys.Message)
+	c.expect(event("realtime:room", "phx_close"))
+}
