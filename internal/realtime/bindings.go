@@ -107,6 +107,7 @@ func (d *changeDispatcher) prepare(ctx context.Context, ch *channel, req *joinRe
 	ch.bindings = req.bindings
 	return strings.Join(problems, "; ")
 }
+
 // parseBinding reads one postgres_changes entry. A problem is returned as the message the
 // client is shown.
 func parseBinding(raw json.RawMessage) (*binding, string) {
