@@ -71,6 +71,7 @@ func StackOptions(cfg Config) harness.Options {
 	return harness.Options{Env: []string{
 		"GOFORWARD_SERVICES=realtime",
 		"GOFORWARD_REALTIME_MAX_CONNECTIONS_PER_KEY=" + strconv.Itoa(2*maxConns+10000),
+		"GOFORWARD_REALTIME_MAX_CONNECTIONS_PER_IP=0", // every benchmark socket comes from loopback
 		"GOFORWARD_REALTIME_MESSAGES_PER_SECOND=1000000",
 		"GOFORWARD_REALTIME_SEND_QUEUE_SIZE=65536",
 		"GOFORWARD_REALTIME_HEARTBEAT_TIMEOUT=1h",

@@ -50,7 +50,7 @@ func realtimeService() serviceBuilder {
 }
 
 // realtimeConfig maps the configuration onto the service's settings; in the configuration a
-// zero lag threshold turns it off, in the service a negative one does.
+// zero lag threshold or per-address limit turns it off, in the service a negative one does.
 func realtimeConfig(c config.RealtimeConfig) realtime.Config {
 	off := func(v int64) int64 {
 		if v == 0 {
@@ -59,14 +59,21 @@ func realtimeConfig(c config.RealtimeConfig) realtime.Config {
 		return v
 	}
 	pc := c.PostgresChanges
+	perIP := c.MaxConnectionsPerIP
+	if perIP == 0 {
+		perIP = -1
+	}
 	return realtime.Config{
-		HeartbeatTimeout:         c.HeartbeatTimeout,
-		SendQueueSize:            c.SendQueueSize,
-		MaxConnectionsPerKey:     c.MaxConnectionsPerKey,
-		MaxChannelsPerConnection: c.MaxChannelsPerConnection,
-		MessagesPerSecond:        c.MessagesPerSecond,
-		MaxMessageBytes:          c.MaxMessageBytes,
-		RedisPrefix:              c.RedisChannelPrefix,
+		HeartbeatTimeout:              c.HeartbeatTimeout,
+		SendQueueSize:                 c.SendQueueSize,
+		MaxConnectionsPerKey:          c.MaxConnectionsPerKey,
+		MaxConnectionsPerIP:           perIP,
+		MaxChannelsPerConnection:      c.MaxChannelsPerConnection,
+		MaxBindingsPerChannel:         c.MaxBindingsPerChannel,
+		MaxPresenceBytesPerConnection: c.MaxPresenceBytes,
+		MessagesPerSecond:             c.MessagesPerSecond,
+		MaxMessageBytes:               c.MaxMessageBytes,
+		RedisPrefix:                   c.RedisChannelPrefix,
 		PostgresChanges: realtime.PostgresChangesConfig{
 			Disabled:       !pc.Enabled,
 			MaxRecordBytes: pc.MaxRecordBytes,

@@ -7,9 +7,12 @@ import "time"
 type RealtimeConfig struct {
 	HeartbeatTimeout         time.Duration                 `koanf:"heartbeat_timeout" doc:"A WebSocket that sends nothing (realtime-js sends a heartbeat every 25s) for this long is closed."`
 	SendQueueSize            int                           `koanf:"send_queue_size" doc:"Messages waiting to be written to one WebSocket; a client that falls this far behind is disconnected rather than slowing the others."`
-	MaxConnectionsPerKey     int                           `koanf:"max_connections_per_key" doc:"WebSockets one apikey may hold open on this node; joins beyond it fail with ConnectionRateLimitReached."`
+	MaxConnectionsPerKey     int                           `koanf:"max_connections_per_key" doc:"WebSockets one apikey may hold open on this node; further ones are refused with 429 \"Too many connected users\"."`
+	MaxConnectionsPerIP      int                           `koanf:"max_connections_per_ip" doc:"WebSockets one client address (an IPv6 /64) may hold open on this node, so one client cannot take every connection of the anon key; further ones are refused with 429. Behind a proxy, set server.trusted_proxies. 0 turns the limit off."`
 	MaxChannelsPerConnection int                           `koanf:"max_channels_per_connection" doc:"Channels one WebSocket may join (Supabase's max_channels_per_client)."`
-	MessagesPerSecond        float64                       `koanf:"messages_per_second" doc:"Broadcast and presence messages one WebSocket may send per second; a channel that exceeds it is closed with \"Too many messages per second\"."`
+	MaxBindingsPerChannel    int                           `koanf:"max_bindings_per_channel" doc:"postgres_changes bindings one channel join may carry; a join with more is refused."`
+	MaxPresenceBytes         int64                         `koanf:"max_presence_bytes_per_connection" doc:"Presence state (keys and tracked states) one WebSocket may hold over all its channels, in bytes; a track beyond it is refused."`
+	MessagesPerSecond        float64                       `koanf:"messages_per_second" doc:"Joins, token refreshes, broadcasts and presence messages one WebSocket may send per second (bursts of twice that); a channel that exceeds it is closed with \"Too many messages per second\", a join beyond it disconnects the socket."`
 	MaxMessageBytes          int64                         `koanf:"max_message_bytes" doc:"Largest WebSocket message, broadcast payload or presence state accepted, in bytes."`
 	RedisChannelPrefix       string                        `koanf:"redis_channel_prefix" doc:"Prefix of the Redis pub/sub channels and keys realtime uses when redis.url is set; deployments sharing one Redis need different prefixes."`
 	PostgresChanges          RealtimePostgresChangesConfig `koanf:"postgres_changes" doc:"Database changes streamed to subscribers through logical replication."`
@@ -31,7 +34,10 @@ func defaultRealtime() RealtimeConfig {
 		HeartbeatTimeout:         60 * time.Second,
 		SendQueueSize:            1024,
 		MaxConnectionsPerKey:     10000,
+		MaxConnectionsPerIP:      100,
 		MaxChannelsPerConnection: 100,
+		MaxBindingsPerChannel:    100,
+		MaxPresenceBytes:         1 << 20,
 		MessagesPerSecond:        100,
 		MaxMessageBytes:          1 << 20,
 		RedisChannelPrefix:       "goforward:realtime:",
@@ -56,6 +62,13 @@ func validateRealtime(errs *fieldErrors, r RealtimeConfig) {
 	atLeastOne("realtime.send_queue_size", r.SendQueueSize)
 	atLeastOne("realtime.max_connections_per_key", r.MaxConnectionsPerKey)
 	atLeastOne("realtime.max_channels_per_connection", r.MaxChannelsPerConnection)
+	atLeastOne("realtime.max_bindings_per_channel", r.MaxBindingsPerChannel)
+	if r.MaxConnectionsPerIP < 0 {
+		errs.add("realtime.max_connections_per_ip", "must not be negative (0 turns the limit off)", r.MaxConnectionsPerIP)
+	}
+	if r.MaxPresenceBytes < 1024 {
+		errs.add("realtime.max_presence_bytes_per_connection", "must be at least 1024", r.MaxPresenceBytes)
+	}
 	if r.MessagesPerSecond <= 0 {
 		errs.add("realtime.messages_per_second", "must be greater than 0", r.MessagesPerSecond)
 	}

@@ -52,15 +52,17 @@ func (b *binding) matchesEvent(typ string) bool {
 
 // matchesRow evaluates the filters on the row a change is about: the new row, or the old one
 // for a DELETE. A filter on a column the row does not carry (not part of the replica
-// identity) does not exclude it, as in Supabase.
-func (b *binding) matchesRow(ch *replication.Change) bool {
+// identity) does not exclude it, as in Supabase. With keyOnly, conditions on columns outside
+// the primary key do not exclude it either: a DELETE cannot be checked against row-level
+// security, so its other values must not decide anything a subscriber under RLS can observe.
+func (b *binding) matchesRow(ch *replication.Change, keyOnly bool) bool {
 	row := ch.New
 	if ch.Type == replication.Delete {
 		row = ch.Old
 	}
 	for _, f := range b.filters {
 		i := columnIndex(ch.Columns, f.column)
-		if i < 0 || row == nil {
+		if i < 0 || i >= len(row) || (keyOnly && !ch.Columns[i].PrimaryKey) {
 			continue
 		}
 		v := row[i]
@@ -83,33 +85,27 @@ func columnIndex(columns []replication.Column, name string) int {
 	return -1
 }
 
-// prepare reads a join's postgres_changes, checks them against the catalog as the channel's
-// role, and returns the reply's echo of them (in order, each with its id) and, when some are
-// invalid, the error to announce. The valid ones are set on ch.
-func (d *changeDispatcher) prepare(ctx context.Context, ch *channel, raw []json.RawMessage) ([]map[string]json.RawMessage, string) {
-	echo := make([]map[string]json.RawMessage, 0, len(raw))
-	var problems []string
-	for _, r := range raw {
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(r, &fields); err != nil || fields == nil {
-			problems = append(problems, "each postgres_changes entry must be an object")
-			continue
-		}
-		id := bindingID(fields)
-		fields["id"], _ = json.Marshal(id)
-		echo = append(echo, fields)
-		b, problem := parseBinding(r)
-		if problem == "" && d.svc.source != nil {
-			problem = d.checkCatalog(ctx, ch, b)
-			b.valid = problem == ""
-		}
-		if problem != "" {
-			problems = append(problems, problem)
-		}
-		b.id = id
-		ch.bindings = append(ch.bindings, b)
+// prepare checks a join's postgres_changes against the catalog as the channel's role, sets
+// them on ch (the valid ones match changes) and returns, when some are invalid, the error to
+// announce.
+func (d *changeDispatcher) prepare(ctx context.Context, ch *channel, req *joinRequest) string {
+	problems := make([]string, 0, req.malformed+len(req.bindings))
+	for range req.malformed {
+		problems = append(problems, "each postgres_changes entry must be an object")
 	}
-	return echo, strings.Join(problems, "; ")
+	if d.svc.source != nil {
+		d.checkCatalog(ctx, ch, req)
+		for i, b := range req.bindings {
+			b.valid = req.problems[i] == ""
+		}
+	}
+	for _, p := range req.problems {
+		if p != "" {
+			problems = append(problems, p)
+		}
+	}
+	ch.bindings = req.bindings
+	return strings.Join(problems, "; ")
 }
 
 // parseBinding reads one postgres_changes entry. A problem is returned as the message the
@@ -138,6 +134,9 @@ func parseBinding(raw json.RawMessage) (*binding, string) {
 		if err != nil {
 			return b, fmt.Sprintf("Error parsing `filter` params: %v", err)
 		}
+		if len(fs) > maxFilterConditions {
+			return b, fmt.Sprintf("Error parsing `filter` params: a filter may have at most %d conditions", maxFilterConditions)
+		}
 		if b.schema == "*" || b.table == "" || b.table == "*" {
 			return b, "Error parsing `filter` params: a filter needs one schema and one table"
 		}
@@ -146,42 +145,85 @@ func parseBinding(raw json.RawMessage) (*binding, string) {
 	return b, ""
 }
 
-// checkCatalog makes sure the binding's table exists and that the channel's role may read
-// every column its filter uses, and types the filter values after those columns. A problem
-// is returned as the message the client is shown.
-func (d *changeDispatcher) checkCatalog(ctx context.Context, ch *channel, b *binding) string {
-	if b.schema == "*" || b.table == "" || b.table == "*" {
-		return ""
+// catalogSQL lists, for each [schema, table] pair of $1 (a JSON array), the columns the
+// role may select with their types; a table that does not exist, or of which the role may
+// select nothing, has no rows.
+const catalogSQL = `SELECT t.ord::int, a.attname::text, ty.typname::text, ty.typcategory::text
+	FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(pair, ord)
+	JOIN pg_catalog.pg_attribute a ON a.attrelid = to_regclass(format('%I.%I', t.pair->>0, t.pair->>1))
+	 AND a.attnum > 0 AND NOT a.attisdropped
+	 AND has_column_privilege(a.attrelid, a.attnum, 'SELECT')
+	JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid`
+
+// catalogColumn is a column a binding's filter may use.
+type catalogColumn struct{ typeName, category string }
+
+// checkCatalog makes sure each binding's table exists and that the channel's role may read
+// every column its filter uses, and types the filter values after those columns. All the
+// join's tables are looked up in one round trip, however many bindings it has. Problems are
+// recorded in req.problems as the messages the client is shown.
+func (d *changeDispatcher) checkCatalog(ctx context.Context, ch *channel, req *joinRequest) {
+	type table struct{ schema, name string }
+	index := map[table]int{}
+	var pairs [][2]string
+	for i, b := range req.bindings {
+		if req.problems[i] != "" || b.schema == "*" || b.table == "" || b.table == "*" {
+			continue
+		}
+		t := table{b.schema, b.table}
+		if _, ok := index[t]; !ok {
+			index[t] = len(pairs)
+			pairs = append(pairs, [2]string{b.schema, b.table})
+		}
 	}
-	type column struct{ typeName, category string }
-	columns := map[string]column{}
-	auth := ch.auth.Load()
-	err := d.svc.runner.InRole(ctx, db.RequestScope{Role: auth.principal.Role, Claims: auth.principal.Claims}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT a.attname::text, t.typname::text, t.typcategory::text
-			FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-			WHERE a.attrelid = to_regclass(format('%I.%I', $1::text, $2::text))
-			  AND a.attnum > 0 AND NOT a.attisdropped
-			  AND has_column_privilege(a.attrelid, a.attnum, 'SELECT')`, b.schema, b.table)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var name string
-			var c column
-			if err := rows.Scan(&name, &c.typeName, &c.category); err != nil {
-				return err
-			}
-			columns[name] = c
-		}
-		return rows.Err()
-	})
-	if err != nil || len(columns) == 0 {
-		if err != nil {
-			d.svc.logger.DebugContext(ctx, "realtime: checking a postgres_changes table failed", "schema", b.schema, "table", b.table, "error", err)
-		}
-		return fmt.Sprintf("Unable to subscribe to changes with given parameters. Please check Realtime is enabled for the given connect parameters: [event: %s, schema: %s, table: %s, filters: %s]",
-			b.event, b.schema, b.table, describeFilters(b.filters))
+	if len(pairs) == 0 {
+		return
 	}
+	columns := make([]map[string]catalogColumn, len(pairs))
+	for i := range columns {
+		columns[i] = map[string]catalogColumn{}
+	}
+	arg, err := json.Marshal(pairs)
+	if err == nil {
+		auth := ch.auth.Load()
+		scope := db.RequestScope{Role: auth.principal.Role, Claims: auth.principal.Claims}
+		err = d.svc.runner.RunInRole(ctx, scope, db.PipelineOptions{ReadOnly: true},
+			[]db.Statement{{SQL: catalogSQL, Args: []any{string(arg)}}},
+			func(_ int, rows pgx.Rows) error {
+				for rows.Next() {
+					var ord int
+					var name string
+					var c catalogColumn
+					if err := rows.Scan(&ord, &name, &c.typeName, &c.category); err != nil {
+						return err
+					}
+					if ord >= 1 && ord <= len(columns) {
+						columns[ord-1][name] = c
+					}
+				}
+				return rows.Err()
+			})
+	}
+	if err != nil {
+		d.svc.logger.DebugContext(ctx, "realtime: checking postgres_changes tables failed", "topic", ch.topic, "error", err)
+	}
+	for i, b := range req.bindings {
+		at, ok := index[table{b.schema, b.table}]
+		if req.problems[i] != "" || !ok {
+			continue
+		}
+		if err != nil || len(columns[at]) == 0 {
+			req.problems[i] = fmt.Sprintf("Unable to subscribe to changes with given parameters. Please check Realtime is enabled for the given connect parameters: [event: %s, schema: %s, table: %s, filters: %s]",
+				b.event, b.schema, b.table, describeFilters(b.filters))
+			continue
+		}
+		req.problems[i] = typeFilters(b, columns[at])
+	}
+}
+
+// typeFilters checks b's filters against its table's readable columns and types their
+// values; it returns the problem the client is shown, or "".
+func typeFilters(b *binding, columns map[string]catalogColumn) string {
 	for _, f := range b.filters {
 		c, ok := columns[f.column]
 		if !ok {

@@ -185,32 +185,6 @@ func TestChannelLimit(t *testing.T) {
 	require.JSONEq(t, `{"reason":"ChannelRateLimitReached: Too many channels"}`, string(reply.Response))
 }
 
-func TestConnectionLimitPerKey(t *testing.T) {
-	t.Parallel()
-	n := startNode(t, options{cfg: realtime.Config{MaxConnectionsPerKey: 1}})
-	first := dial(t, n)
-	_, reply := first.join("realtime:a", channelConfig{}, "")
-	require.Equal(t, "ok", reply.Status)
-
-	second := dial(t, n)
-	_, reply = second.join("realtime:a", channelConfig{}, "")
-	require.Equal(t, "error", reply.Status)
-	require.JSONEq(t, `{"reason":"ConnectionRateLimitReached: Too many connected users"}`, string(reply.Response))
-
-	// Another key has its own allowance.
-	other := dial(t, n, dialOptions{key: n.env.ServiceRoleKey()})
-	_, reply = other.join("realtime:a", channelConfig{}, "")
-	require.Equal(t, "ok", reply.Status)
-
-	// A closed connection gives its place back.
-	require.NoError(t, first.ws.Close())
-	require.Eventually(t, func() bool {
-		c := dial(t, n)
-		_, reply := c.join("realtime:a", channelConfig{}, "")
-		return reply.Status == "ok"
-	}, waitTimeout, 50*time.Millisecond)
-}
-
 // TestSlowConsumerIsDisconnected: a client that stops reading is cut off once its queue is
 // full, and the others keep receiving.
 func TestSlowConsumerIsDisconnected(t *testing.T) {

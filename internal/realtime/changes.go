@@ -99,15 +99,17 @@ type candidate struct {
 }
 
 // matching returns this node's channels with a binding that matches the change's table,
-// event and filters.
+// event and filters. A DELETE is matched on its key only here: whether its other values
+// may decide depends on the subscriber's role (see candidateVerdict.admits).
 func (d *changeDispatcher) matching(ch *replication.Change) []candidate {
+	keyOnly := ch.Type == replication.Delete
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	var out []candidate
 	for sub := range d.subs {
 		var matched []*binding
 		for _, b := range sub.bindings {
-			if b.valid && b.matchesTable(ch.Schema, ch.Table) && b.matchesEvent(ch.Type) && b.matchesRow(ch) {
+			if b.valid && b.matchesTable(ch.Schema, ch.Table) && b.matchesEvent(ch.Type) && b.matchesRow(ch, keyOnly) {
 				matched = append(matched, b)
 			}
 		}
@@ -143,7 +145,7 @@ func (d *changeDispatcher) dispatch(ctx context.Context, change *replication.Cha
 			}
 			ids := make([]uint32, 0, len(c.bindings))
 			for _, b := range c.bindings {
-				if v.allowsFilters(b) && !slices.Contains(ids, b.id) {
+				if v.admits(b, change) && !slices.Contains(ids, b.id) {
 					ids = append(ids, b.id)
 				}
 			}

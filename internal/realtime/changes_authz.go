@@ -55,16 +55,29 @@ func (v *roleVerdict) of(c candidate) candidateVerdict {
 	return candidateVerdict{access: v.access}
 }
 
-// allowsFilters reports whether the role may read every column b filters on: a subscriber
-// must not learn about values through a filter on a column it cannot select.
-func (v candidateVerdict) allowsFilters(b *binding) bool {
-	if v.access.errorText != "" {
-		return true
+// admits reports whether binding b, which matched the change's table and event, gets it.
+// The binding's filters must only use columns the role may select: a subscriber must not
+// learn about values through a filter on a column it cannot read. Under row-level security
+// a filter may decide only on what the subscriber could read itself:
+//   - a change that could not be checked (Supabase's 400 and 401: no primary key, or none
+//     the role may select) reaches only bindings without filters, since which filters
+//     matched would describe a row the subscriber was never shown;
+//   - a DELETE, which cannot be checked at all, is filtered on its primary key only (the
+//     one thing it carries under RLS), as matching did; conditions on other columns pass.
+//
+// A role that RLS does not restrict could select the row anyway, so its DELETE bindings
+// are filtered on the whole old row.
+func (v candidateVerdict) admits(b *binding, change *replication.Change) bool {
+	if v.access.errorText != "" && v.access.rls {
+		return len(b.filters) == 0
 	}
 	for _, f := range b.filters {
 		if !v.access.columns[f.column] {
 			return false
 		}
+	}
+	if change.Type == replication.Delete && !v.access.rls {
+		return b.matchesRow(change, false)
 	}
 	return true
 }

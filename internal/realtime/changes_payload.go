@@ -122,6 +122,14 @@ func (p *payloadCache) dataFor(access *roleAccess) json.RawMessage {
 func (p *payloadCache) records(d *changeData, access *roleAccess, valueLimit int) bool {
 	ch := p.change
 	keep := func(c replication.Column) bool { return access.columns[c.Name] }
+	// The old row was never checked against row-level security: a DELETE cannot be (the row
+	// is gone), and an UPDATE was checked as its new version, which may have become visible
+	// only through the update (a row handed over to the subscriber). So a role under RLS
+	// learns only the old row's key.
+	keepOld := keep
+	if access.rls {
+		keepOld = func(c replication.Column) bool { return c.PrimaryKey && access.columns[c.Name] }
+	}
 	switch ch.Type {
 	case replication.Insert:
 		d.Record = renderRecord(ch.Columns, ch.New, keep, valueLimit)
@@ -132,15 +140,9 @@ func (p *payloadCache) records(d *changeData, access *roleAccess, valueLimit int
 			// The key did not change, so the server sent no old row; its key is the new one.
 			old = keyOnly(ch.Columns, ch.New)
 		}
-		d.OldRecord = renderRecord(ch.Columns, old, keep, valueLimit)
+		d.OldRecord = renderRecord(ch.Columns, old, keepOld, valueLimit)
 	case replication.Delete:
-		// Deletes cannot be checked against row-level security (the row is gone), so a role
-		// under RLS only learns the key.
-		keepDeleted := keep
-		if access.rls {
-			keepDeleted = func(c replication.Column) bool { return c.PrimaryKey && access.columns[c.Name] }
-		}
-		d.OldRecord = renderRecord(ch.Columns, ch.Old, keepDeleted, valueLimit)
+		d.OldRecord = renderRecord(ch.Columns, ch.Old, keepOld, valueLimit)
 	}
 	return valueLimit > 0 || len(d.Record)+len(d.OldRecord) <= p.maxRecord
 }

@@ -228,6 +228,7 @@ func TestInvalidBindingsAreReported(t *testing.T) {
 		{pgBinding("*", "things", "n=eq.notanumber"), `invalid input syntax for type int4: "notanumber"`},
 		{pgBinding("*", "things", "n=between.1"), "Error parsing `filter` params"},
 		{pgBinding("CREATE", "things", ""), `invalid event "CREATE"`},
+		{pgBinding("*", "things", strings.Repeat("n=gt.1,", 16)+"n=gt.1"), "a filter may have at most 16 conditions"},
 	}
 	c := dial(t, n)
 	for i, tt := range tests {

@@ -40,25 +40,6 @@ type channel struct {
 	expiry  *time.Timer
 }
 
-// joinPayload is what phx_join carries.
-type joinPayload struct {
-	Config struct {
-		Broadcast struct {
-			Self bool `json:"self"`
-			Ack  bool `json:"ack"`
-		} `json:"broadcast"`
-		Presence struct {
-			Key     string `json:"key"`
-			Enabled bool   `json:"enabled"`
-		} `json:"presence"`
-		PostgresChanges []json.RawMessage `json:"postgres_changes"`
-		Private         bool              `json:"private"`
-	} `json:"config"`
-	AccessToken string `json:"access_token"`
-	// UserToken is what older clients sent instead of access_token.
-	UserToken string `json:"user_token"`
-}
-
 func (c *conn) join(ctx context.Context, msg phoenix.Message) {
 	name, ok := strings.CutPrefix(msg.Topic, topicPrefix)
 	switch {
@@ -69,15 +50,12 @@ func (c *conn) join(ctx context.Context, msg phoenix.Message) {
 		c.replyError(msg, "TopicNameRequired: You must provide a topic name")
 		return
 	}
-	var payload joinPayload
-	if err := json.Unmarshal(msg.Payload, &payload); err != nil {
-		c.replyError(msg, "InvalidJoinPayload: "+err.Error())
+	req, reason := decodeJoin(msg.Payload, c.svc.cfg.MaxBindingsPerChannel)
+	if reason != "" {
+		c.replyError(msg, reason)
 		return
 	}
-	if c.overLimit {
-		c.replyError(msg, "ConnectionRateLimitReached: Too many connected users")
-		return
-	}
+	payload := &req.payload
 	// A join of a topic already joined replaces the old channel, as in Phoenix (realtime-js
 	// rejoins this way after an error).
 	if old := c.channel(msg.Topic); old != nil {
@@ -124,7 +102,7 @@ func (c *conn) join(ctx context.Context, msg phoenix.Message) {
 		ch.key = privateKeyPrefix + msg.Topic
 		ch.policies.Store(&pol)
 	}
-	reply, bindingErr := c.svc.changes.prepare(ctx, ch, payload.Config.PostgresChanges)
+	bindingErr := c.svc.changes.prepare(ctx, ch, req)
 
 	err := c.svc.hub.add(ch, func() error { return c.svc.bus.Subscribe(ctx, topicChannelPrefix+ch.key) })
 	if err != nil {
@@ -138,7 +116,11 @@ func (c *conn) join(ctx context.Context, msg phoenix.Message) {
 	c.mu.Unlock()
 	c.svc.changes.add(ch)
 
-	c.reply(msg, "ok", map[string]any{"postgres_changes": reply})
+	echo := req.echo
+	if echo == nil {
+		echo = []map[string]json.RawMessage{}
+	}
+	c.reply(msg, "ok", map[string]any{"postgres_changes": echo})
 	if ch.presenceEnabled.Load() && ch.mayReadPresence() {
 		c.sendPresenceState(ctx, ch)
 	}
@@ -192,8 +174,7 @@ func (c *conn) removeChannel(ctx context.Context, ch *channel) bool {
 	if ch.expiry != nil {
 		ch.expiry.Stop()
 	}
-	tracked := ch.tracked
-	ch.tracked = nil
+	tracked := c.setTracked(ch, nil)
 	c.mu.Unlock()
 
 	c.svc.changes.remove(ch)

@@ -14,7 +14,10 @@ const (
 	DefaultWriteTimeout             = 10 * time.Second
 	DefaultSendQueueSize            = 1024
 	DefaultMaxConnectionsPerKey     = 10000
+	DefaultMaxConnectionsPerIP      = 100
 	DefaultMaxChannelsPerConnection = 100
+	DefaultMaxBindingsPerChannel    = 100
+	DefaultMaxPresenceBytes         = 1 << 20
 	DefaultMessagesPerSecond        = 100
 	DefaultMaxMessageBytes          = 1 << 20
 	DefaultRedisPrefix              = "goforward:realtime:"
@@ -33,12 +36,22 @@ type Config struct {
 	// that falls further behind is disconnected. Default 1024.
 	SendQueueSize int
 	// MaxConnectionsPerKey is how many WebSockets one apikey may hold open on this node;
-	// joins from the ones beyond fail with ConnectionRateLimitReached. Default 10000.
+	// further ones are refused (429, "Too many connected users"). Default 10000.
 	MaxConnectionsPerKey int
+	// MaxConnectionsPerIP is how many WebSockets one client address (IPv6: one /64) may hold
+	// open on this node, so that one client cannot take every connection of the anon key;
+	// further ones are refused with 429. Default 100; negative: no limit.
+	MaxConnectionsPerIP int
 	// MaxChannelsPerConnection is how many channels one WebSocket may join. Default 100.
 	MaxChannelsPerConnection int
-	// MessagesPerSecond is how many broadcast and presence messages one WebSocket may send
-	// per second (bursts of twice that). Default 100.
+	// MaxBindingsPerChannel is how many postgres_changes bindings one join may carry; a join
+	// with more is refused. Default 100.
+	MaxBindingsPerChannel int
+	// MaxPresenceBytesPerConnection bounds the presence state (keys and tracked states) one
+	// WebSocket holds over all its channels; a track beyond it is refused. Default 1 MiB.
+	MaxPresenceBytesPerConnection int64
+	// MessagesPerSecond is how many joins, token refreshes, broadcasts and presence messages
+	// one WebSocket may send per second (bursts of twice that). Default 100.
 	MessagesPerSecond float64
 	// MaxMessageBytes bounds a WebSocket message, a broadcast payload and a presence state.
 	// Default 1 MiB.
@@ -85,6 +98,13 @@ func (c Config) withDefaults() Config {
 	setInt(&c.SendQueueSize, DefaultSendQueueSize)
 	setInt(&c.MaxConnectionsPerKey, DefaultMaxConnectionsPerKey)
 	setInt(&c.MaxChannelsPerConnection, DefaultMaxChannelsPerConnection)
+	setInt(&c.MaxBindingsPerChannel, DefaultMaxBindingsPerChannel)
+	if c.MaxConnectionsPerIP == 0 {
+		c.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
+	}
+	if c.MaxPresenceBytesPerConnection <= 0 {
+		c.MaxPresenceBytesPerConnection = DefaultMaxPresenceBytes
+	}
 	setInt(&c.PostgresChanges.MaxRecordBytes, DefaultMaxRecordBytes)
 	if c.MessagesPerSecond <= 0 {
 		c.MessagesPerSecond = DefaultMessagesPerSecond

@@ -23,6 +23,10 @@ const (
 type frame struct {
 	data   []byte
 	binary bool
+	// closeCode, when set, makes the frame a marker: the writer ends the connection with
+	// this code and closeText once everything queued before it is written.
+	closeCode int
+	closeText string
 }
 
 // conn is one WebSocket. Its reader goroutine handles the client's messages; a writer
@@ -35,9 +39,8 @@ type conn struct {
 	vsn       string
 	ws        *websocket.Conn
 	principal security.Principal // the apikey's (or Bearer token's), for channels joined without a token
-	keyHash   string             // the apikey, hashed, for the per-key connection limit
-	overLimit bool               // beyond the per-key limit: every join is refused
-	limiter   *rate.Limiter      // broadcast and presence messages
+	release   func()             // gives back the connection's places in the per-key and per-address limits
+	limiter   *rate.Limiter      // joins, token refreshes, broadcasts and presence messages
 
 	queue     *sendQueue
 	done      chan struct{} // closed when the connection starts closing
@@ -48,6 +51,9 @@ type conn struct {
 
 	mu       sync.Mutex
 	channels map[string]*channel
+	// presenceBytes is the size of the presence entries the channels track (keys and
+	// states), bounded by MaxPresenceBytesPerConnection.
+	presenceBytes int64
 }
 
 // enqueue queues f for writing. When the queue is full the client is too slow: it is
@@ -94,6 +100,12 @@ func (c *conn) replyError(m phoenix.Message, reason string) {
 	c.reply(m, "error", map[string]string{"reason": reason})
 }
 
+// closeAfterQueued ends the connection like close, but only after what is queued (a reply
+// saying why) has been written.
+func (c *conn) closeAfterQueued(code int, reason string) {
+	c.enqueue(&frame{closeCode: code, closeText: reason})
+}
+
 // close ends the connection with a close frame carrying code and reason. It only signals:
 // the writer sends the close frame and closes the socket, which ends the reader, and the
 // reader cleans up; so it is safe to call from anywhere, fan-outs included.
@@ -134,6 +146,10 @@ func (c *conn) writeLoop() {
 		// failed write closes it.
 		for _, f := range batch {
 			if c.closed() {
+				break
+			}
+			if f.closeCode != 0 {
+				c.close(f.closeCode, f.closeText)
 				break
 			}
 			failed = !c.write(f)

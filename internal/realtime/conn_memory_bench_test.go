@@ -33,6 +33,7 @@ func BenchmarkIdleJoinedConnection(b *testing.B) {
 		svc, err := realtime.New(realtime.Config{
 			HeartbeatTimeout:     time.Hour,
 			MaxConnectionsPerKey: 1 << 20,
+			MaxConnectionsPerIP:  -1,
 			PostgresChanges:      realtime.PostgresChangesConfig{Disabled: true},
 		}, realtime.Deps{Keys: env.Keys, Runner: env.Runner, Logger: env.Logger})
 		require.NoError(b, err)

@@ -17,6 +17,11 @@ var filterOps = map[string]bool{
 // maxInValues is Supabase's limit on the values of an in filter.
 const maxInValues = 100
 
+// maxFilterConditions bounds the conditions of one filter. Every change of the table is
+// matched against every condition of every binding, so a join must not be able to make that
+// arbitrarily expensive (Supabase sets no limit; realtime-js subscriptions use one or two).
+const maxFilterConditions = 16
+
 // filter is one condition of a postgres_changes filter: column=[not.]op.value.
 type filter struct {
 	column string

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/security"
 )
 
@@ -32,18 +33,26 @@ func (p channelPolicies) canRead() bool { return p.BroadcastRead || p.PresenceRe
 var errPolicyProbe = errors.New("policy probe done")
 
 // policiesFor evaluates realtime.messages' row-level security for topic name as principal,
-// the way Supabase does: probe rows for both extensions are inserted (as the owner), then read
-// back as the caller (SELECT policies: may receive), and inserted again as the caller (INSERT
-// policies: may send). Everything is rolled back. The caller's role was checked to be one of
-// the API roles when its token was accepted.
+// the way Supabase does: probe rows for both extensions are inserted, then read back as the
+// caller (SELECT policies: may receive), and inserted again as the caller (INSERT policies:
+// may send). Everything is rolled back.
+//
+// It all runs on the authenticator's connection (the RoleRunner), like every request, and
+// not on the owner's: policies are the application's SQL, and a policy, or a function it
+// calls, that manages to RESET ROLE or read session-level state would otherwise run with the
+// owner's (a superuser's) privileges. The probe rows are inserted as service_role, which
+// bypasses row-level security and holds INSERT on realtime.messages (migration 0005), so
+// the authenticator needs nothing beyond the API roles it may already switch to. The
+// caller's role was checked to be one of the API roles when its token was accepted.
 func (s *Service) policiesFor(ctx context.Context, name string, p security.Principal) (channelPolicies, error) {
 	var pol channelPolicies
-	if s.owner == nil {
-		return pol, errors.New("private channels need the owner's connection pool")
-	}
 	ctx, cancel := context.WithTimeout(ctx, policyTimeout)
 	defer cancel()
-	err := pgx.BeginFunc(ctx, s.owner, func(tx pgx.Tx) error {
+	scope := db.RequestScope{Role: p.Role, Claims: p.Claims}
+	err := s.runner.InRole(ctx, scope, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('role', $1, true)`, db.RoleServiceRole); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `INSERT INTO realtime.messages (topic, extension) VALUES ($1, 'broadcast'), ($1, 'presence') RETURNING id`, name)
 		if err != nil {
 			return err
@@ -52,8 +61,7 @@ func (s *Service) policiesFor(ctx context.Context, name string, p security.Princ
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
-			set_config('realtime.topic', $3, true)`, p.Role, string(p.Claims), name); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT set_config('role', $1, true), set_config('realtime.topic', $2, true)`, p.Role, name); err != nil {
 			return err
 		}
 		rows, err = tx.Query(ctx, `SELECT extension FROM realtime.messages WHERE id = ANY($1)`, ids)

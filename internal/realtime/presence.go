@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -52,7 +54,13 @@ func (c *conn) presence(ctx context.Context, ch *channel, msg phoenix.Message) {
 			c.shutdown(ctx, ch, "Track message size exceeded")
 			return
 		}
-		if err := c.track(ctx, ch, state); err != nil {
+		err := c.track(ctx, ch, state)
+		switch {
+		case errors.Is(err, errPresenceTooLarge):
+			c.replyError(msg, fmt.Sprintf("PresenceStateTooLarge: the presence state tracked on this connection would exceed %d bytes",
+				c.svc.cfg.MaxPresenceBytesPerConnection))
+			return
+		case err != nil:
 			c.svc.logger.WarnContext(ctx, "realtime: presence track failed", "topic", ch.topic, "error", err)
 			c.reply(msg, "error", nil)
 			return
@@ -60,8 +68,7 @@ func (c *conn) presence(ctx context.Context, ch *channel, msg phoenix.Message) {
 		c.reply(msg, "ok", nil)
 	case "untrack":
 		c.mu.Lock()
-		tracked := ch.tracked
-		ch.tracked = nil
+		tracked := c.setTracked(ch, nil)
 		c.mu.Unlock()
 		if tracked != nil {
 			c.svc.untrack(ctx, ch.key, tracked.ID)
@@ -81,13 +88,30 @@ func (c *conn) track(ctx context.Context, ch *channel, state json.RawMessage) er
 		return err
 	}
 	entry := PresenceEntry{ID: c.origin, Key: ch.presenceKey, Meta: meta}
+	// Messages of a connection are handled one at a time, so nothing else tracks on it
+	// between this check and the update after Track.
+	c.mu.Lock()
+	over := c.presenceBytes-entryBytes(ch.tracked)+entryBytes(&entry) > c.svc.cfg.MaxPresenceBytesPerConnection
+	c.mu.Unlock()
+	if over {
+		return errPresenceTooLarge
+	}
 	prev, err := c.svc.presence.Track(ctx, ch.key, entry)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	ch.tracked = &entry
+	gone := c.channels[ch.topic] != ch
+	if !gone {
+		c.setTracked(ch, &entry)
+	}
 	c.mu.Unlock()
+	if gone {
+		// The channel was closed meanwhile (its token expired, say) and has forgotten its
+		// presence already; this entry must not outlive it.
+		c.svc.untrack(ctx, ch.key, entry.ID)
+		return nil
+	}
 	joins, leaves := presenceMetas{}, presenceMetas{}
 	joins.add(entry.Key, meta)
 	if prev != nil {
@@ -100,6 +124,27 @@ func (c *conn) track(ctx context.Context, ch *channel, state json.RawMessage) er
 		c.sendPresenceState(ctx, ch)
 	}
 	return nil
+}
+
+// errPresenceTooLarge refuses a track that would take the connection's presence state over
+// MaxPresenceBytesPerConnection.
+var errPresenceTooLarge = errors.New("presence state over the connection's limit")
+
+// entryBytes is what a tracked entry counts against the connection's presence limit.
+func entryBytes(e *PresenceEntry) int64 {
+	if e == nil {
+		return 0
+	}
+	return int64(len(e.Key) + len(e.Meta))
+}
+
+// setTracked makes e (nil: nothing) ch's tracked entry, keeping the connection's presence
+// total, and returns the entry it replaced. The caller holds c.mu.
+func (c *conn) setTracked(ch *channel, e *PresenceEntry) *PresenceEntry {
+	prev := ch.tracked
+	c.presenceBytes += entryBytes(e) - entryBytes(prev)
+	ch.tracked = e
+	return prev
 }
 
 // withRef adds phx_ref to a tracked state.

@@ -79,3 +79,25 @@ func TestPrivateChannelClosesWhenARefreshLosesReadAccess(t *testing.T) {
 	require.Equal(t, "You no longer have permission to read from this Channel topic: room-"+userA, sys.Message)
 	c.expect(event(room, "phx_close"))
 }
+
+// Policies run as the caller's role on the authenticator's connection, as every request
+// does, never on the owner's (a superuser): SQL a policy calls could otherwise RESET ROLE
+// its way to the owner's privileges.
+func TestPrivateChannelPoliciesRunOnTheAuthenticatorConnection(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{})
+	n.exec(t, `CREATE POLICY only_via_authenticator ON realtime.messages FOR SELECT TO authenticated
+		USING (realtime.topic() = 'probe-room' AND session_user = 'authenticator')`)
+	n.exec(t, `CREATE POLICY send_via_authenticator ON realtime.messages FOR INSERT TO authenticated
+		WITH CHECK (realtime.topic() = 'probe-room' AND session_user = 'authenticator')`)
+
+	c := dial(t, n)
+	joinRef, reply := c.join("realtime:probe-room", privateConfig(), n.env.UserToken(t, userA, nil))
+	require.Equal(t, "ok", reply.Status, string(reply.Response))
+	ref := c.send(joinRef, "realtime:probe-room", "broadcast", broadcastMsg("hello", map[string]any{}))
+	require.Equal(t, "ok", c.awaitReply("realtime:probe-room", ref).Status, "the INSERT policy was evaluated there too")
+
+	body := map[string]any{"messages": []map[string]any{{"topic": "probe-room", "event": "rest", "payload": map[string]any{}, "private": true}}}
+	resp := n.env.Do(t, servicetest.Request{Method: http.MethodPost, Path: realtime.Prefix + "/api/broadcast", Body: body, Token: n.env.UserToken(t, userA, nil)})
+	require.Equal(t, http.StatusAccepted, resp.Status, string(resp.Body))
+}

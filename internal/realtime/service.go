@@ -54,11 +54,13 @@ type ChangeSource interface {
 type Deps struct {
 	// Keys verifies the access tokens channels join with. Required.
 	Keys *security.Keys
-	// Runner runs authorization checks as a subscriber's role and claims. Required.
+	// Runner runs authorization checks as a subscriber's role and claims: row checks of
+	// changes, the catalog checks of postgres_changes bindings and private channels'
+	// policies, all on the authenticator's connections. Required.
 	Runner *db.RoleRunner
 	// Owner connects as the database owner (a superuser or a role with REPLICATION): it reads
-	// the replication stream and evaluates private channels' policies. Required unless
-	// postgres_changes are disabled; without it private channels are refused.
+	// the replication stream and nothing else. Required unless postgres_changes are
+	// disabled.
 	Owner *pgxpool.Pool
 	// Redis, when set, connects the nodes of a cluster. Nil: this node works alone.
 	Redis redis.UniversalClient
@@ -83,7 +85,9 @@ type Service struct {
 	source   ChangeSource
 	changes  *changeDispatcher
 	upgrader websocket.Upgrader
-	limits   *connLimits
+	// keyLimits and ipLimits count the WebSockets per apikey and per client address.
+	keyLimits *connLimits
+	ipLimits  *connLimits
 
 	nextConnID atomic.Uint64
 	nextRef    atomic.Uint64
@@ -106,8 +110,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		owner:  deps.Owner,
 		logger: deps.Logger,
 		hub:    newHub(),
-		limits: newConnLimits(cfg.MaxConnectionsPerKey),
 		conns:  map[*conn]struct{}{},
+
+		keyLimits: newConnLimits(cfg.MaxConnectionsPerKey),
+		ipLimits:  newConnLimits(cfg.MaxConnectionsPerIP),
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()

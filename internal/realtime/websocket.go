@@ -48,6 +48,31 @@ func (s *Service) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		_ = httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"message": "Realtime is shutting down"})
 		return
 	}
+	key := r.URL.Query().Get("apikey")
+	if key == "" {
+		key = r.Header.Get("apikey")
+	}
+	sum := sha256.Sum256([]byte(key))
+	keyHash := hex.EncodeToString(sum[:])
+	address := addressKey(httpx.ClientIP(r.Context()))
+	// Sockets beyond a limit are refused before the upgrade, as Supabase refuses them in
+	// its socket's connect: a socket that stayed open would hold its slot and memory doing
+	// nothing.
+	if !s.keyLimits.acquire(keyHash) {
+		_ = httpx.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"message": "Too many connected users"})
+		return
+	}
+	if address != "" && !s.ipLimits.acquire(address) {
+		s.keyLimits.release(keyHash)
+		_ = httpx.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"message": "Too many connections from this address"})
+		return
+	}
+	release := func() {
+		s.keyLimits.release(keyHash)
+		if address != "" {
+			s.ipLimits.release(address)
+		}
+	}
 	// The server's read and write timeouts were armed for an ordinary request; a WebSocket
 	// lives much longer and sets its own deadlines.
 	rc := http.NewResponseController(w)
@@ -55,15 +80,11 @@ func (s *Service) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	_ = rc.SetWriteDeadline(time.Time{})
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		release()
 		return // the upgrader answered the client already
 	}
 	ws.SetReadLimit(s.cfg.MaxMessageBytes)
 
-	key := r.URL.Query().Get("apikey")
-	if key == "" {
-		key = r.Header.Get("apikey")
-	}
-	sum := sha256.Sum256([]byte(key))
 	id := s.nextConnID.Add(1)
 	c := &conn{
 		svc:       s,
@@ -72,7 +93,7 @@ func (s *Service) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		vsn:       vsn,
 		ws:        ws,
 		principal: principal,
-		keyHash:   hex.EncodeToString(sum[:]),
+		release:   release,
 		limiter:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), int(2*s.cfg.MessagesPerSecond)+1),
 		queue:     newSendQueue(s.cfg.SendQueueSize),
 		done:      make(chan struct{}),
@@ -80,10 +101,10 @@ func (s *Service) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		channels:  map[string]*channel{},
 	}
 	if !s.register(c) {
+		release()
 		_ = ws.Close()
 		return
 	}
-	c.overLimit = !s.limits.acquire(c.keyHash)
 	// The connection lives on in goroutines of its own and this handler returns: the HTTP
 	// server's goroutine would otherwise hold, for the socket's whole life, its connection
 	// state with 8 KiB of read and write buffers the WebSocket no longer uses, the request,
@@ -103,9 +124,7 @@ func (c *conn) serve(ctx context.Context) {
 	cleanupCtx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 	defer cancel()
 	c.leaveAll(cleanupCtx)
-	if !c.overLimit {
-		c.svc.limits.release(c.keyHash)
-	}
+	c.release()
 	c.svc.unregister(c)
 }
 
@@ -158,6 +177,14 @@ func (c *conn) handle(ctx context.Context, msg phoenix.Message) {
 		c.reply(msg, "ok", nil)
 		return
 	case msg.Event == phoenix.EventJoin:
+		// A join costs database work (the token, bindings, policies, presence), so it is
+		// counted like a broadcast. Beyond the rate the client is told and disconnected, as
+		// Supabase does.
+		if !c.limiter.Allow() {
+			c.replyError(msg, "ClientJoinRateLimitReached: Too many joins per second")
+			c.closeAfterQueued(websocket.ClosePolicyViolation, "Too many joins per second")
+			return
+		}
 		c.join(ctx, msg)
 		return
 	}
@@ -175,7 +202,10 @@ func (c *conn) handle(ctx context.Context, msg phoenix.Message) {
 	case phoenix.EventPresence:
 		c.presence(ctx, ch, msg)
 	case phoenix.EventAccessToken:
-		c.accessToken(ctx, ch, msg)
+		// A refresh verifies a token and, on a private channel, evaluates its policies.
+		if c.allow(ctx, ch) {
+			c.accessToken(ctx, ch, msg)
+		}
 	default:
 		// Supabase ignores events it does not know.
 	}
