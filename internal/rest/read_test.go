@@ -96,8 +96,9 @@ func TestReadFilters(t *testing.T) {
 		ids("tags=ov.{cs,history}", `[{"id":1},{"id":3}]`),
 		ids("during=sl.[10,30)", `[{"id":1},{"id":2}]`),
 		ids("during=sr.[1,6)", `[{"id":3}]`),
-		ids("during=nxl.[1,5)", `[{"id":1}]`),
-		ids("during=nxr.[5,6)", `[{"id":2},{"id":3}]`),
+		// nxl is &> (does not extend to the left of), nxr is &< (not to the right of).
+		ids("during=nxl.[5,6)", `[{"id":2},{"id":3}]`),
+		ids("during=nxr.[1,10)", `[{"id":1},{"id":2}]`),
 		ids("during=adj.[10,12)", `[{"id":2}]`),
 		ids("search=fts.engine", `[{"id":1},{"id":2}]`),
 		ids("search=fts(english).engines", `[{"id":1},{"id":2}]`),
