@@ -75,6 +75,8 @@ type exchange struct {
 	total    *int64
 	page     int64
 	location []string
+	// inserted is how many rows an upsert inserted rather than updated (nil otherwise).
+	inserted *int64
 	body     []byte // writes keep the body until the transaction has committed
 	// settings are response.headers and response.status as the statement left them.
 	settings responseSettings
@@ -124,7 +126,7 @@ func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt
 			return rows.Err()
 		}
 		var headers, status *string
-		if err := rows.Scan(&x.total, &x.page, nil, &x.location, &headers, &status); err != nil {
+		if err := rows.Scan(&x.total, &x.page, nil, &x.location, &headers, &status, &x.inserted); err != nil {
 			return err
 		}
 		if err := x.check(); err != nil {
@@ -204,15 +206,21 @@ func (x *exchange) check() error {
 			fmt.Sprintf("The query affects %d rows", x.page), nil)
 	}
 	if (q.kind == kindRead || q.kind == kindCall) && x.total != nil && q.offset > 0 && q.offset > *x.total {
-		return apiError(http.StatusRequestedRangeNotSatisfiable, CodeBadRange, "Requested range not satisfiable",
+		e := apiError(http.StatusRequestedRangeNotSatisfiable, CodeBadRange, "Requested range not satisfiable",
 			fmt.Sprintf("An offset of %d was requested, but there are only %d rows.", q.offset, *x.total), nil)
+		// PostgREST answers with the headers of the read, so the client still learns the total.
+		e.Header = http.Header{"Content-Range": {contentRange(q.offset, 0, x.total)}}
+		if applied := q.preferenceApplied(); applied != "" {
+			e.Header.Set("Preference-Applied", applied)
+		}
+		return e
 	}
 	return nil
 }
 
 func (x *exchange) respond(body []byte) error {
 	q, h := x.q, x.w.Header()
-	if applied := q.prefer.applied(q.kind != kindRead); applied != "" {
+	if applied := q.preferenceApplied(); applied != "" {
 		h.Set("Preference-Applied", applied)
 	}
 	status := http.StatusOK
@@ -234,12 +242,33 @@ func (x *exchange) respond(body []byte) error {
 			status, send = http.StatusNoContent, false
 		}
 	case kindInsert:
+		// An upsert that inserted nothing (every row updated an existing one) is 200.
 		status = http.StatusCreated
+		if q.resolution == "merge-duplicates" && !x.insertedAny() {
+			status = http.StatusOK
+		}
 		h.Set("Content-Range", contentRange(0, 0, x.total))
 		if len(x.location) > 0 {
 			h.Set("Location", x.locationPath())
 		}
 		send = q.returning == "representation"
+	case kindPut:
+		// PostgREST sends no Content-Range for PUT: 201 when the row was created, 200 when
+		// it replaced one, 204 without a representation.
+		status, send = http.StatusNoContent, q.returning == "representation"
+		if send {
+			status = http.StatusOK
+			if x.insertedAny() {
+				status = http.StatusCreated
+			}
+		}
+	case kindDelete:
+		// PostgREST reports no row range for a DELETE, only the count when one was asked for.
+		h.Set("Content-Range", contentRange(0, 0, x.total))
+		send = q.returning == "representation"
+		if !send {
+			status = http.StatusNoContent
+		}
 	default:
 		h.Set("Content-Range", contentRange(0, x.page, x.total))
 		send = q.returning == "representation"
@@ -265,6 +294,9 @@ func (x *exchange) respond(body []byte) error {
 	_, err := x.w.Write(body)
 	return err
 }
+
+// insertedAny reports whether an upsert inserted at least one row.
+func (x *exchange) insertedAny() bool { return x.inserted != nil && *x.inserted > 0 }
 
 // strictMaxAffected reports whether the request capped the rows it may affect.
 func (q *Query) strictMaxAffected() bool {

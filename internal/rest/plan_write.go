@@ -83,7 +83,6 @@ func (p *planner) planInsert(table *meta.Table) (*Query, error) {
 	q.body = asArray(p.req.Body, p.req.BodyArray)
 	q.missing = p.req.Prefer.Missing == "default"
 	if res := p.req.Prefer.Resolution; res != "" {
-		q.resolution = res
 		q.onConflict = p.req.OnConflict
 		if q.onConflict == nil {
 			q.onConflict = table.PrimaryKey
@@ -93,9 +92,10 @@ func (p *planner) planInsert(table *meta.Table) (*Query, error) {
 				return nil, columnNotFound(table.Name, c)
 			}
 		}
-		if len(q.onConflict) == 0 && res == "merge-duplicates" {
-			return nil, apiError(http.StatusBadRequest, CodeBadQueryParam,
-				"merge-duplicates needs a primary key or on_conflict columns", nil, nil)
+		// Without a conflict target (no primary key, no on_conflict) PostgREST ignores the
+		// resolution: a plain insert, and no resolution in Preference-Applied.
+		if len(q.onConflict) > 0 {
+			q.resolution = res
 		}
 	}
 	return q, nil
