@@ -174,14 +174,13 @@ func functionPath(fn *meta.Function) object {
 		"parameters": []any{object{"name": "args", "in": "body", "required": true, "schema": args}},
 		"responses":  object{"200": object{"description": "OK"}},
 	}}
-	if fn.Volatility != meta.Volatile {
-		var query []any
-		for _, p := range fn.Params {
-			query = append(query, object{"name": p.Name, "in": "query", "required": !p.HasDefault, "type": swaggerType(p.BaseType), "format": p.Type})
-		}
-		path["get"] = object{"tags": []string{"(rpc) " + fn.Name}, "summary": fn.Description, "parameters": query,
-			"responses": object{"200": object{"description": "OK"}}}
+	// Any function may be called with GET (read-only), as PostgREST's description says.
+	var query []any
+	for _, p := range fn.Params {
+		query = append(query, object{"name": p.Name, "in": "query", "required": !p.HasDefault, "type": swaggerType(p.BaseType), "format": p.Type})
 	}
+	path["get"] = object{"tags": []string{"(rpc) " + fn.Name}, "summary": fn.Description, "parameters": query,
+		"responses": object{"200": object{"description": "OK"}}}
 	return path
 }
 

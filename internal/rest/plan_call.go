@@ -52,17 +52,14 @@ func (p *planner) planCall() (*Query, error) {
 	default:
 		return nil, ambiguousFunction(candidates)
 	}
-	if get && fn.Volatility == meta.Volatile {
-		return nil, apiError(http.StatusMethodNotAllowed, CodeBadRPCMethod, "Cannot use the "+req.Method+" method on RPC",
-			fmt.Sprintf("%s.%s is VOLATILE: it may change data, so it can only be called with POST", fn.Schema, fn.Name), nil)
-	}
-
 	// max-affected counts the rows a function returns, so it means nothing for one that
 	// returns a single value; PostgREST refuses the combination before running anything.
 	if req.Prefer.Handling == "strict" && req.Prefer.MaxAffected != nil && !fn.ReturnsSet {
 		return nil, apiError(http.StatusBadRequest, CodeMaxAffectedRPC,
 			"Function must return SETOF or TABLE when max-affected preference is used with handling=strict", nil, nil)
 	}
+	// GET and HEAD run any function read-only, VOLATILE ones too (as PostgREST does): one
+	// that only reads succeeds, one that writes fails with 25006 (405).
 	q := &Query{kind: kindCall, schema: p.schema, function: fn, media: req.Accept, stripNulls: req.StripNulls, head: req.Method == http.MethodHead,
 		count: req.Prefer.Count, singleBody: singleBody, prefer: req.Prefer,
 		readOnly: get || fn.Volatility != meta.Volatile}
