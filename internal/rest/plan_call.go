@@ -95,18 +95,20 @@ func (p *planner) planCall() (*Query, error) {
 	return q, p.checkAllParamsUsed()
 }
 
-// getArgKeys picks the query parameters of a GET call that name a parameter of some overload.
+// getArgKeys picks the query parameters of a GET call that are arguments: those naming a
+// parameter of some overload, and, as PostgREST reads them, those whose value is not an
+// operator expression (they cannot be filters), so an unknown argument is reported as one.
 func (p *planner) getArgKeys(overloads []*meta.Function) []string {
 	var keys []string
 	for _, param := range p.req.Params {
 		if slices.Contains(keys, param.Key) {
 			continue
 		}
-		for _, fn := range overloads {
-			if slices.ContainsFunc(fn.Params, func(x meta.Param) bool { return x.Name == param.Key }) {
-				keys = append(keys, param.Key)
-				break
-			}
+		known := slices.ContainsFunc(overloads, func(fn *meta.Function) bool {
+			return slices.ContainsFunc(fn.Params, func(x meta.Param) bool { return x.Name == param.Key })
+		})
+		if _, err := parseOperation(Field{Name: param.Key}, param.Value, false); known || err != nil {
+			keys = append(keys, param.Key)
 		}
 	}
 	return keys
@@ -247,9 +249,13 @@ func (p *planner) noFunction(name string, keys []string, overloads []*meta.Funct
 			hint = fmt.Sprintf("Perhaps you meant to call the function %s.%s", p.schema, best)
 		}
 	}
+	// Only a JSON body could have gone to a single json/jsonb parameter.
+	if p.req.Method == http.MethodPost {
+		params += " or with a single unnamed json/jsonb parameter"
+	}
 	return apiError(http.StatusNotFound, CodeNoFunction,
 		fmt.Sprintf("Could not find the function %s%s in the schema cache", qualified, sig),
-		fmt.Sprintf("Searched for the function %s%s or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.", qualified, params),
+		fmt.Sprintf("Searched for the function %s%s, but no matches were found in the schema cache.", qualified, params),
 		hint)
 }
 

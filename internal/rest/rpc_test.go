@@ -65,6 +65,38 @@ func TestRPCAmbiguousOverload(t *testing.T) {
 	require.Contains(t, string(r.Body), "PGRST203")
 }
 
+// TestRPCUnknownArguments checks that PGRST202 names every argument the client sent, as
+// PostgREST does, not only those some overload knows.
+func TestRPCUnknownArguments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, c := range []struct {
+		call    call
+		message string
+		details string
+	}{
+		{call: call{path: "/rpc/add?a=1&c=2"},
+			message: "Could not find the function public.add(a, c) in the schema cache",
+			details: "Searched for the function public.add with parameters a, c, but no matches were found in the schema cache."},
+		{call: call{method: "POST", path: "/rpc/add", body: map[string]any{"c": 2, "a": 1}},
+			message: "Could not find the function public.add(a, c) in the schema cache",
+			details: "Searched for the function public.add with parameters a, c or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache."},
+	} {
+		r := e.do(t, c.call)
+		require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Body)
+		var body map[string]any
+		r.JSON(t, &body)
+		require.Equal(t, "PGRST202", body["code"])
+		require.Equal(t, c.message, body["message"])
+		require.Equal(t, c.details, body["details"])
+		require.Equal(t, "Perhaps you meant to call the function public.add(a, b)", body["hint"])
+	}
+	// A GET parameter that is an operator expression still filters the result.
+	r := e.do(t, call{path: "/rpc/posts_by?author=1&id=eq.2&select=id"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, jsonText(t, `[{"id":2}]`), jsonOf(t, r))
+}
+
 func TestRPCMaxAffected(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, `CREATE TABLE items (id int PRIMARY KEY);
