@@ -161,7 +161,7 @@ func (p *planner) planPut(table *meta.Table) (*Query, error) {
 	}
 	var body map[string]json.RawMessage
 	if err := json.Unmarshal(p.req.Body, &body); err != nil {
-		return nil, apiError(http.StatusBadRequest, CodeBadBody, "Empty or invalid json", err.Error(), nil)
+		return nil, apiError(http.StatusBadRequest, CodeBadBody, "Empty or invalid json", nil, nil)
 	}
 	for _, pk := range table.PrimaryKey {
 		if jsonScalarText(body[pk]) != values[pk] {

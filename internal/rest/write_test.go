@@ -78,6 +78,27 @@ func TestInsert(t *testing.T) {
 	})
 }
 
+// TestInvalidBody checks PGRST102's whole body against PostgREST's: a fixed message and no
+// parser details.
+func TestInvalidBody(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, c := range []struct {
+		call    call
+		message string
+	}{
+		{call{method: "POST", path: "/labels", body: `{"id": `}, "Empty or invalid json"},
+		{call{method: "POST", path: "/labels", body: `{"id": 1} trailing`}, "Empty or invalid json"},
+		{call{method: "PATCH", path: "/labels?id=eq.1", body: `{"label": tru}`}, "Empty or invalid json"},
+		{call{method: "POST", path: "/rpc/add", body: `{"a": }`}, "Empty or invalid json"},
+		{call{method: "POST", path: "/labels", body: `[{"id": 1}, 2]`}, "All object keys must match"},
+	} {
+		r := e.do(t, c.call)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+		require.JSONEq(t, `{"code":"PGRST102","details":null,"hint":null,"message":"`+c.message+`"}`, string(r.Body))
+	}
+}
+
 func TestUpsert(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
