@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/meta"
 	"github.com/goforward/goforward/internal/security"
 )
@@ -35,8 +36,15 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		return apiError(http.StatusServiceUnavailable, CodeNoSchemaCache,
 			"Could not query the database for the schema cache. Retrying.", nil, nil).WithCause(err)
 	}
+	scope := db.RequestScope{
+		Role:    principal.Role,
+		Claims:  principal.Claims,
+		Method:  r.Method,
+		Path:    strings.TrimPrefix(r.URL.Path, Prefix),
+		Headers: r.Header,
+	}
 	if req.Resource == "" && !req.RPC {
-		return s.serveOpenAPI(w, r, &req, schema)
+		return runError(s.serveOpenAPI(w, r, &req, schema, scope), scope.Role)
 	}
 	if r.Method == http.MethodOptions {
 		return s.serveOptions(w, &req, schema)
@@ -46,28 +54,26 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})
-	scope := db.RequestScope{
-		Role:    principal.Role,
-		Claims:  principal.Claims,
-		Method:  r.Method,
-		Path:    strings.TrimPrefix(r.URL.Path, Prefix),
-		Headers: r.Header,
+	x := &exchange{w: w, q: q, maxRows: int64(s.cfg.MaxRows)}
+	return runError(s.execute(r, scope, q, stmt, x), scope.Role)
+}
+
+// runError turns the error of running SQL as role into the response PostgREST would give.
+func runError(err error, role string) error {
+	var appErr *httpx.AppError
+	switch {
+	case err == nil || errors.As(err, &appErr):
+		return err
+	case errors.Is(err, db.ErrRoleNotAllowed):
+		return apiError(http.StatusUnauthorized, "22023", fmt.Sprintf("role \"%s\" does not exist", role), nil, nil).WithCause(err)
 	}
-	x := &exchange{w: w, q: q, authed: principal.Role != db.RoleAnon, maxRows: int64(s.cfg.MaxRows)}
-	if err := s.execute(r, scope, q, stmt, x); err != nil {
-		if errors.Is(err, db.ErrRoleNotAllowed) {
-			return apiError(http.StatusUnauthorized, "22023", fmt.Sprintf("role \"%s\" does not exist", principal.Role), nil, nil).WithCause(err)
-		}
-		return databaseError(err, x.authed)
-	}
-	return nil
+	return databaseError(err, role != db.RoleAnon)
 }
 
 // exchange carries one request's result from the database to the client.
 type exchange struct {
-	w      http.ResponseWriter
-	q      *Query
-	authed bool
+	w http.ResponseWriter
+	q *Query
 	// maxRows is the service's row cap (0: none), the threshold of count=estimated.
 	maxRows int64
 
