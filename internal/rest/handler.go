@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +64,10 @@ func runError(err error, role string) error {
 	var appErr *httpx.AppError
 	switch {
 	case err == nil || errors.As(err, &appErr):
+		return err
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// The request ended (the client went away) and its statement was cancelled: not a
+		// database fault, and not a reason to report the database unreachable.
 		return err
 	case errors.Is(err, db.ErrRoleNotAllowed):
 		return apiError(http.StatusUnauthorized, "22023", fmt.Sprintf("role \"%s\" does not exist", role), nil, nil).WithCause(err)
