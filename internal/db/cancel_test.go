@@ -50,6 +50,12 @@ func TestRunnerKeepsTheConnectionWhenTheContextEnds(t *testing.T) {
 				return err
 			})
 		},
+		"InTx": func(ctx context.Context) error {
+			return db.InTx(ctx, pool, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, wait)
+				return err
+			})
+		},
 		"RunInRole": func(ctx context.Context) error {
 			return runner.RunInRole(ctx, anon, db.PipelineOptions{ReadOnly: true},
 				[]db.Statement{{SQL: wait}}, func(int, pgx.Rows) error { return nil })

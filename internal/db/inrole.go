@@ -99,59 +99,19 @@ func (r *RoleRunner) Pool() *pgxpool.Pool { return r.pool }
 // InRole runs fn inside a transaction that has switched to scope.Role and published the
 // claims and request details the way PostgREST does (set_config(..., true), so everything is
 // undone at the end of the transaction and never leaks to the next user of the connection).
-// fn's error rolls the transaction back and is returned (see withContextCause).
-//
-// COMMIT and ROLLBACK run even when ctx has ended (a client that went away), bounded by
-// EndTimeout: pgx closes a connection whose ROLLBACK fails, and the pool would have to
-// open a new one.
-func (r *RoleRunner) InRole(ctx context.Context, scope RequestScope, fn func(pgx.Tx) error) (err error) {
+// fn's error rolls the transaction back and is returned. The transaction ends as InTx ends
+// it, even after ctx has ended.
+func (r *RoleRunner) InRole(ctx context.Context, scope RequestScope, fn func(pgx.Tx) error) error {
 	settings, err := scope.settings(r.timeouts.forRole(scope.Role))
 	if err != nil {
 		return err
 	}
-	defer func() { err = withContextCause(ctx, err) }()
-	tx, err := r.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	ended := false
-	defer func() {
-		if !ended { // fn failed or panicked
-			endCtx, cancel := endContext(ctx)
-			_ = tx.Rollback(endCtx)
-			cancel()
+	return InTx(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, applySettingsSQL, settings...); err != nil {
+			return fmt.Errorf("enter role %s: %w", scope.Role, err)
 		}
-	}()
-	if _, err := tx.Exec(ctx, applySettingsSQL, settings...); err != nil {
-		return fmt.Errorf("enter role %s: %w", scope.Role, err)
-	}
-	if err := fn(tx); err != nil {
-		return err
-	}
-	ended = true
-	endCtx, cancel := endContext(ctx)
-	defer cancel()
-	return tx.Commit(endCtx)
-}
-
-// EndTimeout bounds the COMMIT or ROLLBACK that ends a request's transaction after the
-// request's own context has ended.
-const EndTimeout = 10 * time.Second
-
-// endContext is ctx without its cancellation or deadline, bounded by EndTimeout.
-func endContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), EndTimeout)
-}
-
-// withContextCause makes err report that ctx ended, when it has: a statement cancelled
-// because the client went away fails with SQLSTATE 57014 (or a pgx error) that would
-// otherwise read as a server fault. errors.Is(err, context.Canceled) then tells a client that
-// left (HTTP 499) from a failure; errors.As still finds the PostgreSQL error.
-func withContextCause(ctx context.Context, err error) error {
-	if err == nil || ctx.Err() == nil || errors.Is(err, ctx.Err()) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", ctx.Err(), err)
+		return fn(tx)
+	})
 }
 
 // applySettingsSQL switches role and publishes the request in one round trip. The role is a
