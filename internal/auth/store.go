@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/goforward/goforward/internal/db"
 )
 
 // querier is what the store functions need: a pool, a connection or a transaction.
@@ -37,11 +39,12 @@ func runBatch(ctx context.Context, q querier, b *pgx.Batch) error {
 	return q.SendBatch(ctx, b).Close()
 }
 
-// inTx runs fn in a transaction on q, committing when fn returns nil.
+// inTx runs fn in a transaction on q, committing when fn returns nil (db.InTx: the
+// transaction is ended even when the client went away, so the connection stays pooled).
 func inTx(ctx context.Context, q interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, q, fn)
+	return db.InTx(ctx, q, fn)
 }
 
 // newID returns a random (version 4) UUID.

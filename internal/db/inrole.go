@@ -99,13 +99,14 @@ func (r *RoleRunner) Pool() *pgxpool.Pool { return r.pool }
 // InRole runs fn inside a transaction that has switched to scope.Role and published the
 // claims and request details the way PostgREST does (set_config(..., true), so everything is
 // undone at the end of the transaction and never leaks to the next user of the connection).
-// fn's error rolls the transaction back and is returned unchanged.
+// fn's error rolls the transaction back and is returned. The transaction ends as InTx ends
+// it, even after ctx has ended.
 func (r *RoleRunner) InRole(ctx context.Context, scope RequestScope, fn func(pgx.Tx) error) error {
 	settings, err := scope.settings(r.timeouts.forRole(scope.Role))
 	if err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	return InTx(ctx, r.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, applySettingsSQL, settings...); err != nil {
 			return fmt.Errorf("enter role %s: %w", scope.Role, err)
 		}

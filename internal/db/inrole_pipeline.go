@@ -54,12 +54,15 @@ type PipelineOptions struct {
 // read is called once per statement, in order, with its rows; the rows are closed after read
 // returns. The first error (a statement's or read's) is returned; statements after a failed
 // one do not run. Without Confirm the transaction has already committed when read runs, so
-// read must not be the one to reject a result that has to be undone.
-func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts PipelineOptions, stmts []Statement, read func(i int, rows pgx.Rows) error) error {
+// read must not be the one to reject a result that has to be undone. When ctx ends first, the
+// statement running is cancelled (see KeepConnectionOnCancel), the connection stays in the
+// pool, and the error satisfies errors.Is(err, ctx.Err()).
+func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts PipelineOptions, stmts []Statement, read func(i int, rows pgx.Rows) error) (err error) {
 	settings, err := scope.settings(r.timeouts.forRole(scope.Role))
 	if err != nil {
 		return err
 	}
+	defer func() { err = withContextCause(ctx, err) }()
 	explicit := opts.Confirm || opts.Rollback
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
@@ -121,7 +124,9 @@ func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts Pip
 	}
 	// The request's context may be done already; ending the transaction must still happen,
 	// or the pool would have to discard the connection.
-	if _, err := conn.Exec(context.WithoutCancel(ctx), end); err != nil && runErr == nil {
+	endCtx, cancel := endContext(ctx)
+	defer cancel()
+	if _, err := conn.Exec(endCtx, end); err != nil && runErr == nil {
 		runErr = fmt.Errorf("%s: %w", end, err)
 	}
 	return runErr

@@ -7,8 +7,26 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// CancelGrace is how long a connection whose query's context ended waits for PostgreSQL to
+// answer the cancel request before it is closed after all (a server that does not answer).
+const CancelGrace = 5 * time.Second
+
+// KeepConnectionOnCancel makes connections of cfg survive a cancelled context: instead of
+// pgx's default (a read deadline that breaks off the exchange, after which the connection is
+// closed and the pool opens a new one), the statement running is cancelled with PostgreSQL's
+// cancel request, the connection reads the server's answer and stays in the pool. A client
+// that goes away mid-request is normal traffic, and reconnecting for each one would cost a
+// backend, its caches and the prepared statements. Open applies it to every pool.
+func KeepConnectionOnCancel(cfg *pgconn.Config) {
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: CancelGrace}
+	}
+}
 
 // PoolConfig tunes a connection pool.
 type PoolConfig struct {
@@ -40,6 +58,7 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*pgxpool.Pool, error
 		pc.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	pc.ConnConfig.RuntimeParams["application_name"] = appName
+	KeepConnectionOnCancel(&pc.ConnConfig.Config)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", RedactURL(dsn), err)

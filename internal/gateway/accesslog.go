@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -22,13 +24,19 @@ func (g *Gateway) logAccess(next http.Handler) http.Handler {
 		completed := false
 		defer func() {
 			ctx := r.Context()
+			status := ex.w.Status()
+			if status == 0 && errors.Is(ctx.Err(), context.Canceled) {
+				// The client went away before anything was sent (nginx's 499): normal
+				// traffic, logged at info like any request.
+				status = httpx.StatusClientClosedRequest
+			}
 			attrs := []slog.Attr{
 				slog.String("request_id", httpx.RequestID(ctx)),
 				slog.String("method", r.Method),
 				slog.String("path", redactedURI(r.URL)),
 				slog.String("route", ex.route),
 				slog.String("service", ex.service),
-				slog.Int("status", ex.w.Status()),
+				slog.Int("status", status),
 				slog.Int64("bytes", ex.w.BytesWritten()),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 				slog.String("ip", clientIPText(ctx)),

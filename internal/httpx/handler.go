@@ -1,6 +1,8 @@
 package httpx
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 )
@@ -29,6 +31,11 @@ func Handle(render ErrorRenderer, h HandlerFunc) http.Handler {
 			return
 		}
 		appErr := AsAppError(err)
+		if appErr.Status >= http.StatusInternalServerError && errors.Is(r.Context().Err(), context.Canceled) {
+			// The client went away: whatever failed (a cancelled query, a write to a closed
+			// connection) failed because of that, which is normal traffic, not a fault.
+			appErr = &AppError{Status: StatusClientClosedRequest, Code: CodeClientClosedRequest, Message: "Client closed request", cause: err}
+		}
 		logFailure(r, appErr, sw.Written())
 		if sw.Written() {
 			return
@@ -53,6 +60,8 @@ func logFailure(r *http.Request, appErr *AppError, committed bool) {
 		attrs = append(attrs, slog.String("error", appErr.cause.Error()))
 	}
 	switch {
+	case appErr.Status == StatusClientClosedRequest:
+		Logger(ctx).DebugContext(ctx, "client went away", attrs...)
 	case committed:
 		Logger(ctx).ErrorContext(ctx, "handler failed after the response was committed", attrs...)
 	case appErr.Status >= http.StatusInternalServerError:

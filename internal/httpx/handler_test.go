@@ -2,6 +2,7 @@ package httpx_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -141,4 +143,31 @@ func TestHandleRequiresRendererAndHandler(t *testing.T) {
 	t.Parallel()
 	require.Panics(t, func() { httpx.Handle(nil, func(http.ResponseWriter, *http.Request) error { return nil }) })
 	require.Panics(t, func() { httpx.Handle(envelope, nil) })
+}
+
+// TestHandleClientGoneIsNotAFault checks that a server-side failure of a request whose client
+// went away (a cancelled query, say) is recorded as 499 and logged at debug, not as a 500 at
+// error level.
+func TestHandleClientGoneIsNotAFault(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{})
+	srv, logs := serve(t, func(w http.ResponseWriter, r *http.Request) error {
+		close(started)
+		<-r.Context().Done()
+		return errors.New("query failed: canceling statement due to user request")
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	go func() {
+		<-started
+		cancel()
+	}()
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"msg":"client went away"`) },
+		10*time.Second, 5*time.Millisecond)
+	require.Contains(t, logs.String(), `"level":"DEBUG"`)
+	require.Contains(t, logs.String(), `"status":499`)
+	require.NotContains(t, logs.String(), `"level":"ERROR"`)
 }

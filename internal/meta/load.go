@@ -24,6 +24,8 @@ var (
 	typesSQL string
 	//go:embed sql/computed.sql
 	computedSQL string
+	//go:embed sql/views.sql
+	viewsSQL string
 )
 
 // Querier is what Inspect reads the catalogs through: a connection, pool or transaction.
@@ -41,13 +43,15 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Schema, error) 
 		functions: map[QName][]*Function{},
 		types:     map[string]QName{},
 	}
+	l := &linker{s: s, byOID: map[uint32]*Table{}}
 	steps := []struct {
 		name string
 		load func(context.Context, Querier, *Schema) error
 	}{
-		{"relations", loadRelations},
+		{"relations", l.loadRelations},
 		{"columns", loadColumns},
-		{"keys", loadKeys},
+		{"views", l.loadViews},
+		{"keys", l.loadKeys},
 		{"functions", loadFunctions},
 		{"computed fields", loadComputedFields},
 		{"types", loadTypes},
@@ -60,23 +64,26 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Schema, error) 
 	return s, nil
 }
 
-func loadRelations(ctx context.Context, q Querier, s *Schema) error {
+func (l *linker) loadRelations(ctx context.Context, q Querier, s *Schema) error {
 	rows, err := q.Query(ctx, relationsSQL, s.Schemas)
 	if err != nil {
 		return err
 	}
 	var (
 		t    Table
+		oid  int64
 		mask int32
 	)
-	_, err = pgx.ForEachRow(rows, []any{&t.Schema, &t.Name, &t.Kind, &t.Description, &mask}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&oid, &t.Schema, &t.Name, &t.Kind, &t.Description, &mask}, func() error {
 		table := t
 		table.Insertable = mask&8 != 0
 		table.Updatable = mask&4 != 0
 		table.Deletable = mask&16 != 0
 		table.columns = map[string]*Column{}
 		table.computed = map[string]*ComputedField{}
+		table.oid = uint32(oid)
 		s.tables[table.QName] = &table
+		l.byOID[uint32(oid)] = &table
 		return nil
 	})
 	return err
@@ -114,49 +121,6 @@ func loadColumns(ctx context.Context, q Querier, s *Schema) error {
 		return nil
 	})
 	return err
-}
-
-type foreignKey struct {
-	name               string
-	table, ref         QName
-	columns, refColums []string
-}
-
-func loadKeys(ctx context.Context, q Querier, s *Schema) error {
-	rows, err := q.Query(ctx, keysSQL, s.Schemas)
-	if err != nil {
-		return err
-	}
-	var (
-		name, kind, schema, table, refSchema, refTable string
-		cols, refCols                                  []string
-		fks                                            []foreignKey
-	)
-	_, err = pgx.ForEachRow(rows, []any{&name, &kind, &schema, &table, &cols, &refSchema, &refTable, &refCols}, func() error {
-		t := s.tables[QName{schema, table}]
-		if t == nil {
-			return nil
-		}
-		switch kind {
-		case "p":
-			t.PrimaryKey = slices.Clone(cols)
-			t.UniqueKeys = append(t.UniqueKeys, slices.Clone(cols))
-		case "u":
-			t.UniqueKeys = append(t.UniqueKeys, slices.Clone(cols))
-		case "f":
-			ref := QName{refSchema, refTable}
-			if s.tables[ref] != nil {
-				fks = append(fks, foreignKey{name: name, table: t.QName, ref: ref,
-					columns: slices.Clone(cols), refColums: slices.Clone(refCols)})
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	buildRelationships(s, fks)
-	return nil
 }
 
 func loadFunctions(ctx context.Context, q Querier, s *Schema) error {

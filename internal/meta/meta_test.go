@@ -222,3 +222,44 @@ func names(cols []*meta.Column) []string {
 	}
 	return out
 }
+
+func TestInspectViewKeysAndRelationships(t *testing.T) {
+	t.Parallel()
+	database := pgtest.NewDatabase(t)
+	_, err := database.Pool.Exec(context.Background(), fixture+`
+		CREATE VIEW public.author_profiles AS SELECT p.author_id AS writer, p.site FROM public.profiles p;
+		CREATE VIEW public.tagged AS SELECT post_id, tag_id FROM public.post_tags;`)
+	require.NoError(t, err)
+	s, err := meta.NewInspector(database.Pool, meta.Config{}, nil).Reload(t.Context())
+	require.NoError(t, err)
+
+	titles := s.Table("public", "post_titles")
+	require.Equal(t, []string{"id"}, titles.PrimaryKey, "a view showing a whole primary key has it")
+	require.Empty(t, s.Table("public", "author_count").PrimaryKey)
+
+	profiles := s.Table("public", "author_profiles")
+	toAuthor := relationship(t, profiles, "authors", meta.OneToOne)
+	require.Len(t, toAuthor, 1, "the base key is unique, so one-to-one through the view too")
+	require.Equal(t, []string{"writer"}, toAuthor[0].Columns)
+	require.Equal(t, []string{"id"}, toAuthor[0].ForeignColumns)
+	require.Equal(t, "profiles_author_id_fkey", toAuthor[0].Constraint)
+	back := relationship(t, s.Table("public", "authors"), "author_profiles", meta.OneToOne)
+	require.Len(t, back, 1)
+	require.Equal(t, []string{"id"}, back[0].Columns)
+	require.Equal(t, []string{"writer"}, back[0].ForeignColumns)
+
+	// tagged is a view over the junction with its whole key: a junction as well, so tags
+	// reach posts through either, as in PostgREST (an embed then needs a hint).
+	require.Equal(t, []string{"post_id", "tag_id"}, s.Table("public", "tagged").PrimaryKey)
+	var junctions []string
+	for _, r := range relationship(t, s.Table("public", "tags"), "posts", meta.ManyToMany) {
+		junctions = append(junctions, r.Junction.Table.Name)
+	}
+	require.Equal(t, []string{"post_tags", "tagged"}, junctions)
+	// post_titles shows posts.id, which the junctions reference: the view reaches tags too.
+	junctions = nil
+	for _, r := range relationship(t, titles, "tags", meta.ManyToMany) {
+		junctions = append(junctions, r.Junction.Table.Name)
+	}
+	require.Equal(t, []string{"post_tags", "tagged"}, junctions)
+}

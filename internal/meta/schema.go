@@ -62,6 +62,7 @@ type Table struct {
 	// ComputedFields are the functions usable as virtual columns of this relation.
 	ComputedFields []*ComputedField
 
+	oid      uint32
 	columns  map[string]*Column
 	computed map[string]*ComputedField
 }

@@ -8,6 +8,9 @@ import (
 	"io"
 )
 
+// errNotAllObjects is a JSON array body with an element that is not an object.
+var errNotAllObjects = errors.New("all elements of the array must be objects")
+
 // scanBodyKeys checks that body is one JSON object or an array of objects and returns the
 // keys (the union over the objects, in first-seen order). Values are skipped, not decoded:
 // PostgreSQL converts them when it reads the body with json_populate_recordset.
@@ -58,7 +61,7 @@ func scanBodyKeys(body []byte) ([]string, bool, error) {
 				return nil, false, err
 			}
 			if tok != json.Delim('{') {
-				return nil, false, errors.New("all elements of the array must be objects")
+				return nil, false, errNotAllObjects
 			}
 			if err := readObject(); err != nil {
 				return nil, false, err

@@ -15,7 +15,8 @@ import (
 // The statement returns one row: total (the count asked for with Prefer: count, or NULL),
 // page (rows in this response), body (the response, built by PostgreSQL), location (the
 // primary key of an inserted row, for the Location header, or NULL), response_headers and
-// response_status (the response.headers and response.status settings, or NULL).
+// response_status (the response.headers and response.status settings, or NULL) and inserted
+// (how many rows an upsert inserted rather than updated, or NULL for other requests).
 type Statement struct {
 	SQL  string
 	Args []any
@@ -272,7 +273,7 @@ func buildSelectWith(g *gen, q *Query, from string, opts BuildOptions, explainFr
 	}
 	stmt := Statement{
 		SQL: "SELECT " + total + " AS total, count(" + resultAlias + ")::int8 AS page, " + bodyExpr(q) +
-			" AS body, NULL::text[] AS location, " + responseSettingsColumns + " FROM (" + p.sql() + ") AS " + resultAlias,
+			" AS body, NULL::text[] AS location, " + responseSettingsColumns + ", NULL::int8 AS inserted FROM (" + p.sql() + ") AS " + resultAlias,
 		Args: g.args,
 	}
 	if q.count == "planned" || (q.count == "estimated" && opts.MaxRows > 0) {

@@ -39,9 +39,10 @@ func comparison(op string) string {
 		return "<<"
 	case "sr":
 		return ">>"
-	case "nxl":
-		return "&<"
 	case "nxr":
+		// "does not extend to the right of": PostgREST's nxr is &<, nxl is &>.
+		return "&<"
+	case "nxl":
 		return "&>"
 	case "adj":
 		return "-|-"

@@ -23,11 +23,34 @@ func buildWrite(q *Query) Statement {
 		}
 		location = "(SELECT ARRAY[" + strings.Join(keys, ", ") + "] FROM " + sourceCTE + " LIMIT 1)"
 	}
+	inserted := "NULL::int8"
+	if q.countsInserts() {
+		inserted = "nullif(current_setting(" + insertedSetting + ", true), '')::int8"
+	}
 	return Statement{
 		SQL: "WITH " + sourceCTE + " AS (" + mutation + ") SELECT NULL::int8 AS total, count(" + resultAlias + ")::int8 AS page, " +
-			body + " AS body, " + location + " AS location, " + responseSettingsColumns + " FROM (" + inner + ") AS " + resultAlias,
+			body + " AS body, " + location + " AS location, " + responseSettingsColumns + ", " + inserted + " AS inserted FROM (" + inner + ") AS " + resultAlias,
 		Args: g.args,
 	}
+}
+
+// insertedSetting counts the rows an upsert inserted: every row offered to INSERT adds one and
+// every conflicting row that is updated instead takes one away, so the status can tell an
+// upsert that created rows (201) from one that only updated them (200), as PostgREST does.
+// The set_config calls sit in conditions that are always true; the setting is local to the
+// request's transaction.
+const insertedSetting = "'goforward.inserted'"
+
+// countInserted renders the always-true condition that moves the inserted count by delta.
+func countInserted(delta string) string {
+	return "set_config(" + insertedSetting + ", (coalesce(nullif(current_setting(" + insertedSetting + ", true), '')::int, 0) " +
+		delta + ")::text, true) IS NOT NULL"
+}
+
+// countsInserts reports whether q is an upsert whose status depends on what it inserted: PUT,
+// and POST with resolution=merge-duplicates.
+func (q *Query) countsInserts() bool {
+	return q.kind == kindPut || (q.kind == kindInsert && q.resolution == "merge-duplicates")
 }
 
 // returning says what the mutation hands to the response: whole rows for a representation,
@@ -78,6 +101,9 @@ func (g *gen) mutation(q *Query) string {
 			picked[i] = `"_b".` + quoteIdent(c)
 		}
 		b.WriteString(" (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(picked, ", ") + " FROM " + g.recordset(q) + ` AS "_b"`)
+		if q.countsInserts() {
+			b.WriteString(" WHERE " + countInserted("+ 1"))
+		}
 	}
 	if q.resolution != "" {
 		b.WriteString(" ON CONFLICT")
@@ -96,6 +122,9 @@ func (g *gen) mutation(q *Query) string {
 				sets[i] = quoteIdent(c) + " = EXCLUDED." + quoteIdent(c)
 			}
 			b.WriteString(" DO UPDATE SET " + strings.Join(sets, ", "))
+			if q.countsInserts() {
+				b.WriteString(" WHERE " + countInserted("- 1"))
+			}
 		}
 	}
 	b.WriteString(returning(q))

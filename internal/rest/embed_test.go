@@ -58,3 +58,49 @@ func TestEmbedding(t *testing.T) {
 			body: `[{"id":4,"authors":{"lang":"fi"}}]`},
 	})
 }
+
+// viewFixture puts views over the fixture's tables: PostgREST infers a view's relationships
+// from the foreign keys of the tables its columns come from, through views over views and
+// across schemas.
+const viewFixture = `
+CREATE VIEW published_posts AS SELECT id, title, author_id FROM posts WHERE published;
+CREATE VIEW recent_titles AS SELECT p.id AS post, p.title AS "the title" FROM published_posts p;
+CREATE FUNCTION published_by(author int) RETURNS SETOF published_posts LANGUAGE sql STABLE
+	AS 'SELECT * FROM published_posts WHERE author_id = author';
+CREATE VIEW odd_names AS SELECT id AS ":resorigtbl", author_id AS "a (b) {c}" FROM posts;
+
+CREATE SCHEMA private;
+CREATE TABLE private.shelves (id int PRIMARY KEY, name text);
+CREATE TABLE private.items (id int PRIMARY KEY, shelf_id int REFERENCES private.shelves (id), label text);
+INSERT INTO private.shelves VALUES (1, 'top'), (2, 'bottom');
+INSERT INTO private.items VALUES (1, 1, 'cup'), (2, 1, 'plate'), (3, 2, 'pan');
+CREATE VIEW other.shelves AS SELECT id, name FROM private.shelves;
+CREATE VIEW other.items AS SELECT id, label, shelf_id FROM private.items;
+GRANT SELECT ON other.shelves, other.items TO anon;
+`
+
+func TestEmbeddingThroughViews(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, viewFixture)
+	other := map[string]string{"Accept-Profile": "other"}
+	run(t, e, []scenario{
+		{name: "view to table", call: call{path: "/published_posts?select=title,authors(name)&order=id"}, status: 200,
+			body: `[{"title":"Notes on the Engine","authors":{"name":"Ada"}},{"title":"Bernoulli numbers","authors":{"name":"Ada"}},{"title":"Kernel release","authors":{"name":"Linus"}}]`},
+		{name: "table to view", call: call{path: "/authors?select=name,published_posts(title)&id=eq.1&published_posts.order=id"}, status: 200,
+			body: `[{"name":"Ada","published_posts":[{"title":"Notes on the Engine"},{"title":"Bernoulli numbers"}]}]`},
+		{name: "function returning a view's rows", call: call{path: "/rpc/published_by?author=1&select=title,authors(name)&order=id"}, status: 200,
+			body: `[{"title":"Notes on the Engine","authors":{"name":"Ada"}},{"title":"Bernoulli numbers","authors":{"name":"Ada"}}]`},
+		{name: "view over a view, renamed column", call: call{path: "/recent_titles?select=post,comments(text)&post=eq.1&comments.order=text"}, status: 200,
+			body: `[{"post":1,"comments":[{"text":"Brilliant"},{"text":"Visionary"}]}]`},
+		{name: "many-to-many from a view", call: call{path: "/published_posts?select=id,labels(label)&id=eq.1&labels.order=id"}, status: 200,
+			body: `[{"id":1,"labels":[{"label":"classic"},{"label":"popular"}]}]`},
+		{name: "columns with node tree characters in their names", call: call{path: `/odd_names?select=":resorigtbl",authors(name)&":resorigtbl"=eq.3`}, status: 200,
+			body: `[{":resorigtbl":3,"authors":{"name":"Grace"}}]`},
+		{name: "views over tables of a schema that is not exposed", call: call{path: "/items?select=label,shelves(name)&order=id", header: other}, status: 200,
+			body: `[{"label":"cup","shelves":{"name":"top"}},{"label":"plate","shelves":{"name":"top"}},{"label":"pan","shelves":{"name":"bottom"}}]`},
+		{name: "and back", call: call{path: "/shelves?select=name,items(label)&id=eq.2", header: other}, status: 200,
+			body: `[{"name":"bottom","items":[{"label":"pan"}]}]`},
+		{name: "a view without the key's columns has no relationship", call: call{path: "/recent_titles?select=post,authors(name)"}, status: 400,
+			code: "PGRST200"},
+	})
+}

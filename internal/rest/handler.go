@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/meta"
 	"github.com/goforward/goforward/internal/security"
 )
@@ -35,8 +37,15 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		return apiError(http.StatusServiceUnavailable, CodeNoSchemaCache,
 			"Could not query the database for the schema cache. Retrying.", nil, nil).WithCause(err)
 	}
+	scope := db.RequestScope{
+		Role:    principal.Role,
+		Claims:  principal.Claims,
+		Method:  r.Method,
+		Path:    strings.TrimPrefix(r.URL.Path, Prefix),
+		Headers: r.Header,
+	}
 	if req.Resource == "" && !req.RPC {
-		return s.serveOpenAPI(w, r, &req, schema)
+		return runError(s.serveOpenAPI(w, r, &req, schema, scope), scope.Role)
 	}
 	if r.Method == http.MethodOptions {
 		return s.serveOptions(w, &req, schema)
@@ -46,28 +55,30 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})
-	scope := db.RequestScope{
-		Role:    principal.Role,
-		Claims:  principal.Claims,
-		Method:  r.Method,
-		Path:    strings.TrimPrefix(r.URL.Path, Prefix),
-		Headers: r.Header,
+	x := &exchange{w: w, q: q, maxRows: int64(s.cfg.MaxRows)}
+	return runError(s.execute(r, scope, q, stmt, x), scope.Role)
+}
+
+// runError turns the error of running SQL as role into the response PostgREST would give.
+func runError(err error, role string) error {
+	var appErr *httpx.AppError
+	switch {
+	case err == nil || errors.As(err, &appErr):
+		return err
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// The request ended (the client went away) and its statement was cancelled: not a
+		// database fault, and not a reason to report the database unreachable.
+		return err
+	case errors.Is(err, db.ErrRoleNotAllowed):
+		return apiError(http.StatusUnauthorized, "22023", fmt.Sprintf("role \"%s\" does not exist", role), nil, nil).WithCause(err)
 	}
-	x := &exchange{w: w, q: q, authed: principal.Role != db.RoleAnon, maxRows: int64(s.cfg.MaxRows)}
-	if err := s.execute(r, scope, q, stmt, x); err != nil {
-		if errors.Is(err, db.ErrRoleNotAllowed) {
-			return apiError(http.StatusUnauthorized, "22023", fmt.Sprintf("role \"%s\" does not exist", principal.Role), nil, nil).WithCause(err)
-		}
-		return databaseError(err, x.authed)
-	}
-	return nil
+	return databaseError(err, role != db.RoleAnon)
 }
 
 // exchange carries one request's result from the database to the client.
 type exchange struct {
-	w      http.ResponseWriter
-	q      *Query
-	authed bool
+	w http.ResponseWriter
+	q *Query
 	// maxRows is the service's row cap (0: none), the threshold of count=estimated.
 	maxRows int64
 
@@ -75,6 +86,8 @@ type exchange struct {
 	total    *int64
 	page     int64
 	location []string
+	// inserted is how many rows an upsert inserted rather than updated (nil otherwise).
+	inserted *int64
 	body     []byte // writes keep the body until the transaction has committed
 	// settings are response.headers and response.status as the statement left them.
 	settings responseSettings
@@ -124,7 +137,7 @@ func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt
 			return rows.Err()
 		}
 		var headers, status *string
-		if err := rows.Scan(&x.total, &x.page, nil, &x.location, &headers, &status); err != nil {
+		if err := rows.Scan(&x.total, &x.page, nil, &x.location, &headers, &status, &x.inserted); err != nil {
 			return err
 		}
 		if err := x.check(); err != nil {
@@ -204,15 +217,21 @@ func (x *exchange) check() error {
 			fmt.Sprintf("The query affects %d rows", x.page), nil)
 	}
 	if (q.kind == kindRead || q.kind == kindCall) && x.total != nil && q.offset > 0 && q.offset > *x.total {
-		return apiError(http.StatusRequestedRangeNotSatisfiable, CodeBadRange, "Requested range not satisfiable",
+		e := apiError(http.StatusRequestedRangeNotSatisfiable, CodeBadRange, "Requested range not satisfiable",
 			fmt.Sprintf("An offset of %d was requested, but there are only %d rows.", q.offset, *x.total), nil)
+		// PostgREST answers with the headers of the read, so the client still learns the total.
+		e.Header = http.Header{"Content-Range": {contentRange(q.offset, 0, x.total)}}
+		if applied := q.preferenceApplied(); applied != "" {
+			e.Header.Set("Preference-Applied", applied)
+		}
+		return e
 	}
 	return nil
 }
 
 func (x *exchange) respond(body []byte) error {
 	q, h := x.q, x.w.Header()
-	if applied := q.prefer.applied(q.kind != kindRead); applied != "" {
+	if applied := q.preferenceApplied(); applied != "" {
 		h.Set("Preference-Applied", applied)
 	}
 	status := http.StatusOK
@@ -234,12 +253,33 @@ func (x *exchange) respond(body []byte) error {
 			status, send = http.StatusNoContent, false
 		}
 	case kindInsert:
+		// An upsert that inserted nothing (every row updated an existing one) is 200.
 		status = http.StatusCreated
+		if q.resolution == "merge-duplicates" && !x.insertedAny() {
+			status = http.StatusOK
+		}
 		h.Set("Content-Range", contentRange(0, 0, x.total))
 		if len(x.location) > 0 {
 			h.Set("Location", x.locationPath())
 		}
 		send = q.returning == "representation"
+	case kindPut:
+		// PostgREST sends no Content-Range for PUT: 201 when the row was created, 200 when
+		// it replaced one, 204 without a representation.
+		status, send = http.StatusNoContent, q.returning == "representation"
+		if send {
+			status = http.StatusOK
+			if x.insertedAny() {
+				status = http.StatusCreated
+			}
+		}
+	case kindDelete:
+		// PostgREST reports no row range for a DELETE, only the count when one was asked for.
+		h.Set("Content-Range", contentRange(0, 0, x.total))
+		send = q.returning == "representation"
+		if !send {
+			status = http.StatusNoContent
+		}
 	default:
 		h.Set("Content-Range", contentRange(0, x.page, x.total))
 		send = q.returning == "representation"
@@ -265,6 +305,9 @@ func (x *exchange) respond(body []byte) error {
 	_, err := x.w.Write(body)
 	return err
 }
+
+// insertedAny reports whether an upsert inserted at least one row.
+func (x *exchange) insertedAny() bool { return x.inserted != nil && *x.inserted > 0 }
 
 // strictMaxAffected reports whether the request capped the rows it may affect.
 func (q *Query) strictMaxAffected() bool {

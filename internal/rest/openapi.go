@@ -3,14 +3,19 @@ package rest
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
+	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/meta"
 )
 
 // serveOpenAPI answers GET /rest/v1/ with a Swagger 2.0 description of the exposed schema,
-// built from the schema cache as PostgREST does.
-func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, req *Request, schema *meta.Schema) error {
+// built from the schema cache as PostgREST does and, as its default openapi-mode =
+// follow-privileges does, limited to what the caller's role may reach: relations it holds a
+// privilege on (the methods it may use on them, the columns it holds a privilege on) and the
+// functions it may execute.
+func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, req *Request, schema *meta.Schema, scope db.RequestScope) error {
 	if s.cfg.OpenAPIDisabled {
 		return apiError(http.StatusNotFound, "PGRST126", "Root endpoint metadata is disabled", nil, nil)
 	}
@@ -21,7 +26,11 @@ func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, req *Requ
 	if err := p.resolveSchema(); err != nil {
 		return err
 	}
-	doc := openAPIDocument(schema, p.schema, r.Host)
+	visible, err := s.reachOf(r.Context(), scope, p.schema)
+	if err != nil {
+		return err
+	}
+	doc := openAPIDocument(schema, p.schema, r.Host, visible)
 	w.Header().Set("Content-Type", "application/openapi+json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
@@ -32,7 +41,7 @@ func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, req *Requ
 
 type object = map[string]any
 
-func openAPIDocument(s *meta.Schema, schema, host string) object {
+func openAPIDocument(s *meta.Schema, schema, host string, visible *reach) object {
 	paths := object{"/": object{"get": object{
 		"tags": []string{"Introspection"}, "summary": "OpenAPI description (this document)",
 		"produces":  []string{"application/openapi+json", "application/json"},
@@ -40,11 +49,23 @@ func openAPIDocument(s *meta.Schema, schema, host string) object {
 	}}}
 	definitions := object{}
 	for _, t := range s.Tables(schema) {
-		definitions[t.Name] = tableDefinition(t)
-		paths["/"+t.Name] = tablePath(t)
+		rel, ok := visible.relations[t.Name]
+		if !ok {
+			continue
+		}
+		var cols []*meta.Column
+		for _, c := range t.Columns {
+			if slices.Contains(rel.Columns, c.Name) {
+				cols = append(cols, c)
+			}
+		}
+		definitions[t.Name] = tableDefinition(t, cols)
+		paths["/"+t.Name] = tablePath(t, cols, rel)
 	}
 	for _, fn := range s.AllFunctions(schema) {
-		paths["/rpc/"+fn.Name] = functionPath(fn)
+		if visible.functions[fn.OID] {
+			paths["/rpc/"+fn.Name] = functionPath(fn)
+		}
 	}
 	return object{
 		"swagger": "2.0",
@@ -64,10 +85,11 @@ func openAPIDocument(s *meta.Schema, schema, host string) object {
 	}
 }
 
-func tableDefinition(t *meta.Table) object {
+// tableDefinition describes t's row with the columns cols.
+func tableDefinition(t *meta.Table, cols []*meta.Column) object {
 	props := object{}
 	var required []string
-	for _, c := range t.Columns {
+	for _, c := range cols {
 		typ, format := swaggerType(c.BaseType), c.Type
 		prop := object{"type": typ, "format": format}
 		var notes []string
@@ -125,31 +147,33 @@ func swaggerType(base string) string {
 	return "string"
 }
 
-func tablePath(t *meta.Table) object {
+// tablePath describes the methods rel allows on t, filtering by the columns cols.
+func tablePath(t *meta.Table, cols []*meta.Column, rel relationReach) object {
 	ref := func(name string) object { return object{"$ref": "#/parameters/" + name} }
 	var rowFilters []any
-	for _, c := range t.Columns {
+	for _, c := range cols {
 		rowFilters = append(rowFilters, object{"name": c.Name, "in": "query", "required": false, "type": "string", "format": c.Type})
 	}
 	body := object{"name": t.Name, "in": "body", "required": false, "schema": object{"$ref": "#/definitions/" + t.Name}}
-	path := object{
-		"get": object{
+	path := object{}
+	if rel.Select {
+		path["get"] = object{
 			"tags": []string{t.Name}, "summary": t.Description,
 			"parameters": append(append([]any{}, rowFilters...), ref("select"), ref("order"), ref("range"), ref("rangeUnit"),
 				ref("offset"), ref("limit"), ref("preferCount")),
 			"responses": object{"200": object{"description": "OK", "schema": object{"type": "array", "items": object{"$ref": "#/definitions/" + t.Name}}},
 				"206": object{"description": "Partial Content"}},
-		},
+		}
 	}
-	if t.Insertable {
+	if t.Insertable && rel.Insert {
 		path["post"] = object{"tags": []string{t.Name}, "parameters": []any{body, ref("select"), ref("preferPost")},
 			"responses": object{"201": object{"description": "Created"}}}
 	}
-	if t.Updatable {
+	if t.Updatable && rel.Update {
 		path["patch"] = object{"tags": []string{t.Name}, "parameters": append(append([]any{}, rowFilters...), body, ref("preferReturn")),
 			"responses": object{"204": object{"description": "No Content"}}}
 	}
-	if t.Deletable {
+	if t.Deletable && rel.Delete {
 		path["delete"] = object{"tags": []string{t.Name}, "parameters": append(append([]any{}, rowFilters...), ref("preferReturn")),
 			"responses": object{"204": object{"description": "No Content"}}}
 	}
@@ -174,14 +198,13 @@ func functionPath(fn *meta.Function) object {
 		"parameters": []any{object{"name": "args", "in": "body", "required": true, "schema": args}},
 		"responses":  object{"200": object{"description": "OK"}},
 	}}
-	if fn.Volatility != meta.Volatile {
-		var query []any
-		for _, p := range fn.Params {
-			query = append(query, object{"name": p.Name, "in": "query", "required": !p.HasDefault, "type": swaggerType(p.BaseType), "format": p.Type})
-		}
-		path["get"] = object{"tags": []string{"(rpc) " + fn.Name}, "summary": fn.Description, "parameters": query,
-			"responses": object{"200": object{"description": "OK"}}}
+	// Any function may be called with GET (read-only), as PostgREST's description says.
+	var query []any
+	for _, p := range fn.Params {
+		query = append(query, object{"name": p.Name, "in": "query", "required": !p.HasDefault, "type": swaggerType(p.BaseType), "format": p.Type})
 	}
+	path["get"] = object{"tags": []string{"(rpc) " + fn.Name}, "summary": fn.Description, "parameters": query,
+		"responses": object{"200": object{"description": "OK"}}}
 	return path
 }
 

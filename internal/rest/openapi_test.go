@@ -3,6 +3,7 @@ package rest_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func TestOpenAPI(t *testing.T) {
 	require.Contains(t, doc.Paths["/posts"], "post")
 	require.Contains(t, doc.Paths, "/rpc/add")
 	require.Contains(t, doc.Paths["/rpc/add"], "get", "stable functions may be called with GET")
-	require.NotContains(t, doc.Paths["/rpc/bump"], "get", "volatile ones may not")
+	require.Contains(t, doc.Paths["/rpc/bump"], "get", "volatile ones too, read-only")
 	require.Equal(t, []string{"id", "title"}, doc.Definitions["posts"].Required)
 	require.Equal(t, "integer", doc.Definitions["posts"].Properties["id"]["type"])
 	require.Equal(t, "text[]", doc.Definitions["posts"].Properties["tags"]["format"])
@@ -72,4 +73,59 @@ func TestSchemaCacheFollowsDDL(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.svc.ReloadSchema(context.Background()))
 	require.Equal(t, http.StatusOK, e.do(t, call{path: "/late_table?select=note"}).Status)
+}
+
+// TestOpenAPIFollowsPrivileges checks that the description lists only what the caller's role
+// may reach, as PostgREST's default openapi-mode = follow-privileges does, while service_role
+// sees everything.
+func TestOpenAPIFollowsPrivileges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, `
+		CREATE TABLE hidden (id int PRIMARY KEY, secret text);
+		REVOKE ALL ON hidden FROM anon;
+		CREATE TABLE partly (id int PRIMARY KEY, public_note text, private_note text);
+		REVOKE ALL ON partly FROM anon;
+		GRANT SELECT (id, public_note) ON partly TO anon;
+		CREATE TABLE inbox (id int PRIMARY KEY, message text);
+		REVOKE ALL ON inbox FROM anon;
+		GRANT INSERT ON inbox TO anon;
+		CREATE FUNCTION internal_only() RETURNS int LANGUAGE sql AS 'SELECT 1';
+		REVOKE EXECUTE ON FUNCTION internal_only() FROM PUBLIC, anon;`)
+	type description struct {
+		Paths       map[string]map[string]any `json:"paths"`
+		Definitions map[string]struct {
+			Properties map[string]any `json:"properties"`
+		} `json:"definitions"`
+	}
+	describe := func(token string) description {
+		r := e.do(t, call{path: "/", token: token})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		var doc description
+		r.JSON(t, &doc)
+		return doc
+	}
+	keys := func(m map[string]any) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+
+	anon := describe("")
+	require.NotContains(t, anon.Paths, "/hidden")
+	require.NotContains(t, anon.Definitions, "hidden")
+	require.NotContains(t, anon.Paths, "/rpc/internal_only")
+	require.Contains(t, anon.Paths, "/rpc/add")
+	require.Equal(t, []string{"get"}, keys(anon.Paths["/partly"]), "select on two columns only")
+	require.Equal(t, []string{"id", "public_note"}, keys(anon.Definitions["partly"].Properties))
+	require.Equal(t, []string{"post"}, keys(anon.Paths["/inbox"]), "insert only")
+	require.Equal(t, []string{"delete", "get", "patch", "post"}, keys(anon.Paths["/posts"]))
+
+	service := describe(e.ServiceRoleKey())
+	require.Contains(t, service.Paths, "/hidden")
+	require.Contains(t, service.Paths, "/rpc/internal_only")
+	require.Equal(t, []string{"id", "private_note", "public_note"}, keys(service.Definitions["partly"].Properties))
+	require.Equal(t, []string{"delete", "get", "patch", "post"}, keys(service.Paths["/inbox"]))
 }

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -250,8 +251,12 @@ func readBody(req *Request, r *http.Request) error {
 		return apiError(http.StatusBadRequest, CodeBadBody, "Empty or invalid json", nil, nil)
 	}
 	keys, isArray, err := scanBodyKeys(body)
-	if err != nil {
-		return apiError(http.StatusBadRequest, CodeBadBody, "Empty or invalid json", err.Error(), nil)
+	switch {
+	case errors.Is(err, errNotAllObjects):
+		return apiError(http.StatusBadRequest, CodeBadBody, "All object keys must match", nil, nil)
+	case err != nil:
+		// PostgREST gives no parser details, only this message.
+		return apiError(http.StatusBadRequest, CodeBadBody, "Empty or invalid json", nil, nil)
 	}
 	req.BodyKeys, req.BodyArray = keys, isArray
 	return nil

@@ -81,33 +81,6 @@ func parsePrefer(headers []string) (Preferences, error) {
 	return p, nil
 }
 
-// applied is the Preference-Applied header: the preferences that took effect.
-func (p Preferences) applied(write bool) string {
-	var out []string
-	if p.Return != "" && write {
-		out = append(out, "return="+p.Return)
-	}
-	if p.Count != "" {
-		out = append(out, "count="+p.Count)
-	}
-	if p.Resolution != "" && write {
-		out = append(out, "resolution="+p.Resolution)
-	}
-	if p.Missing != "" && write {
-		out = append(out, "missing="+p.Missing)
-	}
-	if p.Handling != "" {
-		out = append(out, "handling="+p.Handling)
-	}
-	if p.Tx != "" {
-		out = append(out, "tx="+p.Tx)
-	}
-	if p.MaxAffected != nil && p.Handling == "strict" {
-		out = append(out, "max-affected="+strconv.FormatInt(*p.MaxAffected, 10))
-	}
-	return strings.Join(out, ", ")
-}
-
 type acceptEntry struct {
 	mediaType string
 	q         float64

@@ -52,17 +52,14 @@ func (p *planner) planCall() (*Query, error) {
 	default:
 		return nil, ambiguousFunction(candidates)
 	}
-	if get && fn.Volatility == meta.Volatile {
-		return nil, apiError(http.StatusMethodNotAllowed, CodeBadRPCMethod, "Cannot use the "+req.Method+" method on RPC",
-			fmt.Sprintf("%s.%s is VOLATILE: it may change data, so it can only be called with POST", fn.Schema, fn.Name), nil)
-	}
-
 	// max-affected counts the rows a function returns, so it means nothing for one that
 	// returns a single value; PostgREST refuses the combination before running anything.
 	if req.Prefer.Handling == "strict" && req.Prefer.MaxAffected != nil && !fn.ReturnsSet {
 		return nil, apiError(http.StatusBadRequest, CodeMaxAffectedRPC,
 			"Function must return SETOF or TABLE when max-affected preference is used with handling=strict", nil, nil)
 	}
+	// GET and HEAD run any function read-only, VOLATILE ones too (as PostgREST does): one
+	// that only reads succeeds, one that writes fails with 25006 (405).
 	q := &Query{kind: kindCall, schema: p.schema, function: fn, media: req.Accept, stripNulls: req.StripNulls, head: req.Method == http.MethodHead,
 		count: req.Prefer.Count, singleBody: singleBody, prefer: req.Prefer,
 		readOnly: get || fn.Volatility != meta.Volatile}
@@ -98,18 +95,20 @@ func (p *planner) planCall() (*Query, error) {
 	return q, p.checkAllParamsUsed()
 }
 
-// getArgKeys picks the query parameters of a GET call that name a parameter of some overload.
+// getArgKeys picks the query parameters of a GET call that are arguments: those naming a
+// parameter of some overload, and, as PostgREST reads them, those whose value is not an
+// operator expression (they cannot be filters), so an unknown argument is reported as one.
 func (p *planner) getArgKeys(overloads []*meta.Function) []string {
 	var keys []string
 	for _, param := range p.req.Params {
 		if slices.Contains(keys, param.Key) {
 			continue
 		}
-		for _, fn := range overloads {
-			if slices.ContainsFunc(fn.Params, func(x meta.Param) bool { return x.Name == param.Key }) {
-				keys = append(keys, param.Key)
-				break
-			}
+		known := slices.ContainsFunc(overloads, func(fn *meta.Function) bool {
+			return slices.ContainsFunc(fn.Params, func(x meta.Param) bool { return x.Name == param.Key })
+		})
+		if _, err := parseOperation(Field{Name: param.Key}, param.Value, false); known || err != nil {
+			keys = append(keys, param.Key)
 		}
 	}
 	return keys
@@ -250,9 +249,13 @@ func (p *planner) noFunction(name string, keys []string, overloads []*meta.Funct
 			hint = fmt.Sprintf("Perhaps you meant to call the function %s.%s", p.schema, best)
 		}
 	}
+	// Only a JSON body could have gone to a single json/jsonb parameter.
+	if p.req.Method == http.MethodPost {
+		params += " or with a single unnamed json/jsonb parameter"
+	}
 	return apiError(http.StatusNotFound, CodeNoFunction,
 		fmt.Sprintf("Could not find the function %s%s in the schema cache", qualified, sig),
-		fmt.Sprintf("Searched for the function %s%s or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.", qualified, params),
+		fmt.Sprintf("Searched for the function %s%s, but no matches were found in the schema cache.", qualified, params),
 		hint)
 }
 

@@ -83,7 +83,6 @@ func (p *planner) planInsert(table *meta.Table) (*Query, error) {
 	q.body = asArray(p.req.Body, p.req.BodyArray)
 	q.missing = p.req.Prefer.Missing == "default"
 	if res := p.req.Prefer.Resolution; res != "" {
-		q.resolution = res
 		q.onConflict = p.req.OnConflict
 		if q.onConflict == nil {
 			q.onConflict = table.PrimaryKey
@@ -93,9 +92,10 @@ func (p *planner) planInsert(table *meta.Table) (*Query, error) {
 				return nil, columnNotFound(table.Name, c)
 			}
 		}
-		if len(q.onConflict) == 0 && res == "merge-duplicates" {
-			return nil, apiError(http.StatusBadRequest, CodeBadQueryParam,
-				"merge-duplicates needs a primary key or on_conflict columns", nil, nil)
+		// Without a conflict target (no primary key, no on_conflict) PostgREST ignores the
+		// resolution: a plain insert, and no resolution in Preference-Applied.
+		if len(q.onConflict) > 0 {
+			q.resolution = res
 		}
 	}
 	return q, nil
@@ -161,7 +161,7 @@ func (p *planner) planPut(table *meta.Table) (*Query, error) {
 	}
 	var body map[string]json.RawMessage
 	if err := json.Unmarshal(p.req.Body, &body); err != nil {
-		return nil, apiError(http.StatusBadRequest, CodeBadBody, "Empty or invalid json", err.Error(), nil)
+		return nil, apiError(http.StatusBadRequest, CodeBadBody, "Empty or invalid json", nil, nil)
 	}
 	for _, pk := range table.PrimaryKey {
 		if jsonScalarText(body[pk]) != values[pk] {

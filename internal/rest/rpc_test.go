@@ -22,6 +22,8 @@ func TestRPC(t *testing.T) {
 			status: 200, body: `[{"id":3,"authors":{"name":"Grace"}}]`},
 		{name: "set of rows with count", call: call{path: "/rpc/posts_by?author=1&limit=1", header: map[string]string{"Prefer": "count=exact"}},
 			status: 206, headers: map[string]string{"Content-Range": "0-0/2"}},
+		{name: "offset beyond a function's rows", call: call{path: "/rpc/posts_by?author=1&offset=5", header: map[string]string{"Prefer": "count=exact"}},
+			status: 416, code: "PGRST103", headers: map[string]string{"Content-Range": "*/2"}},
 		{name: "set of scalars", call: call{path: "/rpc/numbers?n=3"}, status: 200, body: `[1,2,3]`},
 		{name: "out parameters", call: call{path: "/rpc/pair"}, status: 200, body: `{"x":1,"y":"one"}`},
 		{name: "single object", call: call{path: "/rpc/posts_by?author=3&select=title", header: map[string]string{"Accept": "application/vnd.pgrst.object+json"}},
@@ -31,12 +33,14 @@ func TestRPC(t *testing.T) {
 		{name: "json argument", call: call{method: "POST", path: "/rpc/echo", body: map[string]any{"payload": map[string]any{"a": []int{1, 2}}}},
 			status: 200, body: `{"a":[1,2]}`},
 		{name: "single unnamed json body", call: call{method: "POST", path: "/rpc/echo", body: map[string]any{"whole": true},
-			header: map[string]string{"Prefer": "params=single-object"}}, status: 200, body: `{"whole":true}`},
+			header: map[string]string{"Prefer": "params=single-object"}}, status: 200, body: `{"whole":true}`,
+			headers: map[string]string{"Preference-Applied": "params=single-object"}},
 		{name: "variadic by POST", call: call{method: "POST", path: "/rpc/total", body: map[string]any{"nums": []int{1, 2, 3}}}, status: 200, raw: "6"},
 		{name: "variadic by GET with repeated parameters", call: call{path: "/rpc/total?nums=4&nums=5"}, status: 200, raw: "9"},
 		{name: "void", call: call{method: "POST", path: "/rpc/noop"}, status: 204, raw: "-"},
 		{name: "volatile by POST", call: call{method: "POST", path: "/rpc/bump", body: map[string]any{"counter": "rpc"}}, status: 200, raw: "1"},
-		{name: "volatile by GET is refused", call: call{path: "/rpc/bump?counter=x"}, status: 405, code: "PGRST101"},
+		{name: "volatile by GET runs read-only and fails when it writes", call: call{path: "/rpc/bump?counter=x"}, status: 405, code: "25006"},
+		{name: "volatile by GET succeeds when it only reads", call: call{path: "/rpc/noop"}, status: 204},
 		{name: "unknown function", call: call{method: "POST", path: "/rpc/nope", body: map[string]any{}}, status: 404, code: "PGRST202"},
 		{name: "unknown argument", call: call{method: "POST", path: "/rpc/add", body: map[string]any{"zzz": 1}}, status: 404, code: "PGRST202"},
 		{name: "missing required argument", call: call{path: "/rpc/add?b=1"}, status: 404, code: "PGRST202"},
@@ -59,6 +63,38 @@ func TestRPCAmbiguousOverload(t *testing.T) {
 	r := e.do(t, call{method: "POST", path: "/rpc/twin", body: map[string]any{"x": 1}})
 	require.Equal(t, http.StatusMultipleChoices, r.Status, "%s", r.Body)
 	require.Contains(t, string(r.Body), "PGRST203")
+}
+
+// TestRPCUnknownArguments checks that PGRST202 names every argument the client sent, as
+// PostgREST does, not only those some overload knows.
+func TestRPCUnknownArguments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, c := range []struct {
+		call    call
+		message string
+		details string
+	}{
+		{call: call{path: "/rpc/add?a=1&c=2"},
+			message: "Could not find the function public.add(a, c) in the schema cache",
+			details: "Searched for the function public.add with parameters a, c, but no matches were found in the schema cache."},
+		{call: call{method: "POST", path: "/rpc/add", body: map[string]any{"c": 2, "a": 1}},
+			message: "Could not find the function public.add(a, c) in the schema cache",
+			details: "Searched for the function public.add with parameters a, c or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache."},
+	} {
+		r := e.do(t, c.call)
+		require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Body)
+		var body map[string]any
+		r.JSON(t, &body)
+		require.Equal(t, "PGRST202", body["code"])
+		require.Equal(t, c.message, body["message"])
+		require.Equal(t, c.details, body["details"])
+		require.Equal(t, "Perhaps you meant to call the function public.add(a, b)", body["hint"])
+	}
+	// A GET parameter that is an operator expression still filters the result.
+	r := e.do(t, call{path: "/rpc/posts_by?author=1&id=eq.2&select=id"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, jsonText(t, `[{"id":2}]`), jsonOf(t, r))
 }
 
 func TestRPCMaxAffected(t *testing.T) {

@@ -35,7 +35,7 @@ func TestInsert(t *testing.T) {
 			body:   []map[string]any{{"name": "d1"}, {"name": "d2", "value": 7, "note": nil}},
 			header: map[string]string{"Prefer": "return=representation, missing=default"}},
 			status: 201, body: `[{"name":"d1","value":0,"note":"fresh"},{"name":"d2","value":7,"note":null}]`,
-			headers: map[string]string{"Preference-Applied": "return=representation, missing=default"}},
+			headers: map[string]string{"Preference-Applied": "missing=default, return=representation"}},
 		{name: "empty object inserts defaults", call: call{method: "POST", path: "/comments", body: map[string]any{}},
 			status: 400, code: "23502"},
 		{name: "unknown column in body", call: call{method: "POST", path: "/labels", body: map[string]any{"id": 16, "nope": 1}},
@@ -61,6 +61,9 @@ func TestInsert(t *testing.T) {
 		{name: "unknown content profile", call: call{method: "POST", path: "/things", body: map[string]any{"id": 4, "name": "lost"},
 			header: map[string]string{"Content-Profile": "secret"}},
 			status: 406, code: "PGRST106"},
+		{name: "resolution without a conflict target is a plain insert", call: call{method: "POST", path: "/numbers_table", body: map[string]any{"n": 1},
+			header: map[string]string{"Prefer": "resolution=merge-duplicates, return=minimal"}},
+			status: 201, headers: map[string]string{"Preference-Applied": "return=minimal"}},
 		{name: "tx=rollback", call: call{method: "POST", path: "/labels", body: map[string]any{"id": 18, "label": "gone"},
 			header: map[string]string{"Prefer": "return=representation, tx=rollback"}},
 			status: 201, body: `[{"id":18,"label":"gone"}]`},
@@ -75,14 +78,44 @@ func TestInsert(t *testing.T) {
 	})
 }
 
+// TestInvalidBody checks PGRST102's whole body against PostgREST's: a fixed message and no
+// parser details.
+func TestInvalidBody(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, c := range []struct {
+		call    call
+		message string
+	}{
+		{call{method: "POST", path: "/labels", body: `{"id": `}, "Empty or invalid json"},
+		{call{method: "POST", path: "/labels", body: `{"id": 1} trailing`}, "Empty or invalid json"},
+		{call{method: "PATCH", path: "/labels?id=eq.1", body: `{"label": tru}`}, "Empty or invalid json"},
+		{call{method: "POST", path: "/rpc/add", body: `{"a": }`}, "Empty or invalid json"},
+		{call{method: "POST", path: "/labels", body: `[{"id": 1}, 2]`}, "All object keys must match"},
+	} {
+		r := e.do(t, c.call)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+		require.JSONEq(t, `{"code":"PGRST102","details":null,"hint":null,"message":"`+c.message+`"}`, string(r.Body))
+	}
+}
+
 func TestUpsert(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	r := e.do(t, call{method: "POST", path: "/labels", body: []map[string]any{{"id": 1, "label": "CLASSIC"}, {"id": 20, "label": "new"}},
 		header: map[string]string{"Prefer": "return=representation, resolution=merge-duplicates"}})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	require.Equal(t, http.StatusCreated, r.Status, "an upsert that inserts a row is 201: %s", r.Body)
 	require.Equal(t, jsonText(t, `[{"id":1,"label":"CLASSIC"},{"id":20,"label":"new"}]`), jsonOf(t, r))
-	require.Equal(t, "return=representation, resolution=merge-duplicates", r.Header.Get("Preference-Applied"))
+	require.Equal(t, "resolution=merge-duplicates, return=representation", r.Header.Get("Preference-Applied"))
+
+	r = e.do(t, call{method: "POST", path: "/labels", body: []map[string]any{{"id": 1, "label": "Classic"}, {"id": 20, "label": "newer"}},
+		header: map[string]string{"Prefer": "return=representation, resolution=merge-duplicates"}})
+	require.Equal(t, http.StatusOK, r.Status, "an upsert that only updates is 200: %s", r.Body)
+	require.Equal(t, jsonText(t, `[{"id":1,"label":"Classic"},{"id":20,"label":"newer"}]`), jsonOf(t, r))
+
+	r = e.do(t, call{method: "POST", path: "/labels", body: []map[string]any{},
+		header: map[string]string{"Prefer": "resolution=merge-duplicates"}})
+	require.Equal(t, http.StatusOK, r.Status, "an upsert of nothing inserts nothing: %s", r.Body)
 
 	r = e.do(t, call{method: "POST", path: "/labels", body: []map[string]any{{"id": 2, "label": "ignored"}, {"id": 21, "label": "added"}},
 		header: map[string]string{"Prefer": "return=representation, resolution=ignore-duplicates"}})
@@ -94,10 +127,11 @@ func TestUpsert(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 	r = e.do(t, call{method: "POST", path: "/counters?on_conflict=name&select=name,value", body: map[string]any{"name": "c", "value": 5},
 		header: map[string]string{"Prefer": "return=representation, resolution=merge-duplicates"}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	require.Equal(t, jsonText(t, `[{"name":"c","value":5}]`), jsonOf(t, r))
 
 	r = e.do(t, call{path: "/labels?select=id,label&id=in.(1,2,20,21)&order=id"})
-	require.Equal(t, jsonText(t, `[{"id":1,"label":"CLASSIC"},{"id":2,"label":"draft"},{"id":20,"label":"new"},{"id":21,"label":"added"}]`), jsonOf(t, r))
+	require.Equal(t, jsonText(t, `[{"id":1,"label":"Classic"},{"id":2,"label":"draft"},{"id":20,"label":"newer"},{"id":21,"label":"added"}]`), jsonOf(t, r))
 }
 
 func TestUpdateAndDelete(t *testing.T) {
@@ -117,15 +151,18 @@ func TestUpdateAndDelete(t *testing.T) {
 			status: 400, code: "PGRST204"},
 		{name: "delete without filters is refused", call: call{method: "DELETE", path: "/labels"}, status: 400, code: "21000"},
 		{name: "delete representation", call: call{method: "DELETE", path: "/comments?select=text&text=eq.Needs work",
-			header: map[string]string{"Prefer": "return=representation"}}, status: 200, body: `[{"text":"Needs work"}]`},
-		{name: "delete minimal", call: call{method: "DELETE", path: "/post_labels?post_id=eq.2"}, status: 204},
+			header: map[string]string{"Prefer": "return=representation, count=exact"}}, status: 200, body: `[{"text":"Needs work"}]`,
+			headers: map[string]string{"Content-Range": "*/1", "Preference-Applied": "return=representation, count=exact"}},
+		{name: "delete minimal", call: call{method: "DELETE", path: "/post_labels?post_id=eq.2"}, status: 204,
+			headers: map[string]string{"Content-Range": "*/*"}},
 		{name: "singular patch of many rows is refused and undone", call: call{method: "PATCH", path: "/authors?id=in.(2,3)",
 			body: map[string]any{"email": "same@example.com"}, header: map[string]string{"Prefer": "return=representation", "Accept": "application/vnd.pgrst.object+json"}},
 			status: 406, code: "PGRST116"},
 		{name: "max-affected exceeded is refused and undone", call: call{method: "PATCH", path: "/posts?id=gt.0", body: map[string]any{"body": "x"},
 			header: map[string]string{"Prefer": "handling=strict, max-affected=1"}}, status: 400, code: "PGRST124"},
 		{name: "max-affected respected", call: call{method: "PATCH", path: "/labels?id=eq.3", body: map[string]any{"label": "hot"},
-			header: map[string]string{"Prefer": "handling=strict, max-affected=1"}}, status: 204},
+			header: map[string]string{"Prefer": "handling=strict, max-affected=1, return=minimal, tx=commit"}}, status: 204,
+			headers: map[string]string{"Preference-Applied": "return=minimal, tx=commit, handling=strict, max-affected=1"}},
 	})
 	t.Run("effects", func(t *testing.T) {
 		r := e.do(t, call{path: "/authors?select=email&id=in.(2,3)&order=id"})
@@ -141,9 +178,11 @@ func TestPut(t *testing.T) {
 	rep := map[string]string{"Prefer": "return=representation"}
 	run(t, e, []scenario{
 		{name: "insert through put", call: call{method: "PUT", path: "/labels?id=eq.30", body: map[string]any{"id": 30, "label": "thirty"}, header: rep},
-			status: 200, body: `[{"id":30,"label":"thirty"}]`},
+			status: 201, body: `[{"id":30,"label":"thirty"}]`, headers: map[string]string{"Content-Range": "", "Preference-Applied": "return=representation"}},
 		{name: "replace through put", call: call{method: "PUT", path: "/labels?id=eq.2", body: map[string]any{"id": 2, "label": "final"}},
-			status: 204},
+			status: 204, headers: map[string]string{"Content-Range": ""}},
+		{name: "replace through put with representation", call: call{method: "PUT", path: "/labels?id=eq.3", body: map[string]any{"id": 3, "label": "third"}, header: rep},
+			status: 200, body: `[{"id":3,"label":"third"}]`, headers: map[string]string{"Content-Range": ""}},
 		{name: "put needs primary key filters", call: call{method: "PUT", path: "/labels?label=eq.x", body: map[string]any{"id": 2, "label": "x"}},
 			status: 405, code: "PGRST105"},
 		{name: "put refuses other operators", call: call{method: "PUT", path: "/labels?id=gt.2", body: map[string]any{"id": 3, "label": "x"}},
@@ -153,6 +192,6 @@ func TestPut(t *testing.T) {
 		{name: "put with a mismatched key", call: call{method: "PUT", path: "/labels?id=eq.2", body: map[string]any{"id": 3, "label": "x"}},
 			status: 400, code: "PGRST115"},
 	})
-	r := e.do(t, call{path: "/labels?id=in.(2,30)&order=id"})
-	require.Equal(t, jsonText(t, `[{"id":2,"label":"final"},{"id":30,"label":"thirty"}]`), jsonOf(t, r))
+	r := e.do(t, call{path: "/labels?id=in.(2,3,30)&order=id"})
+	require.Equal(t, jsonText(t, `[{"id":2,"label":"final"},{"id":3,"label":"third"},{"id":30,"label":"thirty"}]`), jsonOf(t, r))
 }

@@ -1,6 +1,7 @@
 -- Tables, views, materialized views, foreign and partitioned tables of the exposed schemas.
 -- pg_relation_is_updatable is a CmdType bitmask: 4 UPDATE, 8 INSERT, 16 DELETE (triggers count).
-SELECT n.nspname AS schema,
+SELECT c.oid::int8 AS oid,
+       n.nspname AS schema,
        c.relname AS name,
        c.relkind::text AS kind,
        coalesce(obj_description(c.oid, 'pg_class'), '') AS description,
