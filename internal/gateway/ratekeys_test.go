@@ -120,8 +120,7 @@ func sharedNode(t *testing.T, srv *redistest.Server, burst int) *fixture {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { client.Close() })
-	store, err := ratelimit.NewStore(ratelimit.StoreConfig{Redis: client, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
+	store := ratelimit.NewStore(ratelimit.StoreConfig{Redis: client, Logger: slog.New(slog.DiscardHandler)})
 	return newFixture(t, func(o *options) {
 		o.deps.Limiter = store.Limiter("gateway", 0.001, burst)
 		o.deps.Metrics = prometheus.NewRegistry()

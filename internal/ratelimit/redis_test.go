@@ -126,11 +126,11 @@ func TestStoreFallsBackToLocalLimitsWhileRedisIsDown(t *testing.T) {
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
 	c := newClock()
-	store, err := NewStore(StoreConfig{
-		Redis: r, RetryInterval: 10 * time.Second, Metrics: reg,
+	store := NewStore(StoreConfig{
+		Redis: r, RetryInterval: 10 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
-	require.NoError(t, err)
+	reg.MustRegister(store.Collector())
 	store.now = c.now
 	require.True(t, store.Shared())
 	l := store.Limiter("gateway", 0.001, 2)
@@ -188,8 +188,8 @@ func TestStoreWithRealRedisStopped(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	reg := prometheus.NewRegistry()
-	store, err := NewStore(StoreConfig{Redis: node(t, srv), Metrics: reg, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
+	store := NewStore(StoreConfig{Redis: node(t, srv), Logger: slog.New(slog.DiscardHandler)})
+	reg.MustRegister(store.Collector())
 	l := store.Limiter("auth_token", 0.001, 1)
 	require.True(t, allow(t, l, "k").Allowed)
 	srv.Stop()
@@ -200,8 +200,7 @@ func TestStoreWithRealRedisStopped(t *testing.T) {
 
 func TestStoreWithoutRedisIsMemory(t *testing.T) {
 	t.Parallel()
-	store, err := NewStore(StoreConfig{})
-	require.NoError(t, err)
+	store := NewStore(StoreConfig{})
 	require.False(t, store.Shared())
 	l := store.Limiter("gateway", 1, 1)
 	require.IsType(t, &Memory{}, l)
@@ -211,13 +210,4 @@ func TestStoreWithoutRedisIsMemory(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	require.NoError(t, store.Run(ctx))
-}
-
-func TestStoresShareOneRegistry(t *testing.T) {
-	t.Parallel()
-	reg := prometheus.NewRegistry()
-	_, err := NewStore(StoreConfig{Metrics: reg})
-	require.NoError(t, err)
-	_, err = NewStore(StoreConfig{Metrics: reg})
-	require.NoError(t, err, "a second store (a second gateway in tests) reuses the counter")
 }

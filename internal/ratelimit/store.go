@@ -2,8 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -31,8 +29,6 @@ type StoreConfig struct {
 	// Logger receives the warning when Redis becomes unreachable and the notice when it is
 	// back. Nil: slog.Default().
 	Logger *slog.Logger
-	// Metrics is where goforward_ratelimit_store_errors_total is registered. Nil: nowhere.
-	Metrics prometheus.Registerer
 }
 
 // Store makes the named limiters of one process. With Redis, every limiter's buckets are
@@ -55,8 +51,8 @@ type Store struct {
 	memories []*Memory
 }
 
-// NewStore returns a store for cfg. It does no I/O.
-func NewStore(cfg StoreConfig) (*Store, error) {
+// NewStore returns a store for cfg. It does no I/O. Register Collector to export its metric.
+func NewStore(cfg StoreConfig) *Store {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultRedisPrefix
 	}
@@ -71,17 +67,12 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 		Name: "goforward_ratelimit_store_errors_total",
 		Help: "Rate-limit decisions Redis could not make, by limiter; each was made by this node alone.",
 	}, []string{"limiter"})
-	if cfg.Metrics != nil {
-		if err := cfg.Metrics.Register(s.errors); err != nil {
-			var already prometheus.AlreadyRegisteredError
-			if !errors.As(err, &already) {
-				return nil, fmt.Errorf("ratelimit: register metrics: %w", err)
-			}
-			s.errors = already.ExistingCollector.(*prometheus.CounterVec)
-		}
-	}
-	return s, nil
+	return s
 }
+
+// Collector is the store's metric, goforward_ratelimit_store_errors_total{limiter}, for the
+// caller's registry.
+func (s *Store) Collector() prometheus.Collector { return s.errors }
 
 // Shared reports whether the store's limits hold across nodes (it has Redis).
 func (s *Store) Shared() bool { return s.cfg.Redis != nil }
