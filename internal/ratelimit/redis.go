@@ -45,7 +45,9 @@ type RedisConfig struct {
 // a denied event consumes nothing. One Lua script reads, refills and takes in a single atomic
 // step on Redis's clock, so nodes neither race each other nor need synchronised clocks. A
 // bucket's key expires once the bucket would be full again, so idle keys cost nothing. Keys
-// are hashed: e-mail addresses and IPs are not stored in Redis.
+// are hashed (unkeyed SHA-256), so e-mail addresses and IPs are not readable in Redis at a
+// glance; a hash of an IP address can still be reversed by trying every address, so Redis
+// remains infrastructure to trust.
 type Redis struct {
 	client  redis.Scripter
 	prefix  string // Prefix + Name + ":"
@@ -113,7 +115,8 @@ func (l *Redis) Allow(ctx context.Context, key string) (Decision, error) {
 	return Decision{RetryAfter: time.Duration(res[2]) * time.Microsecond}, nil
 }
 
-// redisKey hashes key so that Redis holds no addresses, and every key has the same length.
+// redisKey hashes key so that addresses are not kept in clear text and every key has the same
+// length.
 func (l *Redis) redisKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return l.prefix + hex.EncodeToString(sum[:16])
