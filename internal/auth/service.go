@@ -17,6 +17,7 @@ import (
 
 	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/mailer"
+	"github.com/goforward/goforward/internal/ratelimit"
 	"github.com/goforward/goforward/internal/security"
 	"github.com/goforward/goforward/internal/sms"
 )
@@ -53,6 +54,9 @@ type Deps struct {
 	Templates *mailer.Templates
 	// SMS sends text messages. Nil: an sms.LogSender, which only logs.
 	SMS SMSSender
+	// RateLimits makes the service's rate limiters; with Redis they are shared by every node.
+	// The caller runs it. Nil: in-process limiters, which the service's Run sweeps.
+	RateLimits *ratelimit.Store
 	// Providers are the custom providers served by grant_type=custom.
 	Providers []CustomProvider
 	// Logger receives the service's logs. Nil: slog.Default().
@@ -129,7 +133,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.secrets, err = newSecretBox(deps.Keys); err != nil {
 		return nil, err
 	}
-	s.limits = newLimiters(cfg.RateLimits)
+	s.limits = newLimiters(cfg.RateLimits, deps.RateLimits)
 	return s, nil
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/goforward/goforward/internal/datadir"
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
-	"github.com/goforward/goforward/internal/ratelimit"
 	"github.com/goforward/goforward/internal/security"
 )
 
@@ -103,20 +102,23 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		db.NewPoolCollector(map[string]*pgxpool.Pool{"admin": database.admin, "request": database.request}),
 	)
-	limiter := ratelimit.NewMemory(ratelimit.MemoryConfig{
-		Rate:  cfg.Server.RateLimit.RequestsPerSecond,
-		Burst: cfg.Server.RateLimit.Burst,
-	})
+	limits, closeLimits, err := rateLimitStore(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeLimits()
+	registry.MustRegister(limits.Collector())
 	gwCfg, err := gatewayConfig(cfg)
 	if err != nil {
 		return err
 	}
 	deps := gateway.Deps{Keys: keys, Ready: database.ready, Metrics: registry, Logger: logger}
-	if cfg.Server.RateLimit.RequestsPerSecond > 0 {
-		deps.Limiter = limiter
+	if rl := cfg.Server.RateLimit; rl.RequestsPerSecond > 0 {
+		deps.Limiter = limits.Limiter("gateway", rl.RequestsPerSecond, rl.Burst)
 	}
 	services, err := buildServices(serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
+		limits: limits,
 	})
 	if err != nil {
 		return err
@@ -165,9 +167,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 
 	group, gctx := errgroup.WithContext(ctx)
 	group.Go(func() error { return gw.Serve(gctx, ln) })
-	if deps.Limiter != nil {
-		group.Go(func() error { return limiter.Run(gctx) })
-	}
+	group.Go(func() error { return limits.Run(gctx) })
 	for _, s := range services {
 		if s.run != nil {
 			group.Go(func() error { return s.run(gctx) })
@@ -233,6 +233,8 @@ func gatewayConfig(cfg config.Config) (gateway.Config, error) {
 			AllowCredentials: s.CORS.AllowCredentials,
 			MaxAge:           s.CORS.MaxAge,
 		},
+		RateLimitServiceRole: !s.RateLimit.ExemptServiceRole,
+		ProtectMetrics:       !cfg.IsDevelopment(),
 	}, nil
 }
 

@@ -14,7 +14,7 @@ import (
 // authService builds the GoTrue-compatible /auth/v1 service.
 func authService() serviceBuilder {
 	return serviceBuilder{name: "auth", build: func(d serviceDeps) (builtService, error) {
-		deps := auth.Deps{Pool: d.admin, Keys: d.keys, Logger: d.logger}
+		deps := auth.Deps{Pool: d.admin, Keys: d.keys, Logger: d.logger, RateLimits: d.limits}
 		a := d.cfg.Auth
 		templates, err := mailer.LoadTemplates(a.TemplatesDir)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/ratelimit"
 	"github.com/goforward/goforward/internal/security"
 )
 
@@ -20,6 +21,7 @@ type serviceDeps struct {
 	admin  *pgxpool.Pool  // owner connection
 	runner *db.RoleRunner // the RLS bridge
 	logger *slog.Logger
+	limits *ratelimit.Store // rate limiters, shared through Redis when configured; serve runs it
 }
 
 // builtService is a service ready to mount, with its background loop if it has one.

@@ -37,7 +37,7 @@ type Config struct {
 	Services    []string       `koanf:"services" doc:"Services this node runs, out of auth, rest, realtime and storage; a subset lets each service be deployed on its own."`
 	Server      ServerConfig   `koanf:"server" doc:"The HTTP listener that serves every service."`
 	Database    DatabaseConfig `koanf:"database" doc:"PostgreSQL: an external server, or the cluster managed under data_dir."`
-	Redis       RedisConfig    `koanf:"redis" doc:"Redis, for realtime fan-out and shared rate limits across nodes."`
+	Redis       RedisConfig    `koanf:"redis" doc:"Redis, shared by the nodes of one deployment: realtime fan-out and presence, and the gateway's and auth's rate limits."`
 	JWT         JWTConfig      `koanf:"jwt" doc:"Signing of access tokens and of the anon and service-role keys (HS256)."`
 	Log         LogConfig      `koanf:"log" doc:"Structured logging to stderr."`
 	Auth        AuthConfig     `koanf:"auth" doc:"The auth service (/auth/v1), compatible with Supabase Auth (GoTrue)."`
@@ -60,7 +60,7 @@ type ServerConfig struct {
 	Gzip              bool            `koanf:"gzip" doc:"Compress responses for clients that accept gzip."`
 	TrustedProxies    []string        `koanf:"trusted_proxies" doc:"CIDRs of reverse proxies whose X-Forwarded-For header is believed; empty trusts none."`
 	CORS              CORSConfig      `koanf:"cors" doc:"Cross-origin requests from browsers."`
-	RateLimit         RateLimitConfig `koanf:"rate_limit" doc:"Per-client request rate limit."`
+	RateLimit         RateLimitConfig `koanf:"rate_limit" doc:"Request rate limit of the gateway, per verified user (the sub of a valid JWT) and otherwise per client IP (IPv6 per /64); /health, /ready and /metrics are never limited."`
 }
 
 // CORSConfig lists which browser origins may call the API.
@@ -70,10 +70,11 @@ type CORSConfig struct {
 	MaxAge           time.Duration `koanf:"max_age" doc:"How long browsers may cache a preflight response."`
 }
 
-// RateLimitConfig is a token bucket per client address.
+// RateLimitConfig is a token bucket per verified user, else per client address.
 type RateLimitConfig struct {
-	RequestsPerSecond float64 `koanf:"requests_per_second" doc:"Sustained requests per second per client; 0 turns rate limiting off."`
-	Burst             int     `koanf:"burst" doc:"Requests a client may make at once above the sustained rate."`
+	RequestsPerSecond float64 `koanf:"requests_per_second" doc:"Sustained requests per second per user or client IP; 0 turns the gateway's rate limit off."`
+	Burst             int     `koanf:"burst" doc:"Requests a user or client IP may make at once above the sustained rate."`
+	ExemptServiceRole bool    `koanf:"exempt_service_role" doc:"Leave requests made with the service-role key unlimited, so a server-side app using it from one address is not throttled as one client."`
 }
 
 // DatabaseConfig configures the PostgreSQL connection and the managed cluster.
@@ -97,7 +98,8 @@ type StatementTimeoutConfig struct {
 
 // RedisConfig configures the optional Redis server.
 type RedisConfig struct {
-	URL string `koanf:"url" envalias:"REDIS_URL" redact:"password" doc:"Redis URL (redis:// or rediss://); empty keeps fan-out and rate limits inside this process, for a single node."`
+	URL             string `koanf:"url" envalias:"REDIS_URL" redact:"password" doc:"Redis URL (redis:// or rediss://). When set, realtime carries broadcasts, presence and database changes between nodes through it, and the gateway's and auth's rate limits are counted in it for all nodes together (each node limits on its own while Redis is unreachable). Empty keeps both inside this process, for a single node."`
+	RateLimitPrefix string `koanf:"rate_limit_prefix" doc:"Prefix of the Redis keys holding rate limits; deployments sharing one Redis need different prefixes."`
 }
 
 // JWTConfig configures token signing.
@@ -147,7 +149,7 @@ func Defaults() Config {
 			MaxBodyBytes:      10 << 20,
 			Gzip:              true,
 			CORS:              CORSConfig{MaxAge: time.Hour},
-			RateLimit:         RateLimitConfig{RequestsPerSecond: 100, Burst: 200},
+			RateLimit:         RateLimitConfig{RequestsPerSecond: 100, Burst: 200, ExemptServiceRole: true},
 		},
 		Database: DatabaseConfig{
 			StatementTimeout: StatementTimeoutConfig{
@@ -157,6 +159,7 @@ func Defaults() Config {
 			ConnectTimeout:     10 * time.Second,
 			PreparedStatements: true,
 		},
+		Redis: RedisConfig{RateLimitPrefix: "goforward:ratelimit:"},
 		JWT: JWTConfig{
 			Expiry: time.Hour,
 			Issuer: "goforward",

@@ -219,6 +219,9 @@ func checkPostgresURL(raw string) string {
 }
 
 func validateRedis(errs *fieldErrors, r RedisConfig) {
+	if r.RateLimitPrefix == "" {
+		errs.add("redis.rate_limit_prefix", "must not be empty", r.RateLimitPrefix)
+	}
 	if r.URL == "" {
 		return
 	}

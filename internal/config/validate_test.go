@@ -55,6 +55,7 @@ func TestValidateRules(t *testing.T) {
 		{"zero connect timeout", func(c *Config) { c.Database.ConnectTimeout = 0 }, "database.connect_timeout", "must be a positive duration"},
 		{"redis URL with another scheme", func(c *Config) { c.Redis.URL = "http://cache:6379" }, "redis.url", "must be a redis:// or rediss:// URL with a host"},
 		{"redis URL without a host", func(c *Config) { c.Redis.URL = "redis:///0" }, "redis.url", "must be a redis:// or rediss:// URL with a host"},
+		{"empty rate-limit prefix", func(c *Config) { c.Redis.RateLimitPrefix = "" }, "redis.rate_limit_prefix", "must not be empty"},
 		{"short JWT secret", func(c *Config) { c.JWT.Secret = strings.Repeat("x", 31) }, "jwt.secret", "must be at least 32 characters (it has 31)"},
 		{"JWT expiry too short", func(c *Config) { c.JWT.Expiry = 29 * time.Second }, "jwt.expiry", "must be between 30s and 168h (one week) (got 29s)"},
 		{"JWT expiry too long", func(c *Config) { c.JWT.Expiry = 8 * 24 * time.Hour }, "jwt.expiry", "must be between 30s and 168h (one week) (got 192h)"},

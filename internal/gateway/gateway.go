@@ -64,6 +64,16 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// CORS says which browser origins may call the API.
 	CORS CORSConfig
+
+	// RateLimitServiceRole applies Deps.Limiter to requests made with the service-role key
+	// too. Default false: they are exempt, so a server-side app calling the API with that
+	// key from one address is not throttled as if it were one client (Supabase does not rate
+	// limit its data APIs either).
+	RateLimitServiceRole bool
+	// ProtectMetrics makes /metrics answer 401 unless the request carries the service-role
+	// key, in the apikey header or as a Bearer token. Default false: open, for development;
+	// goforward serve sets it in every other environment.
+	ProtectMetrics bool
 }
 
 // CORSConfig is the cross-origin policy.
@@ -101,7 +111,8 @@ type Service struct {
 type Deps struct {
 	// Keys verifies apikeys and Bearer tokens. Required.
 	Keys *security.Keys
-	// Limiter limits requests per client IP. Nil: no rate limit.
+	// Limiter limits requests per verified user (the sub of a valid JWT) or, for requests
+	// without one, per client IP (IPv6 per /64). Nil: no rate limit.
 	Limiter ratelimit.Limiter
 	// Ready reports whether the node can serve (database reachable, schema current); its
 	// error text is shown by /ready, so it must not contain secrets. Nil: always ready.
@@ -178,10 +189,12 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 // chain wraps the mux in the middleware, listed here innermost first.
 func (g *Gateway) chain() http.Handler {
 	h := http.HandlerFunc(g.dispatch)
-	wrapped := g.requireAPIKey(h)
-	wrapped = g.compress(wrapped)
+	wrapped := g.compress(h)
 	wrapped = g.limitBody(wrapped)
+	// The rate limit runs after the apikey check because it counts per verified user. A
+	// request refused for its key costs less than asking the limiter would.
 	wrapped = g.limitRate(wrapped)
+	wrapped = g.requireAPIKey(wrapped)
 	wrapped = g.cors(wrapped)
 	wrapped = g.measure(wrapped)
 	wrapped = g.recoverPanics(wrapped)

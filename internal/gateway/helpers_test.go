@@ -142,9 +142,10 @@ func functionsService() gateway.Service {
 }
 
 type fixture struct {
-	keys *security.Keys
-	srv  *httptest.Server
-	logs *logBuffer
+	keys    *security.Keys
+	srv     *httptest.Server
+	logs    *logBuffer
+	gateway *gateway.Gateway
 }
 
 type options struct {
@@ -176,7 +177,7 @@ func newFixture(t *testing.T, configure ...func(*options)) *fixture {
 	require.NoError(t, err)
 	srv := httptest.NewServer(g.Handler())
 	t.Cleanup(srv.Close)
-	return &fixture{keys: keys, srv: srv, logs: logs}
+	return &fixture{keys: keys, srv: srv, logs: logs, gateway: g}
 }
 
 // sign makes a token with the fixture's secret.

@@ -1,15 +1,19 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/goforward/goforward/internal/httpx"
+	"github.com/goforward/goforward/internal/ratelimit"
+	"github.com/goforward/goforward/internal/security"
 )
 
-// limitRate applies the per-client-IP limit. Health, readiness and metrics probes are never
-// limited. A limiter that cannot decide (its store is down) lets the request through: an
-// outage of the limiter must not become an outage of the API.
+// limitRate applies Deps.Limiter per verified user, or per client network for requests
+// without a user (see rateKey). Health, readiness and metrics probes are never limited. A
+// limiter that cannot decide lets the request through: an outage of the limiter must not
+// become an outage of the API (ratelimit.Store never gets here: it decides locally instead).
 func (g *Gateway) limitRate(next http.Handler) http.Handler {
 	if g.limiter == nil {
 		return next
@@ -20,9 +24,10 @@ func (g *Gateway) limitRate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		key := clientIPText(ctx)
-		if key == "" {
-			key = "unknown"
+		key, limited := g.rateKey(ctx)
+		if !limited {
+			next.ServeHTTP(w, r)
+			return
 		}
 		decision, err := g.limiter.Allow(ctx, key)
 		switch {
@@ -38,6 +43,22 @@ func (g *Gateway) limitRate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// rateKey is whom a request counts against: the user, when the apikey layer verified a token
+// with a subject, so that an app server relaying many users' requests from one address is
+// not throttled as one client; otherwise the client's address, IPv6 by /64. limited is false
+// for the service role unless Config.RateLimitServiceRole is set.
+func (g *Gateway) rateKey(ctx context.Context) (key string, limited bool) {
+	if p, ok := security.PrincipalFrom(ctx); ok {
+		if p.Role == security.RoleServiceRole && !g.cfg.RateLimitServiceRole {
+			return "", false
+		}
+		if p.Subject != "" {
+			return "user:" + p.Subject, true
+		}
+	}
+	return "ip:" + ratelimit.IPKey(httpx.ClientIP(ctx)), true
 }
 
 // limitBody enforces the owning service's body limit: a declared length over it is refused

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/goforward/goforward/internal/httpx"
+	"github.com/goforward/goforward/internal/security"
 )
 
 // Kong's wording, which clients and people already know.
@@ -49,10 +50,38 @@ func isOwnRoute(p string) bool {
 func (g *Gateway) mountOwnRoutes() {
 	g.mux.HandleFunc("GET "+healthPath, g.health)
 	g.mux.HandleFunc("GET "+readyPath, g.readiness)
-	g.mux.Handle("GET "+metricsPath, promhttp.HandlerFor(g.metrics.gatherer, promhttp.HandlerOpts{
+	g.mux.Handle("GET "+metricsPath, g.protectMetrics(promhttp.HandlerFor(g.metrics.gatherer, promhttp.HandlerOpts{
 		// The gateway's own gzip layer compresses, so there is one place that decides.
 		DisableCompression: true,
-	}))
+	})))
+}
+
+// protectMetrics answers 401 unless the request carries the service-role key, when
+// Config.ProtectMetrics is set: metrics name routes, tables and pool sizes, and show traffic.
+// Only the apikey header and the Bearer token count, never ?apikey=, which would put the key
+// in proxies' logs and scrape configurations' URLs.
+func (g *Gateway) protectMetrics(next http.Handler) http.Handler {
+	if !g.cfg.ProtectMetrics {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		presented := false
+		for _, key := range []string{r.Header.Get("apikey"), bearerToken(r)} {
+			if key == "" {
+				continue
+			}
+			presented = true
+			if p, err := g.keys.Verify(key); err == nil && p.Role == security.RoleServiceRole {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		if !presented {
+			g.writeMessage(w, r, http.StatusUnauthorized, msgNoAPIKey)
+			return
+		}
+		g.writeMessage(w, r, http.StatusUnauthorized, msgInvalidAPIKey)
+	})
 }
 
 // dispatch hands the request to the mux, or answers 404 when no pattern matched (which is

@@ -32,9 +32,11 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	addr := ln.Addr().String()
 
+	// Logged before serving starts, so no request is answered before the line is written:
+	// whoever sees a response can rely on it being in the log.
+	g.logger.InfoContext(ctx, "gateway listening", "addr", addr)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	g.logger.InfoContext(ctx, "gateway listening", "addr", addr)
 
 	select {
 	case err := <-served:

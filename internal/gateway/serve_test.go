@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,13 +102,28 @@ func refusing(addr string) func() bool {
 	}
 }
 
+// answers reports whether the server at addr answers /health.
+func answers(addr string) func() bool {
+	return func() bool {
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
+		resp, err := client.Get("http://" + addr + "/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+}
+
 func TestServeFinishesRequestsInFlight(t *testing.T) {
 	t.Parallel()
 	b := newBlocking()
 	ctx, cancel := context.WithCancel(t.Context())
 	s := startServing(t, ctx, 30*time.Second, b)
 
-	require.Eventually(t, func() bool { return !refusing(s.addr)() }, 10*time.Second, 5*time.Millisecond)
+	// An answer (not just an accepted connection, which the kernel gives before Serve even
+	// runs) proves Serve is serving, and Serve logs before it serves.
+	require.Eventually(t, answers(s.addr), 10*time.Second, 5*time.Millisecond)
 	require.Contains(t, s.logs.String(), "gateway listening")
 	require.Contains(t, s.logs.String(), s.addr)
 
@@ -165,4 +181,57 @@ func TestServeReportsListenerFailure(t *testing.T) {
 	require.NoError(t, ln.Close())
 
 	require.ErrorIs(t, g.Serve(t.Context(), ln), net.ErrClosed)
+}
+
+// acceptWatcher is a listener that reports its first Accept, which Serve's http.Server calls
+// as soon as it serves.
+type acceptWatcher struct {
+	net.Listener
+	once     sync.Once
+	accepted chan struct{}
+}
+
+func (l *acceptWatcher) Accept() (net.Conn, error) {
+	l.once.Do(func() { close(l.accepted) })
+	return l.Listener.Accept()
+}
+
+// slowListeningLog holds back the "gateway listening" line, giving a server that serves
+// before logging every chance to accept first, and records what had happened by then.
+type slowListeningLog struct {
+	slog.Handler
+	accepted       <-chan struct{}
+	acceptedBefore chan bool
+}
+
+func (h *slowListeningLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "gateway listening" {
+		select {
+		case <-h.accepted:
+			h.acceptedBefore <- true
+		case <-time.After(200 * time.Millisecond): // bounds the wait for what must not happen
+			h.acceptedBefore <- false
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func TestServeLogsListeningBeforeServing(t *testing.T) {
+	t.Parallel()
+	keys, err := security.NewKeys(testSecret, "", time.Now())
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	watched := &acceptWatcher{Listener: ln, accepted: make(chan struct{})}
+	h := &slowListeningLog{Handler: slog.NewJSONHandler(io.Discard, nil), accepted: watched.accepted, acceptedBefore: make(chan bool, 1)}
+	g, err := gateway.New(gateway.Config{}, gateway.Deps{Keys: keys, Logger: slog.New(h)})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx, watched) }()
+	require.False(t, <-h.acceptedBefore, "the server accepted connections before it logged that it listens")
+	require.Eventually(t, answers(ln.Addr().String()), 10*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
 }

@@ -1,6 +1,8 @@
 // Package ratelimit decides whether a caller identified by a key (a client IP, a user id, an
-// e-mail address) may proceed. Limiter is the seam: Memory serves one node; a shared store
-// (Redis) implements the same interface for many nodes.
+// e-mail address) may proceed. Limiter is the seam: Memory keeps token buckets for one node,
+// Redis keeps the same buckets in Redis for many, and Store hands out named limiters of the
+// right kind, falling back to Memory while Redis cannot answer. IPKey turns a client address
+// into a key.
 package ratelimit
 
 import (
