@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/goforward/goforward/internal/ratelimit"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -41,15 +42,10 @@ func lockSubject(u *user, address string) string {
 // IPv6 one (a single customer usually holds a whole /64, so counting single IPv6 addresses
 // would let one client try 2^64 times). "" when the client's address is unknown.
 func clientAddress(ip netip.Addr) string {
-	ip = ip.Unmap()
-	switch {
-	case !ip.IsValid():
+	if !ip.IsValid() {
 		return ""
-	case ip.Is4():
-		return ip.String()
-	default:
-		return netip.PrefixFrom(ip, 64).Masked().String()
 	}
+	return ratelimit.IPKey(ip)
 }
 
 // lockKeys are the lockout records a password attempt touches.

@@ -3,6 +3,8 @@ package realtime
 import (
 	"net/netip"
 	"sync"
+
+	"github.com/goforward/goforward/internal/ratelimit"
 )
 
 // connLimits counts this node's WebSockets per key (an apikey's hash, or a client address)
@@ -44,17 +46,13 @@ func (l *connLimits) release(key string) {
 	}
 }
 
-// addressKey is what the per-address limit counts a client under: its IPv4 address, or the
-// /64 network of its IPv6 address, since one IPv6 host or customer usually holds a whole /64
-// and could otherwise open every connection from a fresh address. It is "" when the address
-// is unknown (a unix socket listener), which no limit applies to.
+// addressKey is what the per-address limit counts a client under (ratelimit.IPKey): its IPv4
+// address, or the /64 network of its IPv6 address, since one IPv6 host or customer usually
+// holds a whole /64 and could otherwise open every connection from a fresh address. It is ""
+// when the address is unknown (a unix socket listener), which no limit applies to.
 func addressKey(ip netip.Addr) string {
 	if !ip.IsValid() {
 		return ""
 	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		return netip.PrefixFrom(ip.WithZone(""), 64).Masked().String()
-	}
-	return ip.String()
+	return ratelimit.IPKey(ip)
 }
