@@ -44,6 +44,7 @@ func serviceBuilders() []serviceBuilder {
 		restService(),
 		storageService(),
 		realtimeService(),
+		adminService(),
 	}
 }
 

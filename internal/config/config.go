@@ -34,7 +34,7 @@ const (
 type Config struct {
 	Environment string         `koanf:"environment" envalias:"GOFORWARD_ENV" doc:"Deployment environment: development, staging or production. Production refuses to start while a hard requirement fails (goforward env check lists them)."`
 	DataDir     string         `koanf:"data_dir" doc:"Directory for the managed PostgreSQL cluster, the generated JWT secret and local file storage."`
-	Services    []string       `koanf:"services" doc:"Services this node runs, out of auth, rest, realtime and storage; a subset lets each service be deployed on its own."`
+	Services    []string       `koanf:"services" doc:"Services this node runs, out of auth, rest, realtime, storage and admin; a subset lets each service be deployed on its own."`
 	Server      ServerConfig   `koanf:"server" doc:"The HTTP listener that serves every service."`
 	Database    DatabaseConfig `koanf:"database" doc:"PostgreSQL: an external server, or the cluster managed under data_dir."`
 	Redis       RedisConfig    `koanf:"redis" doc:"Redis, shared by the nodes of one deployment: realtime fan-out and presence, and the gateway's and auth's rate limits."`
@@ -44,6 +44,8 @@ type Config struct {
 	REST        RESTConfig     `koanf:"rest" doc:"The REST service (/rest/v1), compatible with PostgREST."`
 	Storage     StorageConfig  `koanf:"storage" doc:"The storage service (/storage/v1), compatible with Supabase Storage."`
 	Realtime    RealtimeConfig `koanf:"realtime" doc:"The realtime service (/realtime/v1), compatible with Supabase Realtime."`
+	Admin       AdminConfig    `koanf:"admin" doc:"The admin service (/admin/v1): administrators' sessions."`
+	Audit       AuditConfig    `koanf:"audit" doc:"The audit log of administrative and security events."`
 }
 
 // ServerConfig configures the single HTTP listener.
@@ -122,13 +124,13 @@ type LogConfig struct {
 // documented: exactly the services this binary can mount (internal/cli's tests hold the two
 // lists together), so a name is accepted only once its service exists.
 func KnownServices() []string {
-	return []string{"auth", "rest", "realtime", "storage"}
+	return []string{"auth", "rest", "realtime", "storage", "admin"}
 }
 
 // plannedServices are services of the original design that are not built yet. Naming one is
 // an error like any unknown name, with a message saying why, for configurations written
 // when these names were accepted.
-var plannedServices = []string{"meta", "admin", "dashboard"}
+var plannedServices = []string{"meta", "dashboard"}
 
 // Defaults returns the configuration used when nothing is set: a development node on
 // 127.0.0.1:8080 running every service against a managed cluster in ./goforward-data.
@@ -169,6 +171,7 @@ func Defaults() Config {
 		REST:     defaultREST(),
 		Storage:  defaultStorage(),
 		Realtime: defaultRealtime(),
+		Admin:    defaultAdmin(),
 	}
 }
 

@@ -79,6 +79,8 @@ func (c Config) Validate() error {
 	validateREST(&errs, c.REST)
 	validateStorage(&errs, c.Storage)
 	validateRealtime(&errs, c.Realtime)
+	validateAdmin(&errs, c.Admin)
+	validateAudit(&errs, c.Audit)
 	return errors.Join(errs...)
 }
 

@@ -21,9 +21,9 @@ const module = "github.com/goforward/goforward"
 // Layers of the packages under internal/ (docs/architecture.md, "Packages and the direction
 // of imports").
 const (
-	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, test fixtures
+	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, audit, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
-	feature     = "feature"     // auth, rest, realtime, storage
+	feature     = "feature"     // auth, rest, realtime, storage, admin
 	gateway     = "gateway"     // the HTTP front door
 	servicetest = "servicetest" // test-only: a feature behind the real gateway
 	cli         = "cli"         // the composition root
@@ -32,6 +32,8 @@ const (
 // layerOf lists every directory directly under internal/ (with its sub-packages). A new
 // package must be placed here, so that its imports are checked too.
 var layerOf = map[string]string{
+	"access":      base,
+	"audit":       base,
 	"config":      base,
 	"datadir":     base,
 	"db":          base,
@@ -43,6 +45,7 @@ var layerOf = map[string]string{
 	"pgtest":      base,
 	"redistest":   base,
 	"meta":        meta,
+	"admin":       feature,
 	"auth":        feature,
 	"realtime":    feature,
 	"rest":        feature,
