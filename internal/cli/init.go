@@ -191,7 +191,7 @@ func writeFileAtomic(path string, data []byte, replace bool) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err == nil {
+	if err = tmp.Chmod(0o600); err == nil {
 		if _, err = tmp.Write(data); err == nil {
 			err = tmp.Sync()
 		}
