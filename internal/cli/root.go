@@ -66,6 +66,9 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newStatusCmd(&g, stdout),
 		newConfigCmd(&g, stdout),
 		newEnvCmd(&g, stdout),
+		newInitCmd(&g, stdout, stderr),
+		newEmergencyAccessCmd(&g, stdout, stderr),
+		newSessionsCmd(&g, stdout, stderr),
 	)
 	return root
 }

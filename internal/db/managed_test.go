@@ -52,7 +52,9 @@ func TestManagedCreatesClusterAndRestartsOnIt(t *testing.T) {
 	require.Empty(t, leftovers, "initdb's password file is removed")
 
 	rival := newTestManaged(t, ManagedConfig{Dir: dir})
-	require.ErrorContains(t, rival.Start(t.Context()), "is in use by another process (pid "+strconv.Itoa(os.Getpid())+")")
+	rivalErr := rival.Start(t.Context())
+	require.ErrorContains(t, rivalErr, "is in use by another process (pid "+strconv.Itoa(os.Getpid())+")")
+	require.ErrorIs(t, rivalErr, ErrClusterInUse, "callers tell a busy cluster from a broken one")
 	require.Equal(t, "1", queryText(t, dsn, "SELECT 1::text"), "the running server is left alone")
 
 	execSQL(t, dsn, "CREATE TABLE survives_restart (note text); INSERT INTO survives_restart VALUES ('kept')")
