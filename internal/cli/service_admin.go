@@ -2,6 +2,7 @@ package cli
 
 import (
 	"strings"
+	"time"
 
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/admin"
@@ -20,7 +21,8 @@ func adminService() serviceBuilder {
 			return builtService{}, err
 		}
 		svc := admin.New(adminConfig(d.cfg), admin.Deps{
-			Pool: d.admin, Sessions: adminSessions(d.cfg), Keys: d.keys, Logger: d.logger, SignIn: authSvc,
+			Pool: d.admin, Sessions: newAdminSessions(d.cfg, d.clock), Keys: d.keys, Logger: d.logger,
+			Now: d.clock, SignIn: authSvc,
 		})
 		built := builtService{
 			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: svc.Mount, Open: admin.OpenPaths},
@@ -41,8 +43,11 @@ func adminConfig(cfg config.Config) admin.Config {
 }
 
 // adminSessions is the admin session store as configured; serve and the CLI share it.
-func adminSessions(cfg config.Config) *access.Sessions {
+func adminSessions(cfg config.Config) *access.Sessions { return newAdminSessions(cfg, nil) }
+
+// newAdminSessions is adminSessions on a clock (nil: time.Now).
+func newAdminSessions(cfg config.Config, now func() time.Time) *access.Sessions {
 	return access.NewSessions(access.SessionConfig{
 		IdleTimeout: cfg.Admin.SessionIdleTimeout, MaxAge: cfg.Admin.SessionMaxAge,
-	}, nil)
+	}, now)
 }

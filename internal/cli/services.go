@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -27,6 +28,9 @@ type serviceDeps struct {
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)
+	// clock tells the time to the services that take a clock (auth, admin); nil is time.Now.
+	// Only tests set it.
+	clock func() time.Time
 }
 
 // builtService is a service ready to mount, with its background loop if it has one.
