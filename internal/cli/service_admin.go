@@ -20,9 +20,12 @@ func adminService() serviceBuilder {
 		if err != nil {
 			return builtService{}, err
 		}
+		sessions := adminSessions(d.cfg)
+		if d.clock != nil {
+			sessions = newAdminSessions(d.cfg, d.clock)
+		}
 		svc := admin.New(adminConfig(d.cfg), admin.Deps{
-			Pool: d.admin, Sessions: newAdminSessions(d.cfg, d.clock), Keys: d.keys, Logger: d.logger,
-			Now: d.clock, SignIn: authSvc,
+			Pool: d.admin, Sessions: sessions, Keys: d.keys, Logger: d.logger, Now: d.clock, SignIn: authSvc,
 		})
 		built := builtService{
 			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: svc.Mount, Open: admin.OpenPaths},
