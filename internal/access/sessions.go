@@ -152,24 +152,30 @@ const touchEvery = 30 * time.Second
 // Authenticate returns the live session whose token this is, and records the activity. It
 // fails with ErrSessionInvalid for anything else. The admin behind a password session must
 // still hold the session's level: revoking or changing an admin revokes its sessions, and
-// this check holds even for a session that revocation raced with.
+// this check holds even for a session that revocation raced with. The tables and user groups
+// a session is limited to are the admin's current ones, not the copy taken at sign-in, so
+// that narrowing an admin's assignment narrows its open sessions at once.
 func (s *Sessions) Authenticate(ctx context.Context, q Querier, token string) (Session, error) {
 	if !strings.HasPrefix(token, TokenPrefix) {
 		return Session{}, ErrSessionInvalid
 	}
 	now := s.now()
-	row := q.QueryRow(ctx, `SELECT `+sessionColumns+`
+	row := q.QueryRow(ctx, `SELECT `+sessionColumns+`, a.assigned_tables, a.assigned_groups
 FROM goforward.admin_sessions s
 LEFT JOIN auth.users u ON u.id = s.user_id
 LEFT JOIN goforward.admins a ON a.user_id = s.user_id
 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
   AND (s.kind = 'emergency' OR (a.revoked_at IS NULL AND a.level = s.level))`, hashSecret(token), now)
-	sess, err := scanSession(row)
+	var tables, groups []string
+	sess, err := scanSession(row, &tables, &groups)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Session{}, ErrSessionInvalid
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("access: read session: %w", err)
+	}
+	if sess.Kind == KindAdmin {
+		sess.Capabilities.AssignedTables, sess.Capabilities.AssignedGroups = nonNil(tables), nonNil(groups)
 	}
 	if sess.Kind == KindAdmin && now.Sub(sess.LastActiveAt) > s.cfg.IdleTimeout {
 		return Session{}, ErrSessionInvalid
@@ -196,8 +202,32 @@ func csrfMatches(sessionToken, csrf string) bool {
 	return csrf != "" && subtle.ConstantTimeCompare([]byte(CSRFToken(sessionToken)), []byte(csrf)) == 1
 }
 
+// Get returns the live session id (whatever the kind), or ErrSessionInvalid. It does not
+// touch the session's activity.
+func (s *Sessions) Get(ctx context.Context, q Querier, id string) (Session, error) {
+	if !isUUID(id) {
+		return Session{}, ErrSessionInvalid
+	}
+	row := q.QueryRow(ctx, `SELECT `+sessionColumns+`
+FROM goforward.admin_sessions s
+LEFT JOIN auth.users u ON u.id = s.user_id
+WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
+  AND (s.kind = 'emergency' OR s.last_active_at > $3)`, id, s.now(), s.now().Add(-s.cfg.IdleTimeout))
+	sess, err := scanSession(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Session{}, ErrSessionInvalid
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("access: read session: %w", err)
+	}
+	return sess, nil
+}
+
 // Revoke ends one session. It reports whether a live session was ended.
 func (s *Sessions) Revoke(ctx context.Context, q Querier, id, reason string) (bool, error) {
+	if !isUUID(id) {
+		return false, nil // names no session; not worth a database error
+	}
 	tag, err := q.Exec(ctx, `UPDATE goforward.admin_sessions SET revoked_at = $2, revoked_reason = $3
 WHERE id = $1 AND revoked_at IS NULL`, id, s.now(), reason)
 	if err != nil {
@@ -254,11 +284,13 @@ ORDER BY s.created_at DESC`, userID, s.now(), s.now().Add(-s.cfg.IdleTimeout))
 const sessionColumns = `s.id, coalesce(s.user_id::text, ''), coalesce(u.email, ''), s.kind, s.level, s.capabilities,
   s.mfa_verified, coalesce(host(s.ip), ''), s.user_agent, s.reason, s.created_at, s.last_active_at, s.expires_at`
 
-func scanSession(row pgx.Row) (Session, error) {
+// scanSession reads sessionColumns, then the extra columns the query added into extra.
+func scanSession(row pgx.Row, extra ...any) (Session, error) {
 	var sess Session
 	var kind, level string
-	err := row.Scan(&sess.ID, &sess.UserID, &sess.Email, &kind, &level, &sess.Capabilities, &sess.MFAVerified, &sess.IP,
-		&sess.UserAgent, &sess.Reason, &sess.CreatedAt, &sess.LastActiveAt, &sess.ExpiresAt)
+	dest := append([]any{&sess.ID, &sess.UserID, &sess.Email, &kind, &level, &sess.Capabilities, &sess.MFAVerified, &sess.IP,
+		&sess.UserAgent, &sess.Reason, &sess.CreatedAt, &sess.LastActiveAt, &sess.ExpiresAt}, extra...)
+	err := row.Scan(dest...)
 	sess.Level = Level(level)
 	sess.Kind = KindAdmin
 	if kind == "emergency" {
@@ -277,7 +309,7 @@ func storedKind(k Kind) string {
 	return ""
 }
 
-// newSecret returns prefix plus 256 random bits, and the hash to store.
+// NewToken returns prefix plus 256 random bits, and the hash to store (HashToken).
 func NewToken(prefix string) (string, []byte, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -294,4 +326,11 @@ func HashToken(token string) []byte { return hashSecret(token) }
 func hashSecret(s string) []byte {
 	sum := sha256.Sum256([]byte(s))
 	return sum[:]
+}
+
+// isUUID reports whether id is a UUID in its canonical 36-character form, the only form
+// session ids are handed out in.
+func isUUID(id string) bool {
+	_, err := uuid.Parse(id)
+	return err == nil && len(id) == 36
 }

@@ -27,6 +27,11 @@ const anyAdmin access.Capability = ""
 func (s *Service) routes() []route {
 	return []route{
 		{method: "GET", path: "/me", need: anyAdmin, handler: s.me},
+		{method: "POST", path: "/sessions", public: s.createSession},
+		{method: "POST", path: "/sessions/mfa", public: s.signInMFA},
+		{method: "GET", path: "/sessions", need: anyAdmin, handler: s.listSessions},
+		{method: "DELETE", path: "/sessions/current", need: anyAdmin, handler: s.signOut},
+		{method: "DELETE", path: "/sessions/{id}", need: anyAdmin, handler: s.revokeSession},
 	}
 }
 

@@ -28,7 +28,8 @@ type Config struct {
 	// Environment is development, staging or production; it decides which levels must sign
 	// in with a second factor and whether sign-in over plain http is allowed.
 	Environment string
-	// SecureCookies marks the dashboard's session cookie Secure (the public URL is https).
+	// SecureCookies marks the dashboard's session cookie Secure: the public URL is https,
+	// which is also what lets production admit sign-in from other hosts than this one.
 	SecureCookies bool
 }
 
@@ -42,6 +43,9 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SignIn checks admins' passwords and second factors with auth's own code. Nil: sign-in
+	// answers 503 (the other routes still serve sessions opened elsewhere).
+	SignIn SignInAuth
 }
 
 // Service serves /admin/v1.
@@ -51,6 +55,7 @@ type Service struct {
 	auth   *access.Authenticator
 	logger *slog.Logger
 	now    func() time.Time
+	signIn SignInAuth
 }
 
 // New builds the service.
@@ -61,6 +66,7 @@ func New(cfg Config, deps Deps) *Service {
 		auth:   &access.Authenticator{Pool: deps.Pool, Sessions: deps.Sessions, Keys: deps.Keys},
 		logger: deps.Logger,
 		now:    deps.Now,
+		signIn: deps.SignIn,
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
@@ -74,6 +80,10 @@ func New(cfg Config, deps Deps) *Service {
 // Mount registers every route.
 func (s *Service) Mount(mux *http.ServeMux) {
 	for _, rt := range s.routes() {
-		mux.Handle(rt.method+" "+Prefix+rt.path, httpx.Handle(renderError, s.guard(rt)))
+		render := renderError
+		if rt.public != nil {
+			render = s.publicRenderer()
+		}
+		mux.Handle(rt.method+" "+Prefix+rt.path, httpx.Handle(render, s.guard(rt)))
 	}
 }

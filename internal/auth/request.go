@@ -54,14 +54,29 @@ func decodeOptionalBody(r *http.Request, v any) error {
 }
 
 func decodeJSONBody(r *http.Request, v any, optional bool) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeJSONBytes(body, v, optional)
+}
+
+// readBody reads the whole request body; a body over the gateway's limit keeps its
+// *http.MaxBytesError, which renders as 413.
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var maxBytes *http.MaxBytesError
 		if errors.As(err, &maxBytes) {
-			return err
+			return nil, err
 		}
-		return badRequest(CodeBadJSON, "Could not read request body").WithCause(err)
+		return nil, badRequest(CodeBadJSON, "Could not read request body").WithCause(err)
 	}
+	return body, nil
+}
+
+// decodeJSONBytes is decodeJSONBody for a body already read.
+func decodeJSONBytes(body []byte, v any, optional bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
 			return nil

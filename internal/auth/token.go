@@ -35,14 +35,52 @@ type passwordGrantParams struct {
 // passwords get the same answer after the same bcrypt work, and both count towards lockout
 // (lockout.go).
 func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
-	var p passwordGrantParams
-	if err := decodeBody(r, &p); err != nil {
+	body, err := readBody(r)
+	if err != nil {
 		return err
+	}
+	checked, err := s.checkPassword(r, body)
+	if err != nil {
+		return err
+	}
+	ctx, client, u := r.Context(), clientOf(r), checked.user
+	var resp *sessionResponse
+	err = inTx(ctx, s.pool, func(tx pgx.Tx) (txErr error) {
+		resp, txErr = s.startSession(ctx, tx, newSession{User: u, Method: methodPassword, Provider: checked.provider, Client: client})
+		return txErr
+	})
+	if err != nil {
+		return internalError("Database error granting user", err)
+	}
+	if weak := s.passwords.policy(checked.password); weak != nil {
+		if reasons, ok := weak.Details[weakPasswordKey].([]string); ok {
+			resp.WeakPassword = &weakPassword{Reasons: reasons, Message: weak.Message}
+		}
+	}
+	return writeJSON(w, resp)
+}
+
+// checkedPassword is a password sign-in that passed every check before the session: the
+// account, the identity used (email or phone) and the password given.
+type checkedPassword struct {
+	user     *user
+	provider string
+	password string
+}
+
+// checkPassword runs the password grant on body up to the session: validation, rate limits,
+// lockout, the bcrypt comparison, then ban and confirmation. On a refusal, user is the
+// account the address belongs to, if one does (so that admin sign-in can audit whose
+// account was tried); the error is the answer to give.
+func (s *Service) checkPassword(r *http.Request, body []byte) (checkedPassword, error) {
+	var p passwordGrantParams
+	if err := decodeJSONBytes(body, &p, false); err != nil {
+		return checkedPassword{}, err
 	}
 	var address, provider string
 	switch {
 	case p.Email != "" && p.Phone != "":
-		return badRequest(CodeValidationFailed, "Only an email address or phone number should be provided on login.")
+		return checkedPassword{}, badRequest(CodeValidationFailed, "Only an email address or phone number should be provided on login.")
 	case p.Email != "":
 		address, provider = strings.ToLower(strings.TrimSpace(p.Email)), providerEmail
 	case p.Phone != "":
@@ -52,13 +90,13 @@ func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
 			address = p.Phone // looked up as given: it matches no one
 		}
 	default:
-		return badRequest(CodeValidationFailed, "missing email or phone")
+		return checkedPassword{}, badRequest(CodeValidationFailed, "missing email or phone")
 	}
 	if len(address) > maxEmailLength {
 		address = address[:maxEmailLength]
 	}
 	if err := s.limit(r, s.limits.token, address); err != nil {
-		return err
+		return checkedPassword{}, err
 	}
 
 	ctx, client := r.Context(), clientOf(r)
@@ -72,15 +110,16 @@ func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
 		u, err = findUserByPhone(ctx, s.pool, address)
 	}
 	if err != nil && !errors.Is(err, errNotFound) {
-		return internalError("Database error querying schema", err)
+		return checkedPassword{}, internalError("Database error querying schema", err)
 	}
+	refused := checkedPassword{user: u, provider: provider}
 	lock, err := s.passwordLockOf(ctx, newLockKeys(u, address, client))
 	if err != nil {
-		return internalError("Database error querying schema", err)
+		return refused, internalError("Database error querying schema", err)
 	}
 	now := s.now()
 	if until := lock.lockedUntil(now); until != nil {
-		return lockedError(*until, now)
+		return refused, lockedError(*until, now)
 	}
 
 	ok := false
@@ -90,42 +129,29 @@ func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
 		ok, err = s.passwords.matches(ctx, u.EncryptedPassword, p.Password)
 	}
 	if err != nil {
-		return err
+		return refused, err
 	}
 	if !ok {
 		lockedUntil, err := s.failedSignIn(ctx, lock, address, client)
 		if err != nil {
-			return internalError("Database error recording a failed sign-in", err)
+			return refused, internalError("Database error recording a failed sign-in", err)
 		}
 		if lockedUntil != nil {
-			return lockedError(*lockedUntil, s.now())
+			return refused, lockedError(*lockedUntil, s.now())
 		}
-		return badRequest(CodeInvalidCredentials, msgInvalidCredentials)
+		return refused, badRequest(CodeInvalidCredentials, msgInvalidCredentials)
 	}
 
 	if err := lock.clear(ctx, s.pool); err != nil {
-		return internalError("Database error clearing failed sign-ins", err)
+		return refused, internalError("Database error clearing failed sign-ins", err)
 	}
 	switch {
 	case u.banned(s.now()):
-		return badRequest(CodeUserBanned, "User is banned")
+		return refused, badRequest(CodeUserBanned, "User is banned")
 	case provider == providerEmail && !u.emailConfirmed():
-		return badRequest(CodeEmailNotConfirmed, "Email not confirmed")
+		return refused, badRequest(CodeEmailNotConfirmed, "Email not confirmed")
 	case provider == providerPhone && !u.phoneConfirmed():
-		return badRequest(CodePhoneNotConfirmed, "Phone not confirmed")
+		return refused, badRequest(CodePhoneNotConfirmed, "Phone not confirmed")
 	}
-	var resp *sessionResponse
-	err = inTx(ctx, s.pool, func(tx pgx.Tx) (txErr error) {
-		resp, txErr = s.startSession(ctx, tx, newSession{User: u, Method: methodPassword, Provider: provider, Client: client})
-		return txErr
-	})
-	if err != nil {
-		return internalError("Database error granting user", err)
-	}
-	if weak := s.passwords.policy(p.Password); weak != nil {
-		if reasons, ok := weak.Details[weakPasswordKey].([]string); ok {
-			resp.WeakPassword = &weakPassword{Reasons: reasons, Message: weak.Message}
-		}
-	}
-	return writeJSON(w, resp)
+	return checkedPassword{user: u, provider: provider, password: p.Password}, nil
 }

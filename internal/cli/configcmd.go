@@ -72,13 +72,17 @@ func newCheckCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 			problems := cfg.ProductionProblems()
 			if len(problems) == 0 {
 				fmt.Fprintf(stdout, "configuration is valid (environment %s); nothing production would refuse\n", cfg.Environment)
-				return nil
+			} else {
+				fmt.Fprintf(stdout, "configuration is valid (environment %s); production would refuse to start until:\n", cfg.Environment)
+				for _, p := range problems {
+					fmt.Fprintf(stdout, "  - %s\n", p)
+				}
 			}
-			fmt.Fprintf(stdout, "configuration is valid (environment %s); production would refuse to start until:\n", cfg.Environment)
-			for _, p := range problems {
-				fmt.Fprintf(stdout, "  - %s\n", p)
+			fmt.Fprintf(stdout, "admin sign-in in %s:\n", cfg.Environment)
+			for _, n := range cfg.AdminSignInNotes() {
+				fmt.Fprintf(stdout, "  - %s\n", n)
 			}
-			if cfg.Environment == "production" {
+			if len(problems) > 0 && cfg.Environment == "production" {
 				return &exitError{code: 2, err: fmt.Errorf("%d production requirement(s) not met", len(problems))}
 			}
 			return nil

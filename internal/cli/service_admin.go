@@ -2,6 +2,7 @@ package cli
 
 import (
 	"strings"
+	"time"
 
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/admin"
@@ -9,22 +10,47 @@ import (
 	"github.com/goforward/goforward/internal/gateway"
 )
 
-// adminService builds Go Forward's own control-plane API, /admin/v1.
+// adminService builds Go Forward's own control-plane API, /admin/v1. Admins sign in with
+// auth's code (passwords, lockout, second factors), through the server's one auth service
+// (serviceDeps.authService), which is built for it even when /auth/v1 is not mounted; its
+// background work then runs with the admin service.
 func adminService() serviceBuilder {
 	return serviceBuilder{name: "admin", build: func(d serviceDeps) (builtService, error) {
-		svc := admin.New(admin.Config{
-			Environment:   d.cfg.Environment,
-			SecureCookies: strings.HasPrefix(d.cfg.Server.PublicURL, "https://"),
-		}, admin.Deps{Pool: d.admin, Sessions: adminSessions(d.cfg), Keys: d.keys, Logger: d.logger})
-		return builtService{
+		authSvc, err := d.authService()
+		if err != nil {
+			return builtService{}, err
+		}
+		sessions := adminSessions(d.cfg)
+		if d.clock != nil {
+			sessions = newAdminSessions(d.cfg, d.clock)
+		}
+		svc := admin.New(adminConfig(d.cfg), admin.Deps{
+			Pool: d.admin, Sessions: sessions, Keys: d.keys, Logger: d.logger, Now: d.clock, SignIn: authSvc,
+		})
+		built := builtService{
 			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: svc.Mount, Open: admin.OpenPaths},
-		}, nil
+		}
+		if !d.cfg.ServiceEnabled("auth") {
+			built.run = authSvc.Run
+		}
+		return built, nil
 	}}
 }
 
+// adminConfig maps the configuration onto the admin service's Config.
+func adminConfig(cfg config.Config) admin.Config {
+	return admin.Config{
+		Environment:   cfg.Environment,
+		SecureCookies: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
+	}
+}
+
 // adminSessions is the admin session store as configured; serve and the CLI share it.
-func adminSessions(cfg config.Config) *access.Sessions {
+func adminSessions(cfg config.Config) *access.Sessions { return newAdminSessions(cfg, nil) }
+
+// newAdminSessions is adminSessions on a clock (nil: time.Now).
+func newAdminSessions(cfg config.Config, now func() time.Time) *access.Sessions {
 	return access.NewSessions(access.SessionConfig{
 		IdleTimeout: cfg.Admin.SessionIdleTimeout, MaxAge: cfg.Admin.SessionMaxAge,
-	}, nil)
+	}, now)
 }

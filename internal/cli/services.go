@@ -3,9 +3,12 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
@@ -22,6 +25,12 @@ type serviceDeps struct {
 	runner *db.RoleRunner // the RLS bridge
 	logger *slog.Logger
 	limits *ratelimit.Store // rate limiters, shared through Redis when configured; serve runs it
+	// sharedAuth builds the auth service once for every service that needs it (auth, and
+	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
+	sharedAuth func() (*auth.Service, error)
+	// clock tells the time to the services that take a clock (auth, admin); nil is time.Now.
+	// Only tests set it.
+	clock func() time.Time
 }
 
 // builtService is a service ready to mount, with its background loop if it has one.
@@ -51,6 +60,7 @@ func serviceBuilders() []serviceBuilder {
 // buildServices builds the services enabled by --services / services; the others are not
 // mounted, so their routes answer 404.
 func buildServices(deps serviceDeps) ([]builtService, error) {
+	deps.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(deps) })
 	var out []builtService
 	for _, b := range serviceBuilders() {
 		if !deps.cfg.ServiceEnabled(b.name) {

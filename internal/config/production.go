@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // ProductionProblems lists the hard requirements that c fails and that production refuses
@@ -63,4 +64,51 @@ func trustsEveryone(cidrs []string) bool {
 		}
 	}
 	return false
+}
+
+// AdminSignInPolicy is what an environment asks of an admin signing in to /admin/v1; the
+// admin service applies it and `goforward env check` lists it (AdminSignInNotes).
+type AdminSignInPolicy struct {
+	// MFALevels must finish sign-in with a second factor (a TOTP code or a backup code),
+	// whether or not they enrolled one: without one they cannot sign in.
+	MFALevels []string
+	// HTTPSOnly refuses sign-in over plain http, unless the public URL is https (TLS ends at
+	// the proxy in front) or the request comes from this host (loopback, not relayed).
+	HTTPSOnly bool
+}
+
+// AdminSignInPolicyFor is the policy of an environment: production asks system and super
+// admins for a second factor and refuses plain http; staging asks system admins; development
+// asks nothing. In every environment an admin who enrolled a factor is asked for it.
+func AdminSignInPolicyFor(environment string) AdminSignInPolicy {
+	switch environment {
+	case EnvProduction:
+		return AdminSignInPolicy{MFALevels: []string{"system_admin", "super_admin"}, HTTPSOnly: true}
+	case EnvStaging:
+		return AdminSignInPolicy{MFALevels: []string{"system_admin"}}
+	}
+	return AdminSignInPolicy{}
+}
+
+// AdminSignInNotes describes, one sentence each, what admin sign-in demands in c's
+// environment, for `goforward env check`.
+func (c Config) AdminSignInNotes() []string {
+	p := AdminSignInPolicyFor(c.Environment)
+	var notes []string
+	if len(p.MFALevels) > 0 {
+		notes = append(notes, "a second factor (a TOTP code or a backup code) is required for "+strings.Join(p.MFALevels, " and ")+
+			": they cannot sign in until they enrol a TOTP factor (POST /auth/v1/factors)")
+	} else {
+		notes = append(notes, "no level is required to use a second factor")
+	}
+	notes = append(notes, "an admin who enrolled a factor is always asked for it")
+	switch {
+	case !p.HTTPSOnly:
+		notes = append(notes, "sign-in over plain http is allowed")
+	case strings.HasPrefix(c.Server.PublicURL, "https://"):
+		notes = append(notes, "sign-in over plain http is refused unless server.public_url is https (it is) or the request comes from this host (loopback)")
+	default:
+		notes = append(notes, "sign-in over plain http is refused unless server.public_url is https (it is not) or the request comes from this host (loopback): only admins on this host can sign in")
+	}
+	return notes
 }

@@ -106,3 +106,28 @@ func TestProductionAcceptsAnExternalDatabaseWithAnAuthenticatorPassword(t *testi
 	c.Database.AuthenticatorPassword = ""
 	require.Empty(t, c.ProductionProblems(), "the managed cluster generates its authenticator password")
 }
+
+func TestAdminSignInPolicyOfEachEnvironment(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, AdminSignInPolicy{MFALevels: []string{"system_admin", "super_admin"}, HTTPSOnly: true}, AdminSignInPolicyFor(EnvProduction))
+	require.Equal(t, AdminSignInPolicy{MFALevels: []string{"system_admin"}}, AdminSignInPolicyFor(EnvStaging))
+	require.Equal(t, AdminSignInPolicy{}, AdminSignInPolicyFor(EnvDevelopment))
+}
+
+// TestAdminSignInNotesDescribeThePolicy: what `env check` prints about admin sign-in follows
+// the environment and whether the public URL is https.
+func TestAdminSignInNotesDescribeThePolicy(t *testing.T) {
+	t.Parallel()
+	c := hardened()
+	notes := strings.Join(c.AdminSignInNotes(), "\n")
+	require.Contains(t, notes, "required for system_admin and super_admin")
+	require.Contains(t, notes, "unless server.public_url is https (it is)")
+	c.Server.PublicURL = "http://api.example.com"
+	require.Contains(t, strings.Join(c.AdminSignInNotes(), "\n"), "(it is not) or the request comes from this host (loopback): only admins on this host can sign in")
+	c.Environment = EnvStaging
+	notes = strings.Join(c.AdminSignInNotes(), "\n")
+	require.Contains(t, notes, "required for system_admin:")
+	require.Contains(t, notes, "sign-in over plain http is allowed")
+	c.Environment = EnvDevelopment
+	require.Contains(t, strings.Join(c.AdminSignInNotes(), "\n"), "no level is required to use a second factor")
+}

@@ -50,7 +50,8 @@ func TestComposeFileStartsInProduction(t *testing.T) {
 
 	out, errOut, code := run(t, env, "env", "check")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
-	require.Equal(t, "configuration is valid (environment production); nothing production would refuse\n", out)
+	require.True(t, strings.HasPrefix(out, "configuration is valid (environment production); nothing production would refuse\n"), out)
+	require.Contains(t, out, "admin sign-in in production:\n  - a second factor (a TOTP code or a backup code) is required for system_admin and super_admin")
 }
 
 // documentedCommand returns the variables the header's `docker compose ... up` command sets,
