@@ -25,9 +25,12 @@ const anyAdmin access.Capability = ""
 // routes is the service's whole surface, and the table the capability-matrix test reads:
 // each route names the one capability it needs, checked on the server by guard.
 func (s *Service) routes() []route {
-	return []route{
+	rts := []route{
 		{method: "GET", path: "/me", need: anyAdmin, handler: s.me},
 	}
+	rts = append(rts, s.adminRoutes()...)
+	rts = append(rts, s.userRoutes()...)
+	return rts
 }
 
 // guard authenticates the request, checks the route's capability and hands the principal to

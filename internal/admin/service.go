@@ -39,7 +39,9 @@ type Deps struct {
 	Pool     *pgxpool.Pool
 	Sessions *access.Sessions
 	Keys     *security.Keys
-	Logger   *slog.Logger
+	// Users is auth's user management (*auth.Service), which /users and new admins use.
+	Users  Users
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -51,6 +53,7 @@ type Service struct {
 	auth   *access.Authenticator
 	logger *slog.Logger
 	now    func() time.Time
+	manage *Manager
 }
 
 // New builds the service.
@@ -68,6 +71,7 @@ func New(cfg Config, deps Deps) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.manage = NewManager(deps.Pool, deps.Users, deps.Sessions, s.logger)
 	return s
 }
 

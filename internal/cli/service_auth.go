@@ -14,34 +14,7 @@ import (
 // authService builds the GoTrue-compatible /auth/v1 service.
 func authService() serviceBuilder {
 	return serviceBuilder{name: "auth", build: func(d serviceDeps) (builtService, error) {
-		deps := auth.Deps{Pool: d.admin, Keys: d.keys, Logger: d.logger, RateLimits: d.limits}
-		a := d.cfg.Auth
-		templates, err := mailer.LoadTemplates(a.TemplatesDir)
-		if err != nil {
-			return builtService{}, fmt.Errorf("auth.templates_dir: %w", err)
-		}
-		deps.Templates = templates
-		if a.SMTP.Host != "" {
-			smtp, err := mailer.NewSMTP(mailer.SMTPConfig{
-				Host: a.SMTP.Host, Port: a.SMTP.Port, User: a.SMTP.User, Password: a.SMTP.Password,
-				From: a.SMTP.From, TLS: a.SMTP.TLS,
-			}, d.logger)
-			if err != nil {
-				return builtService{}, fmt.Errorf("auth.smtp: %w", err)
-			}
-			deps.Mail = smtp
-		}
-		if a.SMS.Provider == "twilio" {
-			twilio, err := sms.NewTwilio(sms.TwilioConfig{
-				AccountSID: a.SMS.Twilio.AccountSID, AuthToken: a.SMS.Twilio.AuthToken,
-				From: a.SMS.Twilio.From, BaseURL: a.SMS.Twilio.BaseURL,
-			}, nil)
-			if err != nil {
-				return builtService{}, fmt.Errorf("auth.sms.twilio: %w", err)
-			}
-			deps.SMS = twilio
-		}
-		svc, err := auth.New(authConfig(d.cfg), deps)
+		svc, err := newAuthService(d)
 		if err != nil {
 			return builtService{}, err
 		}
@@ -50,6 +23,39 @@ func authService() serviceBuilder {
 			run:     svc.Run,
 		}, nil
 	}}
+}
+
+// newAuthService builds the auth service from the configuration: the /auth/v1 service, and
+// the user management the admin service and the CLI reuse.
+func newAuthService(d serviceDeps) (*auth.Service, error) {
+	deps := auth.Deps{Pool: d.admin, Keys: d.keys, Logger: d.logger, RateLimits: d.limits}
+	a := d.cfg.Auth
+	templates, err := mailer.LoadTemplates(a.TemplatesDir)
+	if err != nil {
+		return nil, fmt.Errorf("auth.templates_dir: %w", err)
+	}
+	deps.Templates = templates
+	if a.SMTP.Host != "" {
+		smtp, err := mailer.NewSMTP(mailer.SMTPConfig{
+			Host: a.SMTP.Host, Port: a.SMTP.Port, User: a.SMTP.User, Password: a.SMTP.Password,
+			From: a.SMTP.From, TLS: a.SMTP.TLS,
+		}, d.logger)
+		if err != nil {
+			return nil, fmt.Errorf("auth.smtp: %w", err)
+		}
+		deps.Mail = smtp
+	}
+	if a.SMS.Provider == "twilio" {
+		twilio, err := sms.NewTwilio(sms.TwilioConfig{
+			AccountSID: a.SMS.Twilio.AccountSID, AuthToken: a.SMS.Twilio.AuthToken,
+			From: a.SMS.Twilio.From, BaseURL: a.SMS.Twilio.BaseURL,
+		}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("auth.sms.twilio: %w", err)
+		}
+		deps.SMS = twilio
+	}
+	return auth.New(authConfig(d.cfg), deps)
 }
 
 // authConfig maps the auth section onto the service's Config. The configuration says "0 turns
