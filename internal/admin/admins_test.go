@@ -314,14 +314,26 @@ func TestConcurrentDemotionsKeepASystemAdmin(t *testing.T) {
 	go func() {
 		second <- pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return demote(tx, b) })
 	}()
-	// Wait until the second demotion blocks on the first one's lock.
+	// Wait until the second demotion blocks on the first one's lock (or, were it not to
+	// wait, finishes).
+	var secondErr error
+	secondDone := false
 	require.Eventually(t, func() bool {
+		select {
+		case secondErr = <-second:
+			secondDone = true
+			return true
+		default:
+		}
 		var waiting bool
 		err := e.DB.Pool.QueryRow(ctx, `SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1`, secondPID).Scan(&waiting)
 		return err == nil && waiting
 	}, defaultWait, pollEvery)
 	require.NoError(t, first.Commit(ctx))
-	require.ErrorIs(t, <-second, ErrLastSystemAdmin)
+	if !secondDone {
+		secondErr = <-second
+	}
+	require.ErrorIs(t, secondErr, ErrLastSystemAdmin)
 
 	require.Equal(t, access.SuperAdmin, e.level(t, a))
 	require.Equal(t, access.SystemAdmin, e.level(t, b))
@@ -361,10 +373,12 @@ func TestRacingDemotionsKeepASystemAdmin(t *testing.T) {
 		}
 		require.Equal(t, 1, refused, "round %d", round)
 		// Leave no system admin of this round, so the next round's pair is the whole set.
-		_, err := e.DB.Pool.Exec(ctx, `ALTER TABLE goforward.admins DISABLE TRIGGER admins_keep_a_system_admin;
-UPDATE goforward.admins SET revoked_at = now() WHERE revoked_at IS NULL;
-ALTER TABLE goforward.admins ENABLE TRIGGER admins_keep_a_system_admin`)
-		require.NoError(t, err)
+		// (session_replication_role keeps the database's own guard out of the way.)
+		require.NoError(t, pgx.BeginFunc(ctx, e.DB.Pool, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica;
+UPDATE goforward.admins SET revoked_at = now() WHERE revoked_at IS NULL`)
+			return err
+		}))
 	}
 }
 
