@@ -131,7 +131,7 @@ func (m *Manager) grantee(ctx context.Context, tx pgx.Tx, p access.Principal, c 
 		return t.ID, false, err
 	}
 	if n.Password == "" {
-		return "", false, notFoundCode(CodeUserNotFound, "No user has the address %s: give a password to create one with the grant", n.Email)
+		return "", false, notFoundCode(CodeUserNotFound, "No user has the address %s: give a password to create one with the grant", n.Email).WithCause(ErrNoSuchUser)
 	}
 	if !p.Has(access.CanManageUsers) {
 		return "", false, refuse(p, "user.create", "user", n.Email, http.StatusForbidden, CodeInsufficientCapability, ErrNotAllowed,

@@ -36,6 +36,8 @@ var (
 	ErrCannotGrant     = errors.New("admin: the principal may not grant this level")
 	ErrLastSystemAdmin = errors.New("admin: the last active system admin cannot be demoted, revoked or deleted")
 	ErrNotAllowed      = errors.New("admin: the principal may not do this")
+	// ErrNoSuchUser: a grant named an address no user has, and gave no password to create one.
+	ErrNoSuchUser = errors.New("admin: no user has this address")
 )
 
 // Manager is admin and user management: the routes of /admin/v1 and the CLI's `admin` and

@@ -66,6 +66,8 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newStatusCmd(&g, stdout),
 		newConfigCmd(&g, stdout),
 		newEnvCmd(&g, stdout),
+		newAdminCmd(&g, stdout, stderr),
+		newUserCmd(&g, stdout, stderr),
 	)
 	return root
 }
