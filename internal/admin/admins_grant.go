@@ -258,33 +258,32 @@ func (m *Manager) RevokeAdmin(ctx context.Context, tx pgx.Tx, p access.Principal
 	if err := keepsASystemAdmin(ctx, tx, p, action, "admin", target); err != nil {
 		return Admin{}, err
 	}
-	if err := m.revokeGrant(ctx, tx, p, c, target, action); err != nil {
-		return Admin{}, err
-	}
-	return getAdmin(ctx, tx, userID, false)
-}
-
-// revokeGrant marks the grant revoked, ends the admin's sessions and audits it as action.
-func (m *Manager) revokeGrant(ctx context.Context, tx pgx.Tx, p access.Principal, c audit.Client, target Admin, action string) error {
-	now := time.Now().UTC()
-	if _, err := tx.Exec(ctx, `UPDATE goforward.admins SET revoked_at = $2, updated_at = $2 WHERE user_id = $1`, target.UserID, now); err != nil {
-		return internalError(fmt.Errorf("admin: revoke admin: %w", err))
-	}
-	ended, err := m.sessions.RevokeUser(ctx, tx, target.UserID, "admin revoked")
+	ended, err := m.revokeGrant(ctx, tx, target)
 	if err != nil {
-		return internalError(err)
-	}
-	if action != "admin.revoke" {
-		return nil // recorded by the caller's own entry (a deleted user)
+		return Admin{}, err
 	}
 	e := audit.Entry{
 		Actor: p.Actor(), Action: action, ResourceType: "admin", ResourceID: target.UserID, Severity: audit.Warning, Client: c,
 		Details: map[string]any{"email": target.Email, "level": string(target.Level), "sessions_revoked": ended},
 	}
 	if err := audit.Record(ctx, tx, e); err != nil {
-		return internalError(err)
+		return Admin{}, internalError(err)
 	}
-	return nil
+	return getAdmin(ctx, tx, userID, false)
+}
+
+// revokeGrant marks the grant revoked and ends the admin's sessions; it returns how many.
+// The caller audits it.
+func (m *Manager) revokeGrant(ctx context.Context, tx pgx.Tx, target Admin) (int64, error) {
+	now := time.Now().UTC()
+	if _, err := tx.Exec(ctx, `UPDATE goforward.admins SET revoked_at = $2, updated_at = $2 WHERE user_id = $1`, target.UserID, now); err != nil {
+		return 0, internalError(fmt.Errorf("admin: revoke admin: %w", err))
+	}
+	ended, err := m.sessions.RevokeUser(ctx, tx, target.UserID, "admin revoked")
+	if err != nil {
+		return 0, internalError(err)
+	}
+	return ended, nil
 }
 
 // activeAdmin reads and locks a standing grant: 404 admin_not_found for a user who is not

@@ -313,8 +313,11 @@ func severityOf(l access.Level) string {
 	return audit.Info
 }
 
+// notFoundCode is a 404 naming what was not found more precisely than not_found.
 func notFoundCode(code, format string, args ...any) *httpx.AppError {
-	return apiError(http.StatusNotFound, code, format, args...)
+	e := notFound(format, args...)
+	e.Code = code
+	return e
 }
 
 // isUUID reports whether s is a UUID in its canonical textual form.
