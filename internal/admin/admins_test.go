@@ -440,4 +440,18 @@ CREATE TRIGGER refuse_grants BEFORE INSERT ON goforward.audit_log FOR EACH ROW
 	require.Equal(t, "admin", rows[0].ResourceType)
 	require.Equal(t, user, rows[0].ResourceID)
 	require.Equal(t, "moderator", rows[0].Details["level"])
+	require.True(t, e.sameTransaction(t, `SELECT xmin FROM goforward.admins WHERE user_id = $1`, user, "admin.grant"),
+		"the entry was written by the transaction that granted")
+}
+
+// sameTransaction reports whether the row rowSQL reads (with arg) and the newest audit entry
+// of action were written by one transaction.
+func (e *testEnv) sameTransaction(t *testing.T, rowSQL, arg, action string) bool {
+	t.Helper()
+	ctx := context.Background()
+	var rowXID, entryXID string
+	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT (`+rowSQL+`)::text`, arg).Scan(&rowXID))
+	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT xmin::text FROM goforward.audit_log WHERE action = $1 ORDER BY id DESC LIMIT 1`,
+		action).Scan(&entryXID))
+	return rowXID == entryXID
 }

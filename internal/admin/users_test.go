@@ -131,6 +131,8 @@ func TestAdminAccountsNeedAHigherLevel(t *testing.T) {
 	bans := e.auditRows(t, "user.ban")
 	require.Equal(t, audit.Success, bans[len(bans)-1].Outcome)
 	require.EqualValues(t, 1, bans[len(bans)-1].Details["admin_sessions_ended"])
+	require.True(t, e.sameTransaction(t, `SELECT xmin FROM auth.users WHERE id = $1`, regular, "user.ban"),
+		"the entry was written by the transaction that banned")
 
 	status, body = e.call(t, super, "POST", "/users/"+regular+"/ban", map[string]any{"duration": "none"})
 	requireCode(t, status, body, http.StatusBadRequest, CodeValidationFailed)
