@@ -13,12 +13,38 @@ CREATE TABLE goforward.admins (
   assigned_groups text[] NOT NULL DEFAULT '{}',
   -- Who granted the current level: an admin (granted_by), the service role or the CLI.
   granted_by uuid REFERENCES auth.users (id) ON DELETE SET NULL,
-  granted_via text NOT NULL CHECK (granted_via IN ('admin', 'service_role', 'cli')),
+  granted_via text NOT NULL CHECK (granted_via IN ('admin', 'service_role', 'emergency', 'cli')),
   granted_at timestamptz NOT NULL,
   updated_at timestamptz NOT NULL,
   revoked_at timestamptz
 );
 CREATE INDEX admins_level_idx ON goforward.admins (level) WHERE revoked_at IS NULL;
+
+-- The last active system admin is never demoted, revoked or deleted, whatever path the change
+-- takes (the admin API and the CLI check first and say so; deleting the user through GoTrue's
+-- admin API or SQL cascades here). The advisory lock is the one internal/admin takes before
+-- its own check: with it, and a fresh snapshot for the count, two concurrent demotions of the
+-- last two system admins cannot both pass.
+CREATE FUNCTION goforward.keep_a_system_admin() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.level = 'system_admin' AND OLD.revoked_at IS NULL AND (TG_OP = 'DELETE'
+      OR NEW.level <> 'system_admin' OR NEW.revoked_at IS NOT NULL OR NEW.user_id <> OLD.user_id) THEN
+    PERFORM pg_advisory_xact_lock(hashtextextended('goforward.admins', 0));
+    IF NOT EXISTS (SELECT 1 FROM goforward.admins
+        WHERE level = 'system_admin' AND revoked_at IS NULL AND user_id <> OLD.user_id) THEN
+      RAISE EXCEPTION 'the last active system admin cannot be demoted, revoked or deleted'
+        USING ERRCODE = 'check_violation', HINT = 'create another system admin first: goforward admin create --level system_admin';
+    END IF;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RETURN OLD;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER admins_keep_a_system_admin BEFORE UPDATE OR DELETE ON goforward.admins
+  FOR EACH ROW EXECUTE FUNCTION goforward.keep_a_system_admin();
 
 -- Admin sessions are opaque and server-side: the token is random and only its SHA-256 is
 -- stored (a cookie session's CSRF token is derived from the token one way, see internal/access). Level and capabilities are copied at

@@ -25,7 +25,7 @@ const anyAdmin access.Capability = ""
 // routes is the service's whole surface, and the table the capability-matrix test reads:
 // each route names the one capability it needs, checked on the server by guard.
 func (s *Service) routes() []route {
-	return []route{
+	rts := []route{
 		{method: "GET", path: "/me", need: anyAdmin, handler: s.me},
 		{method: "POST", path: "/sessions", public: s.createSession},
 		{method: "POST", path: "/sessions/mfa", public: s.signInMFA},
@@ -33,6 +33,9 @@ func (s *Service) routes() []route {
 		{method: "DELETE", path: "/sessions/current", need: anyAdmin, handler: s.signOut},
 		{method: "DELETE", path: "/sessions/{id}", need: anyAdmin, handler: s.revokeSession},
 	}
+	rts = append(rts, s.adminRoutes()...)
+	rts = append(rts, s.userRoutes()...)
+	return rts
 }
 
 // guard authenticates the request, checks the route's capability and hands the principal to

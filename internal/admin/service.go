@@ -40,7 +40,9 @@ type Deps struct {
 	Pool     *pgxpool.Pool
 	Sessions *access.Sessions
 	Keys     *security.Keys
-	Logger   *slog.Logger
+	// Users is auth's user management (*auth.Service), which /users and new admins use.
+	Users  Users
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// SignIn checks admins' passwords and second factors with auth's own code. Nil: sign-in
@@ -56,6 +58,7 @@ type Service struct {
 	logger *slog.Logger
 	now    func() time.Time
 	signIn SignInAuth
+	manage *Manager
 }
 
 // New builds the service.
@@ -74,6 +77,7 @@ func New(cfg Config, deps Deps) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.manage = NewManager(deps.Pool, deps.Users, deps.Sessions, s.logger)
 	return s
 }
 

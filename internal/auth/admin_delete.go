@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/goforward/goforward/internal/security"
 )
 
 // adminDeleteParams is the (optional) body of DELETE /admin/users/{user_id}.
@@ -34,30 +36,36 @@ func (s *Service) adminDeleteUser(w http.ResponseWriter, r *http.Request) error 
 	}
 	ctx, client := r.Context(), clientOf(r)
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		now := s.now()
-		if params.ShouldSoftDelete && u.DeletedAt != nil {
-			return nil
-		}
-		if err := adminAudit(ctx, tx, p, u, auditUserDeleted, client, now); err != nil {
-			return err
-		}
-		ev := adminEvent(p, eventAdminUserDeleted, u.ID, map[string]any{"soft": params.ShouldSoftDelete})
-		ev.Severity = severityWarning
-		if err := ev.record(ctx, tx, client, now); err != nil {
-			return err
-		}
-		if !params.ShouldSoftDelete {
-			if _, err := tx.Exec(ctx, `DELETE FROM auth.users WHERE id = $1`, u.ID); err != nil {
-				return internalError("Database error deleting user", err)
-			}
-			return nil
-		}
-		return softDeleteUser(ctx, tx, u.ID, now)
+		return s.adminDelete(ctx, tx, p, u, params.ShouldSoftDelete, client)
 	})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, map[string]any{})
+}
+
+// adminDelete deletes u (soft: strips it) within tx, for DELETE /admin/users/{user_id} and
+// the admin service. Soft-deleting a user already soft-deleted does nothing.
+func (s *Service) adminDelete(ctx context.Context, tx pgx.Tx, p security.Principal, u *user, soft bool, client clientInfo) error {
+	now := s.now()
+	if soft && u.DeletedAt != nil {
+		return nil
+	}
+	if err := adminAudit(ctx, tx, p, u, auditUserDeleted, client, now); err != nil {
+		return err
+	}
+	ev := adminEvent(p, eventAdminUserDeleted, u.ID, map[string]any{"soft": soft})
+	ev.Severity = severityWarning
+	if err := ev.record(ctx, tx, client, now); err != nil {
+		return err
+	}
+	if !soft {
+		if _, err := tx.Exec(ctx, `DELETE FROM auth.users WHERE id = $1`, u.ID); err != nil {
+			return internalError("Database error deleting user", err)
+		}
+		return nil
+	}
+	return softDeleteUser(ctx, tx, u.ID, now)
 }
 
 func softDeleteUser(ctx context.Context, tx pgx.Tx, userID string, now time.Time) error {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -28,40 +29,59 @@ func (s *Service) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	page, perPage, err := pageParams(q)
+	l, err := s.listUsers(r.Context(), q, nil)
 	if err != nil {
-		return badRequest(CodeValidationFailed, "Bad Pagination Parameters: %v", err)
+		return err
+	}
+	w.Header().Set("Link", paginationLinks(r.URL.Path, q, l.page, l.perPage, l.total))
+	w.Header().Set("X-Total-Count", strconv.Itoa(l.total))
+	return writeJSON(w, map[string]any{"users": l.users, "aud": audience})
+}
+
+// userList is one page of users.
+type userList struct {
+	users                []*user
+	page, perPage, total int
+}
+
+// listUsers reads the page of users q asks for (page, per_page, filter, sort, as GoTrue reads
+// them). groups, when not nil, keeps only users whose app_metadata.groups holds one of them:
+// the users a regular admin of the admin service manages.
+func (s *Service) listUsers(ctx context.Context, q url.Values, groups []string) (userList, error) {
+	var l userList
+	var err error
+	l.page, l.perPage, err = pageParams(q)
+	if err != nil {
+		return l, badRequest(CodeValidationFailed, "Bad Pagination Parameters: %v", err)
 	}
 	order, err := sortOrder(q.Get("sort"))
 	if err != nil {
-		return badRequest(CodeValidationFailed, "Bad Sort Parameters: %v", err)
+		return l, badRequest(CodeValidationFailed, "Bad Sort Parameters: %v", err)
 	}
 	pattern := ""
 	if filter := q.Get("filter"); filter != "" {
 		pattern = "%" + escapeLike(filter) + "%"
 	}
 	const where = `u.aud = $1 AND ($2 = '' OR u.email ILIKE $2 OR u.phone ILIKE $2
-		OR u.raw_user_meta_data ->> 'full_name' ILIKE $2)`
-	ctx := r.Context()
-	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM auth.users u WHERE `+where, audience, pattern).Scan(&total); err != nil {
-		return internalError("Database error finding users", err)
+		OR u.raw_user_meta_data ->> 'full_name' ILIKE $2)
+		AND ($3::text[] IS NULL OR (jsonb_typeof(u.raw_app_meta_data -> 'groups') = 'array'
+			AND u.raw_app_meta_data -> 'groups' ?| $3::text[]))`
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM auth.users u WHERE `+where, audience, pattern, groups).Scan(&l.total); err != nil {
+		return l, internalError("Database error finding users", err)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM auth.users u WHERE `+where+`
-		ORDER BY u.created_at `+order+`, u.id `+order+` LIMIT $3 OFFSET $4`, audience, pattern, perPage, (page-1)*perPage)
+		ORDER BY u.created_at `+order+`, u.id `+order+` LIMIT $4 OFFSET $5`, audience, pattern, groups, l.perPage, (l.page-1)*l.perPage)
 	if err != nil {
-		return internalError("Database error finding users", err)
+		return l, internalError("Database error finding users", err)
 	}
-	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*user, error) { return scanUser(row) })
+	l.users, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*user, error) { return scanUser(row) })
 	if err != nil {
-		return internalError("Database error finding users", err)
+		return l, internalError("Database error finding users", err)
 	}
-	if users == nil {
-		users = []*user{}
+	if l.users == nil {
+		l.users = []*user{}
 	}
-	w.Header().Set("Link", paginationLinks(r.URL.Path, q, page, perPage, total))
-	w.Header().Set("X-Total-Count", strconv.Itoa(total))
-	return writeJSON(w, map[string]any{"users": users, "aud": audience})
+	return l, nil
 }
 
 // pageParams reads page and per_page; empty values are the defaults.

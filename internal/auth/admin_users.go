@@ -109,65 +109,71 @@ func (s *Service) adminCreateUser(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if ch.email == "" && ch.phone == "" {
-		return badRequest(CodeValidationFailed, "Cannot create a user without either an email or phone")
-	}
-	if ch.ID != "" {
-		if !isUUID(ch.ID) {
-			return badRequest(CodeValidationFailed, "ID must conform to the uuid v4 format")
-		}
-		if ch.ID == nilUUID {
-			return badRequest(CodeValidationFailed, "ID cannot be a nil uuid")
-		}
-		ch.ID = strings.ToLower(ch.ID)
-		switch _, err := findUserByID(ctx, s.pool, ch.ID); {
-		case err == nil:
-			return unprocessable(CodeUserAlreadyExists, "A user with this ID already exists")
-		case !errors.Is(err, errNotFound):
-			return internalError("Database error checking id", err)
-		}
-	}
-	if err := checkDuplicateAddress(ctx, s.pool, ch.email, ch.phone, ""); err != nil {
-		return err
-	}
 	var created *user
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		now := s.now()
-		nu := newUser{
-			ID: ch.ID, Email: ch.email, Phone: ch.phone, PasswordHash: ch.hash, UserMetadata: ch.UserMetadata,
-			EmailConfirmed: ch.email != "" && ch.EmailConfirm, PhoneConfirmed: ch.phone != "" && ch.PhoneConfirm,
-		}
-		nu.Provider, nu.IdentityProvider = providerEmail, providerEmail
-		if ch.email == "" {
-			nu.Provider, nu.IdentityProvider = providerPhone, providerPhone
-		}
-		u, err := s.createUser(ctx, tx, nu, client)
-		if err != nil {
-			return err
-		}
-		if ch.email != "" && ch.phone != "" {
-			data := builtinIdentityData("", ch.phone, false, nu.PhoneConfirmed)
-			if err := insertIdentity(ctx, tx, u.ID, providerPhone, u.ID, data, now); err != nil {
-				return internalError("Database error creating identity", err)
-			}
-			if err := addProvider(ctx, tx, u, providerPhone, now); err != nil {
-				return internalError("Database error updating user", err)
-			}
-		}
-		if err := s.applyAdminAttributes(ctx, tx, p, u, ch, client, now); err != nil {
-			return err
-		}
-		ev := adminEvent(p, eventAdminUserCreated, u.ID, map[string]any{"email_confirm": ch.EmailConfirm, "phone_confirm": ch.PhoneConfirm})
-		if err := ev.record(ctx, tx, client, now); err != nil {
-			return err
-		}
-		created, err = findUserByID(ctx, tx, u.ID)
+		created, err = s.adminCreate(ctx, tx, p, ch, client)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, created)
+}
+
+// adminCreate creates the user ch describes within tx, for POST /admin/users and the admin
+// service, and returns it as stored.
+func (s *Service) adminCreate(ctx context.Context, tx pgx.Tx, p security.Principal, ch adminUserChange, client clientInfo) (*user, error) {
+	if ch.email == "" && ch.phone == "" {
+		return nil, badRequest(CodeValidationFailed, "Cannot create a user without either an email or phone")
+	}
+	if ch.ID != "" {
+		if !isUUID(ch.ID) {
+			return nil, badRequest(CodeValidationFailed, "ID must conform to the uuid v4 format")
+		}
+		if ch.ID == nilUUID {
+			return nil, badRequest(CodeValidationFailed, "ID cannot be a nil uuid")
+		}
+		ch.ID = strings.ToLower(ch.ID)
+		switch _, err := findUserByID(ctx, tx, ch.ID); {
+		case err == nil:
+			return nil, unprocessable(CodeUserAlreadyExists, "A user with this ID already exists")
+		case !errors.Is(err, errNotFound):
+			return nil, internalError("Database error checking id", err)
+		}
+	}
+	if err := checkDuplicateAddress(ctx, tx, ch.email, ch.phone, ""); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	nu := newUser{
+		ID: ch.ID, Email: ch.email, Phone: ch.phone, PasswordHash: ch.hash, UserMetadata: ch.UserMetadata,
+		EmailConfirmed: ch.email != "" && ch.EmailConfirm, PhoneConfirmed: ch.phone != "" && ch.PhoneConfirm,
+	}
+	nu.Provider, nu.IdentityProvider = providerEmail, providerEmail
+	if ch.email == "" {
+		nu.Provider, nu.IdentityProvider = providerPhone, providerPhone
+	}
+	u, err := s.createUser(ctx, tx, nu, client)
+	if err != nil {
+		return nil, err
+	}
+	if ch.email != "" && ch.phone != "" {
+		data := builtinIdentityData("", ch.phone, false, nu.PhoneConfirmed)
+		if err := insertIdentity(ctx, tx, u.ID, providerPhone, u.ID, data, now); err != nil {
+			return nil, internalError("Database error creating identity", err)
+		}
+		if err := addProvider(ctx, tx, u, providerPhone, now); err != nil {
+			return nil, internalError("Database error updating user", err)
+		}
+	}
+	if err := s.applyAdminAttributes(ctx, tx, p, u, ch, client, now); err != nil {
+		return nil, err
+	}
+	ev := adminEvent(p, eventAdminUserCreated, u.ID, map[string]any{"email_confirm": ch.EmailConfirm, "phone_confirm": ch.PhoneConfirm})
+	if err := ev.record(ctx, tx, client, now); err != nil {
+		return nil, err
+	}
+	return findUserByID(ctx, tx, u.ID)
 }
 
 // applyAdminAttributes sets what create and update share: role, app_metadata (merged: a
@@ -211,42 +217,47 @@ func (s *Service) adminUpdateUser(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := checkDuplicateAddress(ctx, s.pool, ch.email, ch.phone, u.ID); err != nil {
-		return err
-	}
 	var updated *user
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		now := s.now()
-		if err := s.applyAdminAddresses(ctx, tx, u, ch, now); err != nil {
-			return err
-		}
-		if ch.hash != "" {
-			if err := s.adminSetPassword(ctx, tx, u, ch.hash, client, now); err != nil {
-				return err
-			}
-		}
-		if ch.UserMetadata != nil {
-			if err := mergeUserMetadata(ctx, tx, u.ID, ch.UserMetadata, now); err != nil {
-				return internalError("Database error updating user", err)
-			}
-		}
-		if err := s.applyAdminAttributes(ctx, tx, p, u, ch, client, now); err != nil {
-			return err
-		}
-		if err := adminAudit(ctx, tx, p, u, auditUserModified, client, now); err != nil {
-			return err
-		}
-		if err := adminEvent(p, eventAdminUserUpdated, u.ID, map[string]any{"fields": changedFields(ch)}).record(ctx, tx, client, now); err != nil {
-			return err
-		}
-		var err error
-		updated, err = findUserByID(ctx, tx, u.ID)
+		updated, err = s.adminUpdate(ctx, tx, p, u, ch, client)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, updated)
+}
+
+// adminUpdate applies ch to u within tx, for PUT /admin/users/{user_id} and the admin
+// service, and returns the user as stored.
+func (s *Service) adminUpdate(ctx context.Context, tx pgx.Tx, p security.Principal, u *user, ch adminUserChange, client clientInfo) (*user, error) {
+	if err := checkDuplicateAddress(ctx, tx, ch.email, ch.phone, u.ID); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if err := s.applyAdminAddresses(ctx, tx, u, ch, now); err != nil {
+		return nil, err
+	}
+	if ch.hash != "" {
+		if err := s.adminSetPassword(ctx, tx, u, ch.hash, client, now); err != nil {
+			return nil, err
+		}
+	}
+	if ch.UserMetadata != nil {
+		if err := mergeUserMetadata(ctx, tx, u.ID, ch.UserMetadata, now); err != nil {
+			return nil, internalError("Database error updating user", err)
+		}
+	}
+	if err := s.applyAdminAttributes(ctx, tx, p, u, ch, client, now); err != nil {
+		return nil, err
+	}
+	if err := adminAudit(ctx, tx, p, u, auditUserModified, client, now); err != nil {
+		return nil, err
+	}
+	if err := adminEvent(p, eventAdminUserUpdated, u.ID, map[string]any{"fields": changedFields(ch)}).record(ctx, tx, client, now); err != nil {
+		return nil, err
+	}
+	return findUserByID(ctx, tx, u.ID)
 }
 
 // applyAdminAddresses confirms and replaces the user's e-mail address and phone number.

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -52,27 +53,33 @@ func (s *Service) recover(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return internalError("Database error finding user", err)
 		}
-		now := s.now()
-		if err := recordAudit(ctx, tx, u, auditRecoveryRequested, nil, client, now); err != nil {
-			return err
-		}
-		if err := (securityEvent{UserID: u.ID, Type: eventRecoveryRequested}).record(ctx, tx, client, now); err != nil {
-			return err
-		}
-		if pkce != nil {
-			if err := createFlowState(ctx, tx, u.ID, methodRecovery, providerEmail, *pkce, now); err != nil {
-				return err
-			}
-		}
-		_, err = s.sendCode(ctx, tx, outgoingCode{
-			User: u, TokenType: tokenRecovery, Address: email, VerifyType: verifyRecovery,
-			MailKind: mailer.KindRecovery, SentColumn: "recovery_sent_at", LastSent: u.RecoverySentAt,
-			RedirectTo: redirect, PKCE: pkce != nil,
-		})
-		return err
+		return s.sendRecovery(ctx, tx, u, email, redirect, pkce, client)
 	})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, map[string]any{})
+}
+
+// sendRecovery records a recovery request for u and mails the link to email, within tx (the
+// caller has applied the send limit): POST /recover, and an admin's "send recovery".
+func (s *Service) sendRecovery(ctx context.Context, tx pgx.Tx, u *user, email, redirect string, pkce *pkceChallenge, client clientInfo) error {
+	now := s.now()
+	if err := recordAudit(ctx, tx, u, auditRecoveryRequested, nil, client, now); err != nil {
+		return err
+	}
+	if err := (securityEvent{UserID: u.ID, Type: eventRecoveryRequested}).record(ctx, tx, client, now); err != nil {
+		return err
+	}
+	if pkce != nil {
+		if err := createFlowState(ctx, tx, u.ID, methodRecovery, providerEmail, *pkce, now); err != nil {
+			return err
+		}
+	}
+	_, err := s.sendCode(ctx, tx, outgoingCode{
+		User: u, TokenType: tokenRecovery, Address: email, VerifyType: verifyRecovery,
+		MailKind: mailer.KindRecovery, SentColumn: "recovery_sent_at", LastSent: u.RecoverySentAt,
+		RedirectTo: redirect, PKCE: pkce != nil,
+	})
+	return err
 }

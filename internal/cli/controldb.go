@@ -176,9 +176,6 @@ func cliEntry(action string) audit.Entry {
 	}
 }
 
-// cliUserAgent names the CLI in sessions and audit entries it writes.
-func cliUserAgent() string { return "goforward-cli/" + version }
-
 // encodeJSON writes v as indented JSON, the --json output of every command.
 func encodeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -33,7 +33,7 @@ func controlConfig(dataDir string) config.Config {
 	return cfg
 }
 
-func openControl(t *testing.T, cfg config.Config) (*controlDB, error) {
+func openControlForTest(t *testing.T, cfg config.Config) (*controlDB, error) {
 	t.Helper()
 	c, err := openControlDB(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil {
@@ -60,20 +60,20 @@ func recordServer(t *testing.T, dataDir, dbURL string, managed bool) {
 func TestControlDBRunsTheClusterWhenNoServerDoes(t *testing.T) {
 	t.Parallel()
 	cfg := controlConfig(controlDataDir(t))
-	first, err := openControl(t, cfg)
+	first, err := openControlForTest(t, cfg)
 	require.NoError(t, err)
 	require.True(t, first.Started)
 	require.NoError(t, db.SchemaCurrent(t.Context(), first.Pool, migrations.FS))
 
 	// first holds the cluster as a starting serve would: locked, no runtime record yet.
-	_, err = openControl(t, cfg)
+	_, err = openControlForTest(t, cfg)
 	var ee *exitError
 	require.ErrorAs(t, err, &ee)
 	require.Equal(t, exitBusy, ee.code)
 	require.ErrorContains(t, err, "which is not serving it: if `goforward serve` is starting (or stopping), wait until `goforward status --data-dir "+first.Dir.Root()+"` answers")
 
 	first.Close()
-	again, err := openControl(t, cfg)
+	again, err := openControlForTest(t, cfg)
 	require.NoError(t, err, "Close stopped the cluster and released it")
 	require.True(t, again.Started)
 	var one int
@@ -85,7 +85,7 @@ func TestControlDBRunsTheClusterWhenNoServerDoes(t *testing.T) {
 // environment, which this command's configuration does not name.
 func TestControlDBUsesTheRunningServersDatabase(t *testing.T) {
 	t.Parallel()
-	server, err := openControl(t, controlConfig(controlDataDir(t)))
+	server, err := openControlForTest(t, controlConfig(controlDataDir(t)))
 	require.NoError(t, err)
 	dsn := server.managed.DSN()
 	_, err = server.Pool.Exec(t.Context(), "CREATE TABLE only_on_the_server (x int)")
@@ -99,7 +99,7 @@ func TestControlDBUsesTheRunningServersDatabase(t *testing.T) {
 
 	t.Run("its managed cluster", func(t *testing.T) {
 		recordServer(t, server.Dir.Root(), dsn, true)
-		c, err := openControl(t, controlConfig(server.Dir.Root()))
+		c, err := openControlForTest(t, controlConfig(server.Dir.Root()))
 		require.NoError(t, err)
 		require.False(t, c.Started, "the server runs the cluster")
 		seesServersTable(c)
@@ -108,7 +108,7 @@ func TestControlDBUsesTheRunningServersDatabase(t *testing.T) {
 	t.Run("an external database", func(t *testing.T) {
 		dataDir := controlDataDir(t)
 		recordServer(t, dataDir, dsn, false)
-		c, err := openControl(t, controlConfig(dataDir))
+		c, err := openControlForTest(t, controlConfig(dataDir))
 		require.NoError(t, err)
 		require.False(t, c.Started, "no cluster of its own beside the server's database")
 		seesServersTable(c)

@@ -69,6 +69,8 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newInitCmd(&g, stdout, stderr),
 		newEmergencyAccessCmd(&g, stdout, stderr),
 		newSessionsCmd(&g, stdout, stderr),
+		newAdminCmd(&g, stdout, stderr),
+		newUserCmd(&g, stdout, stderr),
 	)
 	return root
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/admin"
+	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/gateway"
 )
@@ -25,7 +26,7 @@ func adminService() serviceBuilder {
 			sessions = newAdminSessions(d.cfg, d.clock)
 		}
 		svc := admin.New(adminConfig(d.cfg), admin.Deps{
-			Pool: d.admin, Sessions: sessions, Keys: d.keys, Logger: d.logger, Now: d.clock, SignIn: authSvc,
+			Pool: d.admin, Sessions: sessions, Keys: d.keys, Logger: d.logger, Now: d.clock, SignIn: authSvc, Users: authSvc,
 		})
 		built := builtService{
 			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: svc.Mount, Open: admin.OpenPaths},
@@ -44,6 +45,12 @@ func adminConfig(cfg config.Config) admin.Config {
 		SecureCookies: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
 	}
 }
+
+// auth.Service is the sign-in and user management the admin service reuses.
+var (
+	_ admin.SignInAuth = (*auth.Service)(nil)
+	_ admin.Users      = (*auth.Service)(nil)
+)
 
 // adminSessions is the admin session store as configured; serve and the CLI share it.
 func adminSessions(cfg config.Config) *access.Sessions { return newAdminSessions(cfg, nil) }
