@@ -45,6 +45,7 @@ func serviceBuilders() []serviceBuilder {
 		storageService(),
 		realtimeService(),
 		adminService(),
+		metaService(),
 	}
 }
 

@@ -124,13 +124,13 @@ type LogConfig struct {
 // documented: exactly the services this binary can mount (internal/cli's tests hold the two
 // lists together), so a name is accepted only once its service exists.
 func KnownServices() []string {
-	return []string{"auth", "rest", "realtime", "storage", "admin"}
+	return []string{"auth", "rest", "realtime", "storage", "admin", "meta"}
 }
 
 // plannedServices are services of the original design that are not built yet. Naming one is
 // an error like any unknown name, with a message saying why, for configurations written
 // when these names were accepted.
-var plannedServices = []string{"meta", "dashboard"}
+var plannedServices = []string{"dashboard"}
 
 // Defaults returns the configuration used when nothing is set: a development node on
 // 127.0.0.1:8080 running every service against a managed cluster in ./goforward-data.
