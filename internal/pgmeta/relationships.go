@@ -120,7 +120,3 @@ func writeJSON(w http.ResponseWriter, v any) error {
 	}
 	return writeRaw(w, http.StatusOK, buf.Bytes())
 }
-
-func (s *Service) typescript(w http.ResponseWriter, r *http.Request, _ access.Principal) error {
-	return writeRaw(w, http.StatusOK, []byte("[]"))
-}
