@@ -63,9 +63,9 @@ func (s *Service) snapshot(ctx context.Context, fn func(pgx.Tx) error) error {
 func loadRelationships(ctx context.Context, tx pgx.Tx, p listParams) ([]relationship, error) {
 	included, excluded := p.schemaFilter(true)
 	args := pgx.NamedArgs{"included": included, "excluded": excluded, "include_system": p.includeSystemSchemas}
-	var body []byte
-	if err := tx.QueryRow(ctx, relationshipsSQL, args).Scan(&body); err != nil {
-		return nil, fmt.Errorf("pgmeta: relationships: %w", err)
+	body, err := jsonArray(ctx, tx, query{sql: relationshipsSQL, args: args})
+	if err != nil {
+		return nil, err
 	}
 	var rels []relationship
 	if err := json.Unmarshal(body, &rels); err != nil {

@@ -93,8 +93,8 @@ func loadTSInput(ctx context.Context, tx pgx.Tx, p listParams) (tsInput, error) 
 		if adjust != nil {
 			adjust(q)
 		}
-		var body []byte
-		if err := tx.QueryRow(ctx, q.sql, q.args).Scan(&body); err != nil {
+		body, err := jsonArray(ctx, tx, q)
+		if err != nil {
 			return fmt.Errorf("pgmeta: typescript: read %s: %w", path, err)
 		}
 		if err := json.Unmarshal(body, into); err != nil {

@@ -43,11 +43,12 @@ items AS (
   ORDER BY v.nspname, v.relname, v.attnum
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'column_id', oid::int8 || '.' || attnum,
   'relation_schema', nspname,
   'relation_name', relname,
   'column_name', attname,
   'privileges', privileges
-) ORDER BY nspname, relname, attnum), '[]')::text
+)::text
 FROM items
+ORDER BY nspname, relname, attnum

@@ -12,10 +12,10 @@ WITH rels AS (
 ),
 {{COLUMNS_CTE}}
 page AS (
-  SELECT nspname, relname, attnum, obj
+  SELECT *
   FROM cols
-  WHERE @attnum::int2 IS NULL OR attnum = @attnum::int2
-  ORDER BY nspname, relname, attnum
+  WHERE @attnum::int2 IS NULL OR ordinal_position = @attnum::int2
+  ORDER BY schema, "table", ordinal_position
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(obj ORDER BY nspname, relname, attnum), '[]')::text FROM page
+SELECT to_json(p)::text FROM page p ORDER BY p.schema, p."table", p.ordinal_position

@@ -1,6 +1,7 @@
 -- The columns of the relations in the CTE "rels" (oid, nspname, relname, relkind, relowner),
--- one JSON object each in postgres-meta's column shape (adapted from
--- information_schema.columns), plus Go Forward's column kinds.
+-- one row each whose columns are postgres-meta's column shape (adapted from
+-- information_schema.columns) plus Go Forward's column kinds. Rows become JSON objects whole
+-- (json_agg of the row), which costs about half of building each with json_build_object.
 col_uniques AS (
   SELECT DISTINCT conrelid, conkey[1] AS attnum
   FROM pg_constraint
@@ -15,52 +16,56 @@ col_checks AS (
   WHERE contype = 'c' AND cardinality(conkey) = 1 AND conrelid IN (SELECT oid FROM rels)
   ORDER BY conrelid, conkey[1], oid
 ),
+-- Enum labels by type, for a column of an enum type, of a domain over one, or of an array of
+-- one.
+col_enums AS (
+  SELECT enumtypid, json_agg(enumlabel ORDER BY enumsortorder) AS labels FROM pg_enum GROUP BY enumtypid
+),
+-- Column comments, joined by hash: a per-column lookup of pg_description costs more.
+col_comments AS MATERIALIZED (
+  SELECT objoid, objsubid, description
+  FROM pg_description
+  WHERE classoid = 'pg_class'::regclass AND objsubid > 0 AND objoid IN (SELECT oid FROM rels)
+),
 cols AS (
   SELECT
-    r.oid AS table_id, r.nspname, r.relname, a.attnum,
-    json_build_object(
-      'table_id', r.oid::int8,
-      'schema', r.nspname,
-      'table', r.relname,
-      'id', r.oid::int8 || '.' || a.attnum,
-      'ordinal_position', a.attnum,
-      'name', a.attname,
-      'default_value', CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END,
-      'data_type', CASE
-        WHEN t.typtype = 'd' THEN CASE
-          WHEN bt.typelem <> 0 AND bt.typlen = -1 THEN 'ARRAY'
-          WHEN nbt.nspname = 'pg_catalog' THEN format_type(t.typbasetype, NULL)
-          ELSE 'USER-DEFINED'
-        END
-        ELSE CASE
-          WHEN t.typelem <> 0 AND t.typlen = -1 THEN 'ARRAY'
-          WHEN nt.nspname = 'pg_catalog' THEN format_type(a.atttypid, NULL)
-          ELSE 'USER-DEFINED'
-        END
-      END,
-      'format', coalesce(bt.typname, t.typname),
-      'is_identity', a.attidentity IN ('a', 'd'),
-      'identity_generation', CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END,
-      'is_generated', a.attgenerated = 's',
-      'is_nullable', NOT (a.attnotnull OR (t.typtype = 'd' AND t.typnotnull)),
-      'is_updatable', r.relkind IN ('r', 'p') OR (r.relkind IN ('v', 'f') AND pg_column_is_updatable(r.oid, a.attnum, false)),
-      'is_unique', u.conrelid IS NOT NULL,
-      'enums', coalesce((
-        SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder)
-        FROM pg_enum e
-        WHERE e.enumtypid IN (coalesce(bt.oid, t.oid), coalesce(bt.typelem, t.typelem))
-      ), '[]'::json),
-      'check', ck.definition,
-      'comment', d.description,
-      'is_rich_text', t.typtype = 'd' AND nt.nspname = 'goforward' AND t.typname = 'rich_text',
-      'is_file_reference', t.typtype = 'd' AND nt.nspname = 'goforward' AND t.typname = 'file_reference',
-      'is_json', coalesce(bt.typname, t.typname) IN ('json', 'jsonb'),
-      'is_array', coalesce(bt.typelem, t.typelem) <> 0 AND coalesce(bt.typlen, t.typlen) = -1,
-      'array_element_type', CASE
-        WHEN coalesce(bt.typelem, t.typelem) <> 0 AND coalesce(bt.typlen, t.typlen) = -1
-        THEN format_type(coalesce(bt.typelem, t.typelem), NULL)
+    r.oid::int8 AS table_id,
+    r.nspname AS schema,
+    r.relname AS "table",
+    r.oid::int8 || '.' || a.attnum AS id,
+    a.attnum AS ordinal_position,
+    a.attname AS name,
+    CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default_value,
+    CASE
+      WHEN t.typtype = 'd' THEN CASE
+        WHEN bt.typelem <> 0 AND bt.typlen = -1 THEN 'ARRAY'
+        WHEN nbt.nspname = 'pg_catalog' THEN format_type(t.typbasetype, NULL)
+        ELSE 'USER-DEFINED'
       END
-    ) AS obj
+      ELSE CASE
+        WHEN t.typelem <> 0 AND t.typlen = -1 THEN 'ARRAY'
+        WHEN nt.nspname = 'pg_catalog' THEN format_type(a.atttypid, NULL)
+        ELSE 'USER-DEFINED'
+      END
+    END AS data_type,
+    coalesce(bt.typname, t.typname) AS format,
+    a.attidentity IN ('a', 'd') AS is_identity,
+    CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity_generation,
+    a.attgenerated = 's' AS is_generated,
+    NOT (a.attnotnull OR (t.typtype = 'd' AND t.typnotnull)) AS is_nullable,
+    r.relkind IN ('r', 'p') OR (r.relkind IN ('v', 'f') AND pg_column_is_updatable(r.oid, a.attnum, false)) AS is_updatable,
+    u.conrelid IS NOT NULL AS is_unique,
+    coalesce(e.labels, ee.labels, '[]'::json) AS enums,
+    ck.definition AS "check",
+    d.description AS comment,
+    t.typtype = 'd' AND nt.nspname = 'goforward' AND t.typname = 'rich_text' AS is_rich_text,
+    t.typtype = 'd' AND nt.nspname = 'goforward' AND t.typname = 'file_reference' AS is_file_reference,
+    coalesce(bt.typname, t.typname) IN ('json', 'jsonb') AS is_json,
+    coalesce(bt.typelem, t.typelem) <> 0 AND coalesce(bt.typlen, t.typlen) = -1 AS is_array,
+    CASE
+      WHEN coalesce(bt.typelem, t.typelem) <> 0 AND coalesce(bt.typlen, t.typlen) = -1
+      THEN format_type(coalesce(bt.typelem, t.typelem), NULL)
+    END AS array_element_type
   FROM rels r
   JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN pg_type t ON t.oid = a.atttypid
@@ -70,11 +75,13 @@ cols AS (
   LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
   LEFT JOIN col_uniques u ON u.conrelid = r.oid AND u.attnum = a.attnum
   LEFT JOIN col_checks ck ON ck.conrelid = r.oid AND ck.attnum = a.attnum
-  LEFT JOIN pg_description d
-    ON d.objoid = r.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
+  LEFT JOIN col_enums e ON e.enumtypid = coalesce(bt.oid, t.oid)
+  LEFT JOIN col_enums ee ON ee.enumtypid = coalesce(bt.typelem, t.typelem)
+  LEFT JOIN col_comments d ON d.objoid = r.oid AND d.objsubid = a.attnum
   WHERE pg_has_role(r.relowner, 'USAGE')
     OR has_column_privilege(r.oid, a.attnum, 'SELECT, INSERT, UPDATE, REFERENCES')
 ),
+-- Each relation's columns: every column of cols, in its order, is a field of the JSON.
 rel_cols AS (
-  SELECT table_id, json_agg(obj ORDER BY attnum) AS columns FROM cols GROUP BY table_id
+  SELECT c.table_id, json_agg(c ORDER BY c.ordinal_position) AS columns FROM cols c GROUP BY c.table_id
 ),

@@ -2,7 +2,7 @@
 WITH items AS (
   SELECT * FROM pg_settings ORDER BY category, name LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'name', name,
   'setting', setting,
   'category', category,
@@ -22,5 +22,6 @@ SELECT coalesce(json_agg(json_build_object(
   'sourcefile', sourcefile,
   'sourceline', sourceline,
   'pending_restart', pending_restart
-) ORDER BY category, name), '[]')::text
+)::text
 FROM items
+ORDER BY category, name

@@ -8,11 +8,12 @@ WITH items AS (
   ORDER BY e.name
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'name', name,
   'schema', nspname,
   'default_version', default_version,
   'installed_version', extversion,
   'comment', comment
-) ORDER BY name), '[]')::text
+)::text
 FROM items
+ORDER BY name

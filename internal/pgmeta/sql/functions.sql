@@ -38,7 +38,7 @@ args AS (
   FROM arg_ranked
   GROUP BY oid
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'id', f.oid::int8,
   'schema', f.nspname,
   'name', f.proname,
@@ -59,8 +59,9 @@ SELECT coalesce(json_agg(json_build_object(
     SELECT json_object_agg(split_part(c, '=', 1), substr(c, strpos(c, '=') + 1))
     FROM unnest(f.proconfig) AS c
   )
-) ORDER BY f.nspname, f.proname, f.oid), '[]')::text
+)::text
 FROM fns f
 LEFT JOIN pg_language l ON l.oid = f.prolang
 LEFT JOIN pg_type rt ON rt.oid = f.prorettype
 LEFT JOIN args a ON a.oid = f.oid
+ORDER BY f.nspname, f.proname, f.oid

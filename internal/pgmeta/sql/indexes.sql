@@ -12,7 +12,7 @@ WITH items AS (
   ORDER BY n.nspname, c.relname
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'id', i.indexrelid::int8,
   'table_id', i.indrelid::int8,
   'schema', i.nspname,
@@ -46,6 +46,7 @@ SELECT coalesce(json_agg(json_build_object(
     JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = k.ord
     LEFT JOIN pg_attribute ta ON ta.attrelid = i.indrelid AND ta.attnum = k.attnum AND k.attnum > 0
   ), '[]'::json)
-) ORDER BY i.nspname, i.relname), '[]')::text
+)::text
 FROM items i
 JOIN pg_am am ON am.oid = i.relam
+ORDER BY i.nspname, i.relname

@@ -12,13 +12,16 @@ WITH rels AS (
 ),
 {{COLUMNS_CTE}}
 done AS (SELECT 1)
-SELECT coalesce(json_agg(json_build_object(
-  'id', r.oid::int8,
-  'schema', r.nspname,
-  'name', r.relname,
-  'is_populated', r.relispopulated,
-  'comment', obj_description(r.oid, 'pg_class')
-  {{COLUMNS_FIELD}}
-) ORDER BY r.nspname, r.relname), '[]')::text
-FROM rels r
-{{COLUMNS_JOIN}}
+SELECT to_json(t)::text
+FROM (
+  SELECT
+    r.oid::int8 AS id,
+    r.nspname AS schema,
+    r.relname AS name,
+    r.relispopulated AS is_populated,
+    obj_description(r.oid, 'pg_class') AS comment
+    {{COLUMNS_FIELD}}
+  FROM rels r
+  {{COLUMNS_JOIN}}
+) AS t
+ORDER BY t.schema, t.name

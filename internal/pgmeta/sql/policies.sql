@@ -11,7 +11,7 @@ WITH items AS (
   ORDER BY n.nspname, c.relname, pol.polname
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'id', i.oid::int8,
   'schema', i.nspname,
   'table', i.relname,
@@ -23,5 +23,6 @@ SELECT coalesce(json_agg(json_build_object(
   'command', CASE i.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
   'definition', pg_get_expr(i.polqual, i.polrelid),
   'check', pg_get_expr(i.polwithcheck, i.polrelid)
-) ORDER BY i.nspname, i.relname, i.polname), '[]')::text
+)::text
 FROM items i
+ORDER BY i.nspname, i.relname, i.polname

@@ -7,7 +7,7 @@ WITH items AS (
   ORDER BY p.pubname
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'id', i.oid::int8,
   'name', i.pubname,
   'owner', i.pubowner::regrole::text,
@@ -22,5 +22,6 @@ SELECT coalesce(json_agg(json_build_object(
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE pr.prpubid = i.oid
   ), '[]'::json) END
-) ORDER BY i.pubname), '[]')::text
+)::text
 FROM items i
+ORDER BY i.pubname

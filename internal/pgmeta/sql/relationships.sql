@@ -13,7 +13,7 @@ WITH fks AS (
     AND (CASE WHEN cardinality(@included::text[]) > 0 THEN n.nspname = ANY(@included::text[])
          ELSE n.nspname <> ALL(@excluded::text[]) END)
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'foreign_key_name', f.conname,
   'schema', f.nspname,
   'relation', f.relname,
@@ -27,5 +27,6 @@ SELECT coalesce(json_agg(json_build_object(
   'referenced_columns', (SELECT json_agg(a.attname ORDER BY k.ord)
     FROM unnest(f.confkey) WITH ORDINALITY AS k(att, ord)
     JOIN pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.att)
-) ORDER BY f.nspname, f.relname, f.conname), '[]')::text
+)::text
 FROM fks f
+ORDER BY f.nspname, f.relname, f.conname

@@ -9,7 +9,7 @@ WITH items AS (
   ORDER BY r.rolname
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'id', i.oid::int8,
   'name', i.rolname,
   'is_superuser', i.rolsuper,
@@ -27,5 +27,6 @@ SELECT coalesce(json_agg(json_build_object(
     SELECT json_object_agg(split_part(c, '=', 1), substr(c, strpos(c, '=') + 1))
     FROM unnest(i.rolconfig) AS c
   )
-) ORDER BY i.rolname), '[]')::text
+)::text
 FROM items i
+ORDER BY i.rolname

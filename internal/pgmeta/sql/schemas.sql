@@ -14,7 +14,8 @@ WITH items AS (
   ORDER BY n.nspname
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'id', oid::int8, 'name', nspname, 'owner', rolname
-) ORDER BY nspname), '[]')::text
+)::text
 FROM items
+ORDER BY nspname

@@ -15,7 +15,7 @@ WITH items AS (
   ORDER BY n.nspname, c.relname
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'relation_id', i.oid::int8,
   'schema', i.nspname,
   'name', i.relname,
@@ -32,5 +32,6 @@ SELECT coalesce(json_agg(json_build_object(
     LEFT JOIN pg_roles gr ON gr.oid = p.grantor
     LEFT JOIN pg_roles ge ON ge.oid = p.grantee
   ), '[]'::json)
-) ORDER BY i.nspname, i.relname), '[]')::text
+)::text
 FROM items i
+ORDER BY i.nspname, i.relname

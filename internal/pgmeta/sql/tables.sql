@@ -17,6 +17,12 @@ WITH rels AS (
   LIMIT @limit OFFSET @offset
 ),
 {{COLUMNS_CTE}}
+-- Comments by hash join: obj_description is an SQL function, run once per table otherwise.
+rel_comments AS MATERIALIZED (
+  SELECT objoid, description
+  FROM pg_description
+  WHERE classoid = 'pg_class'::regclass AND objsubid = 0 AND objoid IN (SELECT oid FROM rels)
+),
 pks AS (
   SELECT r.oid,
     json_agg(json_build_object(
@@ -55,30 +61,39 @@ fk_objs AS (
   JOIN pg_namespace tn ON tn.oid = tc.relnamespace
   JOIN pg_attribute ta ON ta.attrelid = f.confrelid AND ta.attnum = f.ref
 ),
+-- A key from the table, or to it from another table (a key of a table to itself counts once).
 fks AS (
-  SELECT r.oid, json_agg(fo.obj ORDER BY fo.oid, fo.ord) AS relationships
-  FROM rels r
-  JOIN fk_objs fo ON fo.conrelid = r.oid OR fo.confrelid = r.oid
-  GROUP BY r.oid
+  SELECT oid, json_agg(obj ORDER BY con, ord) AS relationships
+  FROM (
+    SELECT fo.conrelid AS oid, fo.oid AS con, fo.ord, fo.obj FROM fk_objs fo
+    UNION ALL
+    SELECT fo.confrelid, fo.oid, fo.ord, fo.obj FROM fk_objs fo WHERE fo.confrelid <> fo.conrelid
+  ) AS both_ends
+  WHERE oid IN (SELECT oid FROM rels)
+  GROUP BY oid
 )
-SELECT coalesce(json_agg(json_build_object(
-  'id', r.oid::int8,
-  'schema', r.nspname,
-  'name', r.relname,
-  'rls_enabled', r.relrowsecurity,
-  'rls_forced', r.relforcerowsecurity,
-  'replica_identity', CASE r.relreplident
-    WHEN 'd' THEN 'DEFAULT' WHEN 'i' THEN 'INDEX' WHEN 'f' THEN 'FULL' ELSE 'NOTHING' END,
-  'bytes', pg_total_relation_size(r.oid),
-  'size', pg_size_pretty(pg_total_relation_size(r.oid)),
-  'live_rows_estimate', pg_stat_get_live_tuples(r.oid),
-  'dead_rows_estimate', pg_stat_get_dead_tuples(r.oid),
-  'comment', obj_description(r.oid, 'pg_class')
-  {{COLUMNS_FIELD}},
-  'primary_keys', coalesce(pk.primary_keys, '[]'::json),
-  'relationships', coalesce(fk.relationships, '[]'::json)
-) ORDER BY r.nspname, r.relname), '[]')::text
-FROM rels r
-LEFT JOIN pks pk ON pk.oid = r.oid
-LEFT JOIN fks fk ON fk.oid = r.oid
-{{COLUMNS_JOIN}}
+SELECT to_json(t)::text
+FROM (
+  SELECT
+    r.oid::int8 AS id,
+    r.nspname AS schema,
+    r.relname AS name,
+    r.relrowsecurity AS rls_enabled,
+    r.relforcerowsecurity AS rls_forced,
+    CASE r.relreplident WHEN 'd' THEN 'DEFAULT' WHEN 'i' THEN 'INDEX' WHEN 'f' THEN 'FULL' ELSE 'NOTHING' END AS replica_identity,
+    sz.bytes,
+    pg_size_pretty(sz.bytes) AS size,
+    pg_stat_get_live_tuples(r.oid) AS live_rows_estimate,
+    pg_stat_get_dead_tuples(r.oid) AS dead_rows_estimate,
+    rc_.description AS comment
+    {{COLUMNS_FIELD}},
+    coalesce(pk.primary_keys, '[]'::json) AS primary_keys,
+    coalesce(fk.relationships, '[]'::json) AS relationships
+  FROM rels r
+  CROSS JOIN LATERAL (SELECT pg_total_relation_size(r.oid) AS bytes) AS sz
+  LEFT JOIN pks pk ON pk.oid = r.oid
+  LEFT JOIN fks fk ON fk.oid = r.oid
+  LEFT JOIN rel_comments rc_ ON rc_.objoid = r.oid
+  {{COLUMNS_JOIN}}
+) AS t
+ORDER BY t.schema, t.name

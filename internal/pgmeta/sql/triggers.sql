@@ -15,7 +15,7 @@ WITH items AS (
   ORDER BY n.nspname, c.relname, t.tgname
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'id', oid::int8,
   'table_id', tgrelid::int8,
   'enabled_mode', CASE tgenabled WHEN 'D' THEN 'DISABLED' WHEN 'O' THEN 'ORIGIN' WHEN 'R' THEN 'REPLICA' ELSE 'ALWAYS' END,
@@ -36,5 +36,6 @@ SELECT coalesce(json_agg(json_build_object(
   'function_name', proname,
   'function_args', array_to_json(coalesce(
     (string_to_array(encode(tgargs, 'escape'), '\000'))[1:tgnargs], '{}'::text[]))
-) ORDER BY nspname, relname, tgname), '[]')::text
+)::text
 FROM items
+ORDER BY nspname, relname, tgname

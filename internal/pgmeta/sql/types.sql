@@ -15,7 +15,7 @@ WITH items AS (
   ORDER BY n.nspname, t.typname
   LIMIT @limit OFFSET @offset
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object(
   'id', i.oid::int8,
   'name', i.typname,
   'schema', i.nspname,
@@ -28,5 +28,6 @@ SELECT coalesce(json_agg(json_build_object(
   ), '[]'::json),
   'comment', obj_description(i.oid, 'pg_type'),
   'type_relation_id', nullif(i.typrelid::int8, 0)
-) ORDER BY i.nspname, i.typname), '[]')::text
+)::text
 FROM items i
+ORDER BY i.nspname, i.typname
