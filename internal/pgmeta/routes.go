@@ -36,6 +36,7 @@ func (s *Service) routes() []route {
 			rts = append(rts, route{method: "GET", path: "/" + res.path + "/{id}", need: needRead, handler: s.get(res)})
 		}
 	}
+	rts = append(rts, s.writeRoutes()...)
 	rts = append(rts,
 		route{method: "GET", path: "/config/version", need: needRead, handler: s.version},
 		route{method: "GET", path: "/relationships", need: needRead, handler: s.relationships},
