@@ -34,6 +34,9 @@ type plan struct {
 	// with before, the object as it was (a delete).
 	result func(ctx context.Context, tx pgx.Tx) ([]byte, error)
 	before []byte
+	// after checks what the statements did, before anything is committed; its error refuses
+	// the change like PostgreSQL's would.
+	after func(ctx context.Context, tx pgx.Tx) error
 }
 
 // change is one create, update or delete route.
@@ -71,12 +74,19 @@ func (s *Service) apply(w http.ResponseWriter, r *http.Request, p access.Princip
 	}
 	var done []string
 	for _, st := range pl.stmts {
-		if _, err := tx.Exec(ctx, st.sql, pgx.QueryExecModeExec); err != nil {
+		if err := execOne(ctx, tx, st.sql); err != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 			s.auditFailure(r, p, c, pl, route, append(done, st.forAudit()), err)
 			return dbError(err)
 		}
 		done = append(done, st.forAudit())
+	}
+	if pl.after != nil {
+		if err := pl.after(ctx, tx); err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			s.auditFailure(r, p, c, pl, route, done, err)
+			return err
+		}
 	}
 	if _, err := tx.Exec(ctx, "NOTIFY pgrst, 'reload schema'"); err != nil {
 		return fmt.Errorf("pgmeta: notify schema reload: %w", err)
@@ -95,6 +105,15 @@ func (s *Service) apply(w http.ResponseWriter, r *http.Request, p access.Princip
 		return dbError(err)
 	}
 	return writeRaw(w, http.StatusOK, body)
+}
+
+// execOne runs exactly one statement: pgconn's ExecParams speaks the extended protocol, whose
+// Parse refuses a string holding several ("cannot insert multiple commands into a prepared
+// statement"). pgx's Exec would fall back to the simple protocol for a statement without
+// arguments, which runs any number of them.
+func execOne(ctx context.Context, tx pgx.Tx, sql string) error {
+	_, err := tx.Conn().PgConn().ExecParams(ctx, sql, nil, nil, nil, nil).Close()
+	return err
 }
 
 func (st stmt) forAudit() string {

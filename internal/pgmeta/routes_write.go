@@ -7,5 +7,8 @@ func (s *Service) writeRoutes() []route {
 		{method: "POST", path: "/tables", need: needWrite, handler: s.createTable},
 		{method: "PATCH", path: "/tables/{id}", need: needWrite, handler: s.updateTable},
 		{method: "DELETE", path: "/tables/{id}", need: needWrite, handler: s.deleteTable},
+		{method: "POST", path: "/columns", need: needWrite, handler: s.createColumn},
+		{method: "PATCH", path: "/columns/{id}", need: needWrite, handler: s.updateColumn},
+		{method: "DELETE", path: "/columns/{id}", need: needWrite, handler: s.deleteColumn},
 	}
 }
