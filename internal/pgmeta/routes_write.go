@@ -25,5 +25,11 @@ func (s *Service) writeRoutes() []route {
 		{method: "POST", path: "/functions", need: needWrite, handler: s.createFunction},
 		{method: "PATCH", path: "/functions/{id}", need: needWrite, handler: s.updateFunction},
 		{method: "DELETE", path: "/functions/{id}", need: needWrite, handler: s.deleteFunction},
+		{method: "POST", path: "/publications", need: needWrite, handler: s.createPublication},
+		{method: "PATCH", path: "/publications/{id}", need: needWrite, handler: s.updatePublication},
+		{method: "DELETE", path: "/publications/{id}", need: needWrite, handler: s.deletePublication},
+		{method: "POST", path: "/roles", need: needWrite, handler: s.createRole},
+		{method: "PATCH", path: "/roles/{id}", need: needWrite, handler: s.updateRole},
+		{method: "DELETE", path: "/roles/{id}", need: needWrite, handler: s.deleteRole},
 	}
 }
