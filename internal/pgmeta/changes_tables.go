@@ -3,6 +3,7 @@ package pgmeta
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -155,7 +156,7 @@ func (s *Service) updateTable(w http.ResponseWriter, r *http.Request, p access.P
 				switch {
 				case err == nil:
 					pl.stmts = append(pl.stmts, sqlf("%s DROP CONSTRAINT %s", alter, ident(conname)))
-				case err != pgx.ErrNoRows:
+				case !errors.Is(err, pgx.ErrNoRows):
 					return pl, fmt.Errorf("pgmeta: read primary key: %w", err)
 				}
 				if len(*b.PrimaryKeys) > 0 {

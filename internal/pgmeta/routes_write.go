@@ -31,5 +31,9 @@ func (s *Service) writeRoutes() []route {
 		{method: "POST", path: "/roles", need: needWrite, handler: s.createRole},
 		{method: "PATCH", path: "/roles/{id}", need: needWrite, handler: s.updateRole},
 		{method: "DELETE", path: "/roles/{id}", need: needWrite, handler: s.deleteRole},
+		{method: "POST", path: "/indexes", need: needWrite, handler: s.createIndex},
+		{method: "PATCH", path: "/indexes/{id}", need: needWrite, handler: s.updateIndex},
+		{method: "DELETE", path: "/indexes/{id}", need: needWrite, handler: s.deleteIndex},
+		{method: "POST", path: "/relationships", need: needWrite, handler: s.createRelationship},
 	}
 }
