@@ -20,7 +20,7 @@ func TestValidateRules(t *testing.T) {
 		{"unknown environment", func(c *Config) { c.Environment = "prod" }, "environment", `must be one of development, staging, production (got "prod")`},
 		{"empty data dir", func(c *Config) { c.DataDir = "" }, "data_dir", "must not be empty"},
 		{"no services", func(c *Config) { c.Services = nil }, "services", "must name at least one service"},
-		{"unknown service lists the known ones", func(c *Config) { c.Services = []string{"auth", "graphql"} }, "services", `unknown service; known services are auth, rest, realtime, storage, admin (got "graphql")`},
+		{"unknown service lists the known ones", func(c *Config) { c.Services = []string{"auth", "graphql"} }, "services", `unknown service; known services are auth, rest, realtime, storage, admin, meta (got "graphql")`},
 		{"a service not built yet is refused", func(c *Config) { c.Services = []string{"rest", "dashboard"} }, "services", `not built yet; known services are auth, rest, realtime, storage, admin, meta (got "dashboard")`},
 		{"the dashboard is not built", func(c *Config) { c.Services = []string{"dashboard"} }, "services", `not built yet`},
 		{"the dashboard is not built", func(c *Config) { c.Services = []string{"dashboard"} }, "services", `not built yet`},
