@@ -242,3 +242,24 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestColumnKinds: columns of the goforward.rich_text and goforward.file_reference domains
+// are reported as such (the domains' migration is not in yet, so the test makes stand-ins).
+func TestColumnKinds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.exec(t, `CREATE DOMAIN goforward.rich_text AS jsonb;
+CREATE DOMAIN goforward.file_reference AS jsonb;
+CREATE TABLE public.docs (body goforward.rich_text, attachment goforward.file_reference, meta json, tags int[])`)
+	var cols []object
+	h.getJSON(t, fmt.Sprintf("/pg/columns/%d", h.oid(t, "'public.docs'::regclass")), &cols)
+	require.Len(t, cols, 4)
+	kinds := func(c object) []any {
+		return []any{c["is_rich_text"], c["is_file_reference"], c["is_json"], c["is_array"], c["array_element_type"]}
+	}
+	assert.Equal(t, []any{true, false, true, false, nil}, kinds(cols[0]))
+	assert.Equal(t, "jsonb", cols[0]["format"])
+	assert.Equal(t, []any{false, true, true, false, nil}, kinds(cols[1]))
+	assert.Equal(t, []any{false, false, true, false, nil}, kinds(cols[2]))
+	assert.Equal(t, []any{false, false, false, true, "integer"}, kinds(cols[3]))
+}
