@@ -54,6 +54,7 @@ func serviceBuilders() []serviceBuilder {
 		storageService(),
 		realtimeService(),
 		adminService(),
+		metaService(),
 	}
 }
 

@@ -216,7 +216,7 @@ func (l *linker) link(keys []constraint) {
 		for _, from := range l.exposures(k.rel, k.cols, false) {
 			for _, to := range l.exposures(k.ref, k.refCols, false) {
 				rel := &Relationship{Table: from.table.QName, Foreign: to.table.QName, Cardinality: forwardCard,
-					Constraint: k.name, Columns: from.cols, ForeignColumns: to.cols}
+					Constraint: k.name, Columns: from.cols, ForeignColumns: to.cols, Referencing: true}
 				from.table.Relationships = append(from.table.Relationships, rel)
 				to.table.Relationships = append(to.table.Relationships, &Relationship{
 					Table: to.table.QName, Foreign: from.table.QName, Cardinality: backwardCard,

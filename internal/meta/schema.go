@@ -127,6 +127,9 @@ type Relationship struct {
 	ForeignColumns []string
 	// Junction is set for many-to-many relationships.
 	Junction *Junction
+	// Referencing is set when Table holds the foreign key's columns (a many-to-one, or the
+	// referencing side of a one-to-one): the direction the constraint itself points.
+	Referencing bool
 }
 
 // ToOne reports whether embedding yields at most one row (a JSON object rather than an array).

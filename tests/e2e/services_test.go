@@ -31,7 +31,7 @@ func TestAllServicesByDefault(t *testing.T) {
 	srv := startServer(t, dataDir, nil)
 	srv.waitReady(60 * time.Second)
 	status := statusJSON(t, dataDir)
-	require.Equal(t, []any{"auth", "rest", "storage", "realtime", "admin"}, status["services"])
+	require.Equal(t, []any{"auth", "rest", "storage", "realtime", "admin", "meta"}, status["services"])
 	key := http.Header{"Apikey": {status["anon_key"].(string)}}
 	require.Equal(t, http.StatusOK, get(t, srv.url()+"/rest/v1/", key))
 	require.Equal(t, http.StatusOK, get(t, srv.url()+"/auth/v1/settings", key))
@@ -40,4 +40,6 @@ func TestAllServicesByDefault(t *testing.T) {
 	}))
 	require.NotEqual(t, http.StatusNotFound, get(t, srv.url()+"/realtime/v1/websocket", key), "realtime is mounted (a plain GET is no WebSocket upgrade)")
 	require.Equal(t, http.StatusOK, get(t, srv.url()+"/admin/v1/me", http.Header{"Apikey": {status["service_role_key"].(string)}}))
+	require.Equal(t, http.StatusOK, get(t, srv.url()+"/pg/config/version", http.Header{"Apikey": {status["service_role_key"].(string)}}), "the meta API answers the service-role key")
+	require.Equal(t, http.StatusForbidden, get(t, srv.url()+"/pg/tables", key), "and refuses the anon key")
 }

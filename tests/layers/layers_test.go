@@ -23,7 +23,7 @@ const module = "github.com/goforward/goforward"
 const (
 	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, audit, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
-	feature     = "feature"     // auth, rest, realtime, storage, admin
+	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta
 	gateway     = "gateway"     // the HTTP front door
 	servicetest = "servicetest" // test-only: a feature behind the real gateway
 	cli         = "cli"         // the composition root
@@ -46,6 +46,7 @@ var layerOf = map[string]string{
 	"redistest":   base,
 	"meta":        meta,
 	"admin":       feature,
+	"pgmeta":      feature,
 	"auth":        feature,
 	"realtime":    feature,
 	"rest":        feature,

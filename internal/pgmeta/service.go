@@ -1,0 +1,79 @@
+// Package pgmeta is the database meta API at /pg, compatible with Supabase's postgres-meta
+// (the API Supabase Studio manages a database through): tables, columns, views, functions,
+// policies, roles and the rest of the catalog listed and described in postgres-meta's shapes,
+// relationships, the TypeScript types generator, and the changes that create, alter and drop
+// them.
+//
+// Every request is authorized here, not at the gateway: an admin session holding
+// can_manage_database (reads also can_view_dashboard), or the service-role key, as self-hosted
+// Supabase guards its /pg route with the service key. Catalog queries run on the owner's
+// connection, which sees every object; every change runs in one transaction with its audit
+// entry.
+package pgmeta
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goforward/goforward/internal/access"
+	"github.com/goforward/goforward/internal/httpx"
+	"github.com/goforward/goforward/internal/security"
+)
+
+// Prefix is where the service is mounted: self-hosted Supabase serves postgres-meta at /pg.
+const Prefix = "/pg"
+
+// OpenPaths need no apikey at the gateway: the service authenticates every request itself
+// (admin session, the dashboard's cookie with its CSRF token, or the service-role key).
+var OpenPaths = []string{Prefix + "/"}
+
+// Config is the service's configuration. The zero value is ready to use.
+type Config struct {
+	// QueryTimeout bounds every catalog query and change; 0 means 30 seconds.
+	QueryTimeout time.Duration
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	// Pool is the owner's connection: the catalogs are read, and changes made, as the role
+	// that owns the application's schemas, as postgres-meta connects as postgres.
+	Pool     *pgxpool.Pool
+	Sessions *access.Sessions
+	Keys     *security.Keys
+	Logger   *slog.Logger
+}
+
+// Service serves /pg.
+type Service struct {
+	cfg    Config
+	pool   *pgxpool.Pool
+	auth   *access.Authenticator
+	logger *slog.Logger
+}
+
+// New builds the service.
+func New(cfg Config, deps Deps) *Service {
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 30 * time.Second
+	}
+	s := &Service{
+		cfg:    cfg,
+		pool:   deps.Pool,
+		auth:   &access.Authenticator{Pool: deps.Pool, Sessions: deps.Sessions, Keys: deps.Keys},
+		logger: deps.Logger,
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	return s
+}
+
+// Mount registers every route.
+func (s *Service) Mount(mux *http.ServeMux) {
+	for _, rt := range s.routes() {
+		mux.Handle(rt.method+" "+Prefix+rt.path, httpx.Handle(renderError, s.guard(rt)))
+	}
+}
