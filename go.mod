@@ -19,6 +19,8 @@ require (
 	golang.org/x/time v0.16.0
 )
 
+require github.com/pganalyze/pg_query_go/v6 v6.2.5 // indirect
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc
