@@ -191,7 +191,7 @@ func (c checker) dynamic(v *verdict, stmt any, field string) {
 	query, _ := expr["query"].(string)
 	if sql, ok := constantString(query); ok {
 		v.absorb(c.sqlText(sql), "")
-			return
+		return
 	}
 	v.add(ClassDynamicSQL, "EXECUTE runs SQL built at run time, which cannot be checked here")
 }

@@ -90,11 +90,11 @@ var dangerousFunctions = map[string]Class{
 	"pg_replication_origin_drop":          ClassServerControl,
 	"pg_log_backend_memory_contexts":      ClassServerControl,
 	// SQL given as text, run where it cannot be checked.
-	"query_to_xml":                ClassDynamicSQL,
-	"query_to_xmlschema":          ClassDynamicSQL,
-	"query_to_xml_and_xmlschema":  ClassDynamicSQL,
-	"ts_stat":                     ClassDynamicSQL,
-	"ts_rewrite":                  ClassDynamicSQL,
+	"query_to_xml":               ClassDynamicSQL,
+	"query_to_xmlschema":         ClassDynamicSQL,
+	"query_to_xml_and_xmlschema": ClassDynamicSQL,
+	"ts_stat":                    ClassDynamicSQL,
+	"ts_rewrite":                 ClassDynamicSQL,
 }
 
 func dangerousFunction(name string) (Class, bool) {
