@@ -2,6 +2,7 @@ package sqlguard
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -99,7 +100,11 @@ func (c checker) plpgsql(text, body string) verdict {
 		v.add(ClassUncheckedCode, "the code nests too deep to be checked")
 		return v
 	}
-	out, err := pg_query.ParsePlPgSqlToJSON(text)
+	var out string
+	err := errPlpgsqlUnsafe
+	if plpgsqlSafe(text) {
+		out, err = pg_query.ParsePlPgSqlToJSON(text)
+	}
 	var tree any
 	if err == nil {
 		err = json.Unmarshal([]byte(out), &tree)
@@ -112,6 +117,40 @@ func (c checker) plpgsql(text, body string) verdict {
 	}
 	c.plpgsqlNode(&v, tree)
 	return v
+}
+
+var errPlpgsqlUnsafe = errors.New("not given to the PL/pgSQL parser")
+
+// plpgsqlSafe says whether text may be given to pg_query's PL/pgSQL parser, which aborts the
+// whole process (a C assert) on a CREATE FUNCTION without an AS body, such as one written
+// with BEGIN ATOMIC, or no body at all: every function it would compile must have one.
+func plpgsqlSafe(text string) bool {
+	tree, err := pg_query.Parse(text)
+	if err != nil {
+		return false
+	}
+	for _, raw := range tree.GetStmts() {
+		switch {
+		case raw.GetStmt().GetCreateFunctionStmt() != nil:
+			if !hasOption(raw.GetStmt().GetCreateFunctionStmt().GetOptions(), "as") {
+				return false
+			}
+		case raw.GetStmt().GetDoStmt() != nil:
+			if !hasOption(raw.GetStmt().GetDoStmt().GetArgs(), "as") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func hasOption(options []*pg_query.Node, name string) bool {
+	for _, o := range options {
+		if o.GetDefElem().GetDefname() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // plpgsqlNode walks the PL/pgSQL parser's JSON: every PLpgSQL_expr holds SQL (a statement, an

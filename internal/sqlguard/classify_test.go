@@ -158,6 +158,9 @@ var classificationTable = []struct {
 	{"CREATE FUNCTION f() RETURNS int LANGUAGE plpython3u AS 'return 1'", []st{{ddl, "unchecked_language"}}},
 	{"CREATE FUNCTION f(text) RETURNS text LANGUAGE internal AS 'pg_read_file_v2'", []st{{ddl, "unchecked_language"}}},
 	{"CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'", []st{{ddl, ""}}},
+	// pg_query's PL/pgSQL parser aborts the process on a function without an AS body.
+	{"CREATE FUNCTION h() RETURNS trigger LANGUAGE plpgsql", []st{{ddl, ""}}},
+	{"CREATE FUNCTION h() RETURNS int LANGUAGE plpgsql RETURN 1", []st{{ddl, ""}}},
 
 	// DO blocks.
 	{"DO $$ BEGIN RAISE NOTICE 'hi'; END $$", []st{{write, "do_block"}}},

@@ -1,6 +1,7 @@
 package sqlguard
 
 import (
+	"fmt"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -27,6 +28,11 @@ func Format(sql string) (string, error) {
 		return "", parseError(err)
 	}
 	toks := fmtTokens(sql, scanned.GetTokens())
+	if depth := nesting(toks); depth > maxFormatNesting {
+		// Every level indents every line below it: the output would grow with the square of
+		// the depth.
+		return "", &ParseError{Message: fmt.Sprintf("the query nests parentheses %d deep, more than the %d Format lays out", depth, maxFormatNesting)}
+	}
 	var statements []string
 	start := 0
 	for i := 0; i <= len(toks); i++ {
@@ -50,6 +56,22 @@ func Format(sql string) (string, error) {
 		return "", nil
 	}
 	return out + "\n", nil
+}
+
+const maxFormatNesting = 100
+
+func nesting(toks []ftok) int {
+	depth, deepest := 0, 0
+	for _, t := range toks {
+		switch t.tok {
+		case pg_query.Token_ASCII_40, pg_query.Token_ASCII_91:
+			depth++
+			deepest = max(deepest, depth)
+		case pg_query.Token_ASCII_41, pg_query.Token_ASCII_93:
+			depth--
+		}
+	}
+	return deepest
 }
 
 // ftok is one token with what formatting needs to know of it.
@@ -211,6 +233,11 @@ func formatNodes(nodes []fnode, l *layout, inline bool) {
 	inClause := false
 	betweens, cases := 0, 0
 	for idx, n := range nodes {
+		if l.failed {
+			// An inline attempt that has failed is abandoned at once: going on into nested
+			// parentheses would redo their own attempts, exponentially in their depth.
+			return
+		}
 		switch n.kind {
 		case fClause, fOneline, fSetOperation:
 			if inClause {
@@ -302,7 +329,13 @@ func formatParen(n fnode, l *layout) {
 	if n.glued {
 		l.add(wsNoSpace)
 	}
-	in := &layout{inline: true, width: 50}
+	width := 50
+	if l.inline {
+		// Inside an inline attempt the parenthesis can only fit in what is left of it; a
+		// smaller budget fails the same inputs, sooner (deep nesting stays linear).
+		width = min(width, l.width-l.length-1)
+	}
+	in := &layout{inline: true, width: width}
 	formatNodes(n.children, in, true)
 	if !in.failed {
 		l.add(n.open)

@@ -2,6 +2,7 @@ package sqlguard_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -182,7 +183,8 @@ func TestFormatMatchesPostgresMeta(t *testing.T) {
 }
 
 func TestFormatRefusesWhatCannotBeRead(t *testing.T) {
-	for _, sql := range []string{"select 'unterminated", "select 1 /* open", "select 1\x00", "select '\xff'"} {
+	deep := "select " + strings.Repeat("(", 101) + "1" + strings.Repeat(")", 101)
+	for _, sql := range []string{"select 'unterminated", "select 1 /* open", "select 1\x00", "select '\xff'", deep} {
 		_, err := sqlguard.Format(sql)
 		assert.True(t, sqlguard.IsParseError(err), "%q: %v", sql, err)
 	}
