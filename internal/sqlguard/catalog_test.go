@@ -37,7 +37,7 @@ func TestCatalogCountsVolatileCallsAsWrites(t *testing.T) {
 	analyzer := &sqlguard.Analyzer{Catalog: sqlguard.NewCatalog(database.Pool)}
 
 	for sql, want := range map[string]sqlguard.Kind{
-		"select public.imm(), stab()":                        sqlguard.KindRead,
+		"select public.imm(), stab()":                       sqlguard.KindRead,
 		"select count(*), now(), lower('A'), max(a) from t": sqlguard.KindRead,
 		"select vol()":                     sqlguard.KindWrite,
 		"select * from t where a = bump()": sqlguard.KindWrite,
