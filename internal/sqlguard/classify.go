@@ -93,6 +93,11 @@ func (c checker) statement(node *pg_query.Node, text string) verdict {
 	for _, call := range f.calls {
 		c.call(&v, call)
 	}
+	for _, name := range f.refs {
+		if class, ok := dangerousFunction(name); ok {
+			v.add(class, fmt.Sprintf("refers to %s(), which %s", name, functionDanger[class]))
+		}
+	}
 	v.calls = f.calls
 	return v
 }

@@ -171,6 +171,10 @@ var classificationTable = []struct {
 	{"DO $$ DECLARE r record; BEGIN FOR r IN SELECT * FROM t LOOP UPDATE t SET a = 1; END LOOP; END $$", []st{{write, "do_block,update_without_where"}}},
 	{"DO $$ BEGIN EXECUTE 'DO $x$ BEGIN TRUNCATE t; END $x$'; END $$", []st{{write, "do_block,truncate"}}},
 	{"DO $$ DECLARE r t%ROWTYPE; BEGIN r.a := pg_read_file('x'); END $$", []st{{write, "do_block,file_access"}}},
+	{"DO $$ DECLARE r record; BEGIN FOR r IN EXECUTE 'select ' || 1 LOOP END LOOP; END $$", []st{{write, "do_block,dynamic_sql"}}},
+	{"CREATE FUNCTION f() RETURNS SETOF int LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY EXECUTE 'select 1'; END $$", []st{{ddl, ""}}},
+	{"CREATE FUNCTION f() RETURNS SETOF int LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY EXECUTE format('select %s', 1); END $$", []st{{ddl, "dynamic_sql"}}},
+	{"DO $$ DECLARE c refcursor; BEGIN OPEN c FOR EXECUTE 'DELETE FROM t'; END $$", []st{{write, "delete_without_where,do_block"}}},
 
 	// Privileges.
 	{"GRANT SELECT ON t TO anon", []st{{privilege, ""}}},
@@ -239,6 +243,19 @@ var classificationTable = []struct {
 	{"COPY t FROM '/tmp/t.csv'", []st{{write, "copy_file"}}},
 	{"COPY t FROM PROGRAM 'curl https://example.com'", []st{{write, "copy_program"}}},
 	{"COPY (SELECT 1) TO PROGRAM 'sh -c id'", []st{{write, "copy_program"}}},
+
+	// Dangerous functions reached without calling them by name, and what brings them in.
+	{"CREATE OPERATOR ### (FUNCTION = pg_read_file, RIGHTARG = text)", []st{{ddl, "file_access"}}},
+	{"CREATE AGGREGATE a(text) (SFUNC = pg_catalog.pg_read_file, STYPE = text)", []st{{ddl, "file_access"}}},
+	{"CREATE CAST (text AS mytype) WITH FUNCTION pg_read_file(text)", []st{{ddl, "file_access"}}},
+	{"GRANT EXECUTE ON FUNCTION pg_read_file(text) TO anon", []st{{privilege, "file_access"}}},
+	{"ALTER FUNCTION pg_read_file(text) RENAME TO harmless", []st{{ddl, "file_access"}}},
+	{"CREATE EXTENSION dblink", []st{{ddl, "remote_connection"}}},
+	{"CREATE EXTENSION IF NOT EXISTS file_fdw", []st{{ddl, "file_access"}}},
+	{"CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'example.com')", []st{{ddl, "remote_connection"}}},
+	{"CREATE FOREIGN TABLE x (a text) SERVER s OPTIONS (filename '/etc/passwd')", []st{{ddl, "file_access"}}},
+	{"CREATE FOREIGN TABLE x (a text) SERVER s OPTIONS (program 'id')", []st{{ddl, "copy_program"}}},
+	{"CREATE LANGUAGE plpython3u", []st{{ddl, "unchecked_language"}}},
 
 	// Several statements in one request.
 	{"SELECT 1; DROP TABLE t; DELETE FROM u", []st{{read, ""}, {ddl, "drop"}, {write, "delete_without_where"}}},

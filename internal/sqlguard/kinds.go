@@ -125,8 +125,48 @@ func (c checker) specific(node *pg_query.Node, text string) verdict {
 		}
 	case *pg_query.Node_CreateSubscriptionStmt:
 		v.add(ClassRemoteConnection, "CREATE SUBSCRIPTION connects from the database server to another server")
+	case *pg_query.Node_CreateForeignServerStmt:
+		v.add(ClassRemoteConnection, "a foreign server lets the database server connect to another server")
+	case *pg_query.Node_ImportForeignSchemaStmt:
+		v.add(ClassRemoteConnection, "IMPORT FOREIGN SCHEMA connects from the database server to another server")
+	case *pg_query.Node_CreateForeignTableStmt:
+		foreignOptions(&v, n.CreateForeignTableStmt.GetOptions())
+	case *pg_query.Node_CreateExtensionStmt:
+		if class, ok := dangerousExtensions[n.CreateExtensionStmt.GetExtname()]; ok {
+			v.add(class, "the extension "+n.CreateExtensionStmt.GetExtname()+" "+extensionDanger[class])
+		}
+	case *pg_query.Node_CreatePlangStmt:
+		v.add(ClassUncheckedLanguage, "the language "+n.CreatePlangStmt.GetPlname()+" runs code that cannot be checked here")
 	}
 	return v
+}
+
+// dangerousExtensions reach files, programs or other servers once installed.
+var dangerousExtensions = map[string]Class{
+	"adminpack": ClassFileAccess, "file_fdw": ClassFileAccess,
+	"dblink": ClassRemoteConnection, "postgres_fdw": ClassRemoteConnection, "http": ClassRemoteConnection,
+	"pg_net":     ClassRemoteConnection,
+	"plpython3u": ClassUncheckedLanguage, "plperlu": ClassUncheckedLanguage, "pltclu": ClassUncheckedLanguage,
+}
+
+var extensionDanger = map[Class]string{
+	ClassFileAccess:        "reads or writes files on the database server",
+	ClassRemoteConnection:  "connects from the database server to other servers",
+	ClassUncheckedLanguage: "runs code that cannot be checked here",
+}
+
+// foreignOptions reads a foreign table's options: file_fdw reads filename, or runs program.
+func foreignOptions(v *verdict, options []*pg_query.Node) {
+	for _, o := range options {
+		d := o.GetDefElem()
+		value := d.GetArg().GetString_().GetSval()
+		switch d.GetDefname() {
+		case "filename":
+			v.add(ClassFileAccess, fmt.Sprintf("the foreign table reads the file %q on the database server", value))
+		case "program":
+			v.add(ClassCopyProgram, fmt.Sprintf("the foreign table runs the shell command %q on the database server", value))
+		}
+	}
 }
 
 func (c checker) copy(v *verdict, cp *pg_query.CopyStmt) {

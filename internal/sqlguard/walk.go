@@ -17,13 +17,13 @@ type facts struct {
 	deletes []rowsHit  // DELETEs without a real WHERE
 	updates []rowsHit  // UPDATEs without a real WHERE
 	calls   []funcCall // every function call
+	refs    []string   // functions named without being called: operators, casts, GRANT EXECUTE, ALTER FUNCTION
 }
 
 // rowsHit is a DELETE or UPDATE that reaches every row of table.
 type rowsHit struct {
-	table       string
-	alwaysTrue  bool // it has a WHERE, but one that is always true
-	whereCurrOf bool
+	table      string
+	alwaysTrue bool // it has a WHERE, but one that is always true
 }
 
 // funcCall is one call: schema is "" when the name is not qualified.
@@ -68,6 +68,18 @@ func (f *facts) walk(m protoreflect.Message) {
 		if call, ok := callOf(n); ok {
 			f.calls = append(f.calls, call)
 		}
+	case *pg_query.ObjectWithArgs:
+		f.ref(n.GetObjname())
+	case *pg_query.DefElem:
+		// CREATE OPERATOR (FUNCTION = f), CREATE AGGREGATE (SFUNC = f), ...: a function bound
+		// to an operator or an aggregate is called without its name in the SQL that uses it.
+		if functionOptions[n.GetDefname()] {
+			if tn := n.GetArg().GetTypeName(); tn != nil {
+				f.ref(tn.GetNames())
+			} else {
+				f.ref(n.GetArg().GetList().GetItems())
+			}
+		}
 	}
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
@@ -83,6 +95,18 @@ func (f *facts) walk(m protoreflect.Message) {
 		f.walk(v.Message())
 		return true
 	})
+}
+
+var functionOptions = map[string]bool{
+	"function": true, "procedure": true, "sfunc": true, "finalfunc": true, "combinefunc": true,
+	"serialfunc": true, "deserialfunc": true, "msfunc": true, "minvfunc": true, "mfinalfunc": true,
+	"handler": true, "validator": true, "inline": true,
+}
+
+func (f *facts) ref(name []*pg_query.Node) {
+	if len(name) > 0 {
+		f.refs = append(f.refs, name[len(name)-1].GetString_().GetSval())
+	}
 }
 
 func callOf(n *pg_query.FuncCall) (funcCall, bool) {
