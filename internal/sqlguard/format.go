@@ -14,11 +14,11 @@ import (
 // their content fits in 50 characters, keywords and names in the case they were written,
 // statements separated by a blank line, and a final newline.
 //
-// It works on PostgreSQL's own tokens, so SQL that does not parse is still formatted; only an
-// unterminated string, identifier or comment gives a *ParseError. Known differences from
-// sql-formatter: a function name is glued to its parenthesis only for the common built-in
-// functions this file lists (sql-formatter knows more of them), and minus signs are
-// never taken into numbers.
+// It works on PostgreSQL's own tokens, so SQL that does not parse is still formatted; an
+// unterminated string, identifier or comment, or nesting deeper than 100 parentheses, gives a
+// *ParseError. Known differences from sql-formatter (docs/sqlguard.md): which names count as
+// built-in functions glued to their parenthesis (PostgreSQL's catalog here, sql-formatter's own
+// list there), and operators sql-formatter splits (### into ## #) stay whole.
 func Format(sql string) (string, error) {
 	if err := checkInput(sql); err != nil {
 		return "", err
@@ -131,6 +131,7 @@ type fnode struct {
 	kind     fkind
 	text     string
 	glued    bool // a parenthesis glued to the function or type name before it
+	phrase   bool // keywords read as one phrase (CREATE CAST): its last word is no function
 	newline  bool // a comment that started its own line
 	children []fnode
 	open     string
@@ -164,7 +165,7 @@ func groupUntil(toks []ftok, i int, close string) ([]fnode, int) {
 			children, next := groupUntil(toks, i+1, want)
 			nodes = append(nodes, fnode{
 				kind: fParen, open: t.text, close: want, children: children,
-				glued: (t.text == "[" && i > 0 && isName(toks[i-1])) || (t.text == "(" && gluesParen(toks, i)),
+				glued: !afterPhrase(nodes) && ((t.text == "[" && i > 0 && isName(toks[i-1])) || (t.text == "(" && gluesParen(toks, i))),
 			})
 			i = next
 			continue
@@ -175,7 +176,7 @@ func groupUntil(toks []ftok, i int, close string) ([]fnode, int) {
 				words[k] = toks[i+k].text
 			}
 			kind := phraseKind(toks, i, n)
-			nodes = append(nodes, fnode{kind: kind, text: strings.Join(words, " ")})
+			nodes = append(nodes, fnode{kind: kind, text: strings.Join(words, " "), phrase: true})
 			i += n
 			continue
 		}
@@ -213,6 +214,10 @@ func single(t ftok) fnode {
 		return fnode{kind: fEnd, text: t.text}
 	}
 	return fnode{kind: fWord, text: t.text}
+}
+
+func afterPhrase(nodes []fnode) bool {
+	return len(nodes) > 0 && nodes[len(nodes)-1].phrase
 }
 
 // gluesParen says whether the "(" at i follows a built-in function or type name, which
