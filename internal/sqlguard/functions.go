@@ -3,6 +3,7 @@ package sqlguard
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -128,12 +129,9 @@ func changesState(call funcCall) bool {
 }
 
 // applyVolatility makes a read that calls a VOLATILE (or unknown) function a write.
-func (a *Analyzer) applyVolatility(ctx context.Context, v *verdict) error {
-	if a.Catalog == nil {
-		return nil
-	}
+func (a *Analyzer) applyVolatility(ctx context.Context, s *Statement, calls []funcCall) error {
 	seen := map[string]bool{}
-	for _, call := range v.calls {
+	for _, call := range calls {
 		key := call.schema + "." + call.name
 		if seen[key] {
 			continue
@@ -143,13 +141,18 @@ func (a *Analyzer) applyVolatility(ctx context.Context, v *verdict) error {
 		if err != nil {
 			return fmt.Errorf("sqlguard: volatility of %s: %w", call, err)
 		}
+		var warning string
 		switch vol {
 		case Volatile:
-			v.kind = KindWrite
-			v.warn(fmt.Sprintf("calls %s, which is VOLATILE and may change data: counted as a write", call))
+			warning = fmt.Sprintf("calls %s, which is VOLATILE and may change data: counted as a write", call)
 		case VolatilityUnknown:
-			v.kind = KindWrite
-			v.warn(fmt.Sprintf("calls %s, which does not exist yet: counted as a write", call))
+			warning = fmt.Sprintf("calls %s, which does not exist yet: counted as a write", call)
+		default:
+			continue
+		}
+		s.Kind = KindWrite
+		if !slices.Contains(s.Warnings, warning) {
+			s.Warnings = append(s.Warnings, warning)
 		}
 	}
 	return nil

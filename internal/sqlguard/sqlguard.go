@@ -201,8 +201,36 @@ func Analyze(sql string) ([]Statement, error) {
 }
 
 // Analyze parses sql, splits it into statements and classifies each. SQL that does not parse
-// gives a *ParseError; an error from the Catalog is returned as is.
+// gives a *ParseError; an error from the Catalog is returned wrapped.
 func (a *Analyzer) Analyze(ctx context.Context, sql string) ([]Statement, error) {
+	parts, err := classified(sql)
+	if err != nil {
+		return nil, err
+	}
+	statements := make([]Statement, len(parts))
+	for i, p := range parts {
+		s := p.statement
+		s.Classes = slices.Clone(s.Classes)
+		s.Warnings = slices.Clone(s.Warnings)
+		if s.Kind == KindRead && len(p.calls) > 0 && a.Catalog != nil {
+			if err := a.applyVolatility(ctx, &s, p.calls); err != nil {
+				return nil, err
+			}
+		}
+		statements[i] = s
+	}
+	return statements, nil
+}
+
+// part is a statement as parsing and classifying leave it, before the catalog is asked.
+type part struct {
+	statement Statement
+	calls     []funcCall
+}
+
+// classify parses and classifies sql: what it returns depends on sql alone, which is what lets
+// classified cache it.
+func classify(sql string) ([]part, error) {
 	if err := checkInput(sql); err != nil {
 		return nil, err
 	}
@@ -210,33 +238,44 @@ func (a *Analyzer) Analyze(ctx context.Context, sql string) ([]Statement, error)
 	if err != nil {
 		return nil, parseError(err)
 	}
-	statements := make([]Statement, 0, len(tree.GetStmts()))
+	parts := make([]part, 0, len(tree.GetStmts()))
 	for _, raw := range tree.GetStmts() {
 		text, offset := statementText(sql, raw)
 		if text == "" {
 			continue
 		}
 		v := newChecker(0).statement(raw.GetStmt(), text)
-		if v.kind == KindRead && len(v.calls) > 0 {
-			if err := a.applyVolatility(ctx, &v); err != nil {
-				return nil, err
-			}
-		}
 		fingerprint, err := pg_query.Fingerprint(text)
 		if err != nil {
 			return nil, parseError(err)
 		}
-		statements = append(statements, Statement{
-			SQL:         text,
-			Kind:        v.kind,
-			Classes:     v.sortedClasses(),
-			Warnings:    v.warningList(),
-			Fingerprint: fingerprint,
-			Location:    offset,
-			Line:        1 + strings.Count(sql[:offset], "\n"),
+		parts = append(parts, part{
+			statement: Statement{
+				SQL:         text,
+				Kind:        v.kind,
+				Classes:     v.sortedClasses(),
+				Warnings:    v.warningList(),
+				Fingerprint: fingerprint,
+				Location:    offset,
+				Line:        1 + strings.Count(sql[:offset], "\n"),
+			},
+			calls: stripArgs(v.calls),
 		})
 	}
-	return statements, nil
+	return parts, nil
+}
+
+// stripArgs keeps what the volatility lookup needs of each call, so that a cached result does
+// not hold the parse tree.
+func stripArgs(calls []funcCall) []funcCall {
+	if len(calls) == 0 {
+		return nil
+	}
+	out := make([]funcCall, len(calls))
+	for i, c := range calls {
+		out[i] = funcCall{schema: c.schema, name: c.name}
+	}
+	return out
 }
 
 // checkInput refuses what the C parser would read differently from the server: the parser
