@@ -13,9 +13,9 @@ have_postgres() {
 
 missing=()
 have_postgres || missing+=(postgresql)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc) # cgo: internal/sqlguard builds PostgreSQL's parser (pg_query)
 
 if [ "$purpose" = test ]; then
-	command -v gcc >/dev/null 2>&1 || missing+=(gcc)   # go test -race needs cgo
 	command -v node >/dev/null 2>&1 || missing+=(nodejs)
 	command -v npm >/dev/null 2>&1 || missing+=(npm)
 	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) # realtime's cluster tests; not auto-started

@@ -21,7 +21,7 @@ const module = "github.com/goforward/goforward"
 // Layers of the packages under internal/ (docs/architecture.md, "Packages and the direction
 // of imports").
 const (
-	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, audit, test fixtures
+	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, audit, sqlguard, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
 	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta
 	gateway     = "gateway"     // the HTTP front door
@@ -42,6 +42,7 @@ var layerOf = map[string]string{
 	"ratelimit":   base,
 	"security":    base,
 	"sms":         base,
+	"sqlguard":    base,
 	"pgtest":      base,
 	"redistest":   base,
 	"meta":        meta,
