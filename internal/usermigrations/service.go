@@ -117,15 +117,14 @@ type Applied struct {
 	AppliedAt time.Time     `json:"applied_at"`
 	AppliedBy string        `json:"applied_by"`
 	Duration  time.Duration `json:"-"`
+	// DurationMS is Duration in milliseconds, for JSON.
+	DurationMS float64 `json:"duration_ms"`
 	// Marked: recorded as applied without running.
 	Marked bool `json:"marked"`
 }
 
 // ID is how messages name the migration: VERSION_NAME.
 func (a Applied) ID() string { return a.Version + "_" + a.Name }
-
-// DurationMS is Duration in milliseconds, the JSON form.
-func (a Applied) DurationMS() float64 { return float64(a.Duration.Microseconds()) / 1000 }
 
 // querier is a pool, a connection or a transaction.
 type querier interface {
@@ -147,6 +146,7 @@ FROM goforward.migrations ORDER BY applied_at, version`)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Applied, error) {
 		var a Applied
 		err := row.Scan(&a.Version, &a.Name, &a.UpSQL, &a.DownSQL, &a.Checksum, &a.AppliedAt, &a.AppliedBy, &a.Duration, &a.Marked)
+		a.DurationMS = ms(a.Duration)
 		return a, err
 	})
 	if err != nil {
@@ -248,6 +248,6 @@ func rollbackSQL(f *File, a *Applied) (sql, source string, ok bool) {
 }
 
 func (st *Status) fill(a Applied) {
-	at, ms := a.AppliedAt, a.DurationMS()
-	st.AppliedChecksum, st.AppliedAt, st.AppliedBy, st.DurationMS, st.Marked = a.Checksum, &at, a.AppliedBy, &ms, a.Marked
+	at, d := a.AppliedAt, a.DurationMS
+	st.AppliedChecksum, st.AppliedAt, st.AppliedBy, st.DurationMS, st.Marked = a.Checksum, &at, a.AppliedBy, &d, a.Marked
 }
