@@ -17,7 +17,6 @@ import (
 	"github.com/goforward/goforward/internal/servicetest"
 )
 
-
 // Polling bounds of tests that wait for something to happen in the database.
 const (
 	defaultWait = 30 * time.Second
