@@ -120,7 +120,10 @@ changed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withMigrations(cmd, g, f, stderr, func(ctx context.Context, svc *usermigrations.Service) error {
 				res, err := svc.Up(ctx, cliEntry(""), usermigrations.UpOptions{To: to, DryRun: dry})
-				if f.asJSON && err == nil {
+				if f.asJSON {
+					if err != nil {
+						return err // stdout stays empty: the message is on stderr, the state in status
+					}
 					return encodeJSON(stdout, res)
 				}
 				printSteps(stdout, res)
@@ -163,7 +166,10 @@ applied). When one of them has no down SQL, nothing is rolled back.`,
 			}
 			return withMigrations(cmd, g, f, stderr, func(ctx context.Context, svc *usermigrations.Service) error {
 				res, err := svc.Down(ctx, cliEntry(""), usermigrations.DownOptions{Count: n, DryRun: dry})
-				if f.asJSON && err == nil {
+				if f.asJSON {
+					if err != nil {
+						return err // stdout stays empty: the message is on stderr, the state in status
+					}
 					return encodeJSON(stdout, res)
 				}
 				printSteps(stdout, res)
@@ -196,7 +202,10 @@ rollback is undone too.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withMigrations(cmd, g, f, stderr, func(ctx context.Context, svc *usermigrations.Service) error {
 				res, err := svc.Redo(ctx, cliEntry(""), dry)
-				if f.asJSON && err == nil {
+				if f.asJSON {
+					if err != nil {
+						return err // stdout stays empty: the message is on stderr, the state in status
+					}
 					return encodeJSON(stdout, res)
 				}
 				printSteps(stdout, res)
@@ -276,7 +285,7 @@ func printStatus(w io.Writer, dir string, list []usermigrations.Status) error {
 		}
 		rollback := "yes"
 		if !st.Reversible {
-			rollback = "no down file"
+			rollback = "no down SQL"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Version, st.Name, st.State, applied, by, rollback)
 	}

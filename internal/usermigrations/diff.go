@@ -173,11 +173,11 @@ func (s *Service) compare(ctx context.Context, live *pgx.Conn, applied []Applied
 			}
 		}
 	}
-	liveSnap, err := inspect(ctx, live, liveSchemas, schemas)
+	liveSnap, err := inspect(ctx, live, liveSchemas, schemas, len(only) > 0)
 	if err != nil {
 		return ddl{}, ddl{}, nil, fmt.Errorf("read the live schema: %w", err)
 	}
-	scratchSnap, err := inspect(ctx, conn.Conn(), scratchSchemas, schemas)
+	scratchSnap, err := inspect(ctx, conn.Conn(), scratchSchemas, schemas, len(only) > 0)
 	if err != nil {
 		return ddl{}, ddl{}, nil, fmt.Errorf("read the schema of the migration history: %w", err)
 	}

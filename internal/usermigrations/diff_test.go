@@ -90,7 +90,7 @@ func snapshotOf(t *testing.T, pool *pgxpool.Pool, names []string) *snapshot {
 	defer conn.Release()
 	own, err := managedSchemas(t.Context(), conn, nil)
 	require.NoError(t, err)
-	s, err := inspect(t.Context(), conn.Conn(), own, names)
+	s, err := inspect(t.Context(), conn.Conn(), own, names, false)
 	require.NoError(t, err)
 	return s
 }
@@ -186,7 +186,8 @@ func TestDiffCapturesLiveChanges(t *testing.T) {
 func TestDiffOfChosenSchemas(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	_, err := e.db.Pool.Exec(e.ctx(), `create schema app; create table app.a (id int); create table public.b (id int)`)
+	_, err := e.db.Pool.Exec(e.ctx(), `create schema app; create table app.a (id int); create table public.b (id int);
+create extension hstore with schema public`)
 	require.NoError(t, err)
 	res, err := e.svc.Diff(e.ctx(), cli, DiffOptions{Name: "app only", Schemas: []string{"app"}, DryRun: true})
 	require.NoError(t, err)
@@ -194,6 +195,7 @@ func TestDiffOfChosenSchemas(t *testing.T) {
 	require.Contains(t, res.Up, "CREATE SCHEMA app;")
 	require.Contains(t, res.Up, "CREATE TABLE app.a (\n  id integer\n);")
 	require.NotContains(t, res.Up, "public.b")
+	require.NotContains(t, res.Up, "hstore", "an extension of another schema")
 	require.Contains(t, res.Down, "DROP TABLE app.a;")
 	require.True(t, strings.HasSuffix(res.Down, "DROP SCHEMA app;\n"))
 

@@ -102,8 +102,11 @@ func planApply(f File) (plan, error) {
 
 func planRollback(a Applied, f *File) (plan, error) {
 	sql, source, ok := rollbackSQL(f, &a)
-	if !ok {
-		return plan{}, fmt.Errorf("%w: %s has no down file (%s_%s.down.sql) and no down SQL was recorded when it was applied, so it cannot be rolled back; write its down file to roll it back",
+	switch {
+	case !ok && f != nil && f.DownPath != "":
+		return plan{}, fmt.Errorf("%w: the down file of %s (%s) holds no statement; write the SQL that undoes the migration into it", ErrIrreversible, a.ID(), source)
+	case !ok:
+		return plan{}, fmt.Errorf("%w: %s has no down file (%s_%s.down.sql) and no down SQL was recorded when it was applied; write its down file to roll it back",
 			ErrIrreversible, a.ID(), a.Version, a.Name)
 	}
 	stmts, err := statements(sql, source)

@@ -175,7 +175,7 @@ func TestDown(t *testing.T) {
 
 	_, err = e.svc.Down(e.ctx(), cli, DownOptions{Count: 3})
 	require.ErrorIs(t, err, ErrIrreversible)
-	require.EqualError(t, err, "migration cannot be rolled back: 1_a has no down file (1_a.down.sql) and no down SQL was recorded when it was applied, so it cannot be rolled back; write its down file to roll it back")
+	require.EqualError(t, err, "migration cannot be rolled back: 1_a has no down file (1_a.down.sql) and no down SQL was recorded when it was applied; write its down file to roll it back")
 	require.Equal(t, []string{"a", "b", "c"}, e.tables(), "nothing was rolled back")
 
 	res, err = e.svc.Down(e.ctx(), cli, DownOptions{})
@@ -390,4 +390,5 @@ func TestNewFiles(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.svc.Down(e.ctx(), cli, DownOptions{})
 	require.ErrorIs(t, err, ErrIrreversible)
+	require.ErrorContains(t, err, "the down file of 20250102030406_add_posts ("+filepath.Join(e.dir, "20250102030406_add_posts.down.sql")+") holds no statement")
 }

@@ -118,7 +118,11 @@ func managedSchemas(ctx context.Context, q querier, only []string) (map[string]s
 // takeSnapshot reads the objects of the schemas named in one transaction; schemas are the
 // ones of them this database has. The caller has set an empty search_path, so that every
 // definition names its objects with their schemas.
-func takeSnapshot(ctx context.Context, tx pgx.Tx, schemas map[string]string, names []string) (*snapshot, error) {
+func takeSnapshot(ctx context.Context, tx pgx.Tx, schemas map[string]string, names []string, restricted bool) (*snapshot, error) {
+	var extensionSchemas any
+	if restricted {
+		extensionSchemas = names
+	}
 	s := &snapshot{schemas: schemas, extensions: map[string]string{}, enums: map[string][]string{},
 		sequences: map[string]sequence{}, tables: map[string]*table{}, indexes: map[string]index{},
 		functions: map[string]function{}, triggers: map[string]trigger{}, policies: map[string]policy{}}
@@ -180,7 +184,7 @@ func takeSnapshot(ctx context.Context, tx pgx.Tx, schemas map[string]string, nam
 		{"enums", []any{names}, func() []any { return []any{&qname, &labels} }, func() {
 			s.enums[qname] = append([]string(nil), labels...)
 		}},
-		{"extensions", nil, func() []any { return []any{&extName, &extSchema} }, func() { s.extensions[extName] = extSchema }},
+		{"extensions", []any{extensionSchemas}, func() []any { return []any{&extName, &extSchema} }, func() { s.extensions[extName] = extSchema }},
 	}
 	for _, r := range readers {
 		rows, err := tx.Query(ctx, query(r.name), r.args...)
@@ -195,15 +199,16 @@ func takeSnapshot(ctx context.Context, tx pgx.Tx, schemas map[string]string, nam
 }
 
 // inspect takes the snapshot of the database conn is connected to: the schemas named, of
-// which it has those in schemas.
-func inspect(ctx context.Context, conn *pgx.Conn, schemas map[string]string, names []string) (*snapshot, error) {
+// which it has those in schemas. Restricted (the caller chose the schemas): extensions only
+// count when installed in one of them.
+func inspect(ctx context.Context, conn *pgx.Conn, schemas map[string]string, names []string, restricted bool) (*snapshot, error) {
 	var out *snapshot
 	err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SET LOCAL search_path = ''"); err != nil {
 			return err
 		}
 		var err error
-		out, err = takeSnapshot(ctx, tx, schemas, names)
+		out, err = takeSnapshot(ctx, tx, schemas, names, restricted)
 		return err
 	})
 	return out, err

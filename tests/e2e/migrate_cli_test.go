@@ -150,7 +150,7 @@ func TestMigrateCLIWithoutServer(t *testing.T) {
 
 	out = p.ok("migrate", "status")
 	require.Contains(t, out, "Migrations in supabase/migrations: 2 applied, 0 pending")
-	require.Regexp(t, `20200101000000\s+init\s+applied\s+.*no down file`, out)
+	require.Regexp(t, `20200101000000\s+init\s+applied\s+.*no down SQL`, out)
 
 	// A failing migration: rolled back whole, and the error says where.
 	p.write("supabase/migrations/20990101000000_bad.up.sql", "create table half (id int);\n\ninsert into half values\n  ('x');\n")
@@ -161,7 +161,7 @@ func TestMigrateCLIWithoutServer(t *testing.T) {
 	out = p.ok("migrate", "down")
 	require.Contains(t, out, "Rolled back "+strings.TrimSuffix(filepath.Base(postsUp), ".up.sql")+" (1 statement, ")
 	errOut = p.fails("migrate", "down")
-	require.Contains(t, errOut, "20200101000000_init has no down file (20200101000000_init.down.sql) and no down SQL was recorded when it was applied, so it cannot be rolled back")
+	require.Contains(t, errOut, "20200101000000_init has no down file (20200101000000_init.down.sql) and no down SQL was recorded when it was applied; write its down file to roll it back")
 	require.Equal(t, []string{"init:applied", "create_posts:pending"}, states(p.status()))
 
 	// An applied file edited afterwards stops `up`.
