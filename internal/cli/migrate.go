@@ -161,7 +161,7 @@ applied). When one of them has no down SQL, nothing is rolled back.`,
 			if len(args) == 1 {
 				var err error
 				if n, err = strconv.Atoi(args[0]); err != nil || n < 1 {
-					return fmt.Errorf("N must be a positive number of migrations (got %q)", args[0])
+					return fmt.Errorf("the number of migrations to roll back must be a positive number (got %q)", args[0])
 				}
 			}
 			return withMigrations(cmd, g, f, stderr, func(ctx context.Context, svc *usermigrations.Service) error {

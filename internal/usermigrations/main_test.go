@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -91,5 +90,3 @@ WHERE action LIKE $1 || '%' ORDER BY id`, prefix)
 	require.NoError(e.t, err)
 	return out
 }
-
-const waitFor = 30 * time.Second
