@@ -35,6 +35,7 @@ func (s *Service) routes() []route {
 	}
 	rts = append(rts, s.adminRoutes()...)
 	rts = append(rts, s.userRoutes()...)
+	rts = append(rts, s.migrationRoutes()...)
 	return rts
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/security"
+	"github.com/goforward/goforward/internal/usermigrations"
 )
 
 // Prefix is where the service is mounted.
@@ -48,6 +49,9 @@ type Deps struct {
 	// SignIn checks admins' passwords and second factors with auth's own code. Nil: sign-in
 	// answers 503 (the other routes still serve sessions opened elsewhere).
 	SignIn SignInAuth
+	// Migrations is the project's migration service (/migrations). Nil: those routes answer
+	// 503.
+	Migrations *usermigrations.Service
 }
 
 // Service serves /admin/v1.
@@ -59,6 +63,7 @@ type Service struct {
 	now    func() time.Time
 	signIn SignInAuth
 	manage *Manager
+	mig    *usermigrations.Service // nil: no migrations on this node
 }
 
 // New builds the service.
@@ -70,6 +75,7 @@ func New(cfg Config, deps Deps) *Service {
 		logger: deps.Logger,
 		now:    deps.Now,
 		signIn: deps.SignIn,
+		mig:    deps.Migrations,
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()

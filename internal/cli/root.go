@@ -71,6 +71,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newSessionsCmd(&g, stdout, stderr),
 		newAdminCmd(&g, stdout, stderr),
 		newUserCmd(&g, stdout, stderr),
+		newMigrateCmd(&g, stdout, stderr),
 	)
 	return root
 }

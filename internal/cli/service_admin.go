@@ -27,6 +27,7 @@ func adminService() serviceBuilder {
 		}
 		svc := admin.New(adminConfig(d.cfg), admin.Deps{
 			Pool: d.admin, Sessions: sessions, Keys: d.keys, Logger: d.logger, Now: d.clock, SignIn: authSvc, Users: authSvc,
+			Migrations: migrationService(d.admin, d.cfg, d.logger),
 		})
 		built := builtService{
 			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: svc.Mount, Open: admin.OpenPaths},

@@ -46,6 +46,7 @@ type Config struct {
 	Realtime    RealtimeConfig `koanf:"realtime" doc:"The realtime service (/realtime/v1), compatible with Supabase Realtime."`
 	Admin       AdminConfig    `koanf:"admin" doc:"The admin service (/admin/v1): administrators' sessions."`
 	Audit       AuditConfig    `koanf:"audit" doc:"The audit log of administrative and security events."`
+	Migrations  MigrateConfig  `koanf:"migrations" doc:"The project's own schema migrations: files in a directory, history in goforward.migrations."`
 }
 
 // ServerConfig configures the single HTTP listener.

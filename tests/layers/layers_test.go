@@ -21,7 +21,7 @@ const module = "github.com/goforward/goforward"
 // Layers of the packages under internal/ (docs/architecture.md, "Packages and the direction
 // of imports").
 const (
-	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, audit, sqlguard, test fixtures
+	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, audit, sqlguard, usermigrations, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
 	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta
 	gateway     = "gateway"     // the HTTP front door
@@ -32,29 +32,30 @@ const (
 // layerOf lists every directory directly under internal/ (with its sub-packages). A new
 // package must be placed here, so that its imports are checked too.
 var layerOf = map[string]string{
-	"access":      base,
-	"audit":       base,
-	"config":      base,
-	"datadir":     base,
-	"db":          base,
-	"httpx":       base,
-	"mailer":      base,
-	"ratelimit":   base,
-	"security":    base,
-	"sms":         base,
-	"sqlguard":    base,
-	"pgtest":      base,
-	"redistest":   base,
-	"meta":        meta,
-	"admin":       feature,
-	"pgmeta":      feature,
-	"auth":        feature,
-	"realtime":    feature,
-	"rest":        feature,
-	"storage":     feature,
-	"gateway":     gateway,
-	"servicetest": servicetest,
-	"cli":         cli,
+	"access":         base,
+	"audit":          base,
+	"config":         base,
+	"datadir":        base,
+	"db":             base,
+	"httpx":          base,
+	"mailer":         base,
+	"ratelimit":      base,
+	"security":       base,
+	"sms":            base,
+	"sqlguard":       base,
+	"usermigrations": base,
+	"pgtest":         base,
+	"redistest":      base,
+	"meta":           meta,
+	"admin":          feature,
+	"pgmeta":         feature,
+	"auth":           feature,
+	"realtime":       feature,
+	"rest":           feature,
+	"storage":        feature,
+	"gateway":        gateway,
+	"servicetest":    servicetest,
+	"cli":            cli,
 }
 
 // mayImport says which layers a layer's own code may import; test files may import a little
