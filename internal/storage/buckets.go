@@ -185,10 +185,10 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request) error {
 	if id == "" {
 		id = req.Name
 	}
-	if err := checkBucketName(id); err != nil {
+	if err := checkNewBucketName(id); err != nil {
 		return err
 	}
-	if err := checkBucketName(req.Name); err != nil {
+	if err := checkNewBucketName(req.Name); err != nil {
 		return err
 	}
 	switch req.Type {
