@@ -29,9 +29,9 @@ func decodeBody(r *http.Request, v any) error {
 type fileObject struct {
 	Name           string          `json:"name"`
 	ID             *string         `json:"id"`
-	UpdatedAt      *time.Time      `json:"updated_at"`
-	CreatedAt      *time.Time      `json:"created_at"`
-	LastAccessedAt *time.Time      `json:"last_accessed_at"`
+	UpdatedAt      *jsTime         `json:"updated_at"`
+	CreatedAt      *jsTime         `json:"created_at"`
+	LastAccessedAt *jsTime         `json:"last_accessed_at"`
 	Metadata       json.RawMessage `json:"metadata"`
 }
 
@@ -49,8 +49,8 @@ func removedOf(row objectRow) removedObject {
 	id := row.ID
 	return removedObject{
 		fileObject: fileObject{
-			Name: row.Name, ID: &id, UpdatedAt: row.UpdatedAt, CreatedAt: row.CreatedAt,
-			LastAccessedAt: row.LastAccessedAt, Metadata: jsonOrNull(row.Metadata),
+			Name: row.Name, ID: &id, UpdatedAt: jsTimeOf(row.UpdatedAt), CreatedAt: jsTimeOf(row.CreatedAt),
+			LastAccessedAt: jsTimeOf(row.LastAccessedAt), Metadata: jsonOrNull(row.Metadata),
 		},
 		BucketID: row.BucketID, Owner: row.OwnerID, OwnerID: row.OwnerID, Version: row.Version,
 		UserMetadata: jsonOrNull(row.UserMetadata),
