@@ -152,6 +152,29 @@ type bucketRequest struct {
 	FileSizeLimit    fileSizeLimit   `json:"file_size_limit"`
 	AllowedMimeTypes json.RawMessage `json:"allowed_mime_types"`
 	Type             string          `json:"type"`
+	// VerifyContent is Go Forward's verify_content column: true or false decides for the
+	// bucket, null follows the server's storage.verify_content. Not part of Supabase's API
+	// (storage-js never sends it) and not in the bucket JSON.
+	VerifyContent nullableBool `json:"verify_content"`
+}
+
+// nullableBool is a JSON field that may be absent, null or a boolean.
+type nullableBool struct {
+	set   bool  // the field was present
+	value *bool // nil: null
+}
+
+func (n *nullableBool) UnmarshalJSON(data []byte) error {
+	n.set = true
+	if string(data) == "null" {
+		return nil
+	}
+	var v bool
+	if err := json.Unmarshal(data, &v); err != nil {
+		return errInvalidRequest("verify_content must be true, false or null")
+	}
+	n.value = &v
+	return nil
 }
 
 // mimeTypes reads allowed_mime_types: absent (unchanged), null (any type) or a list, from
@@ -210,8 +233,9 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request) error {
 	}
 	o := c.owner()
 	err = s.inRole(r, c.scope(r), func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO storage.buckets (id, name, owner, owner_id, public, file_size_limit, allowed_mime_types)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, req.Name, o.uuid, o.ownerID(), req.Public != nil && *req.Public, req.FileSizeLimit.bytes, mimeTypes)
+		_, err := tx.Exec(ctx, `INSERT INTO storage.buckets (id, name, owner, owner_id, public, file_size_limit, allowed_mime_types, verify_content)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, req.Name, o.uuid, o.ownerID(), req.Public != nil && *req.Public, req.FileSizeLimit.bytes, mimeTypes,
+			req.VerifyContent.value)
 		if pgCode(err) == pgUniqueViolation {
 			return errBucketAlreadyExists().WithCause(err)
 		}
@@ -223,7 +247,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, req.Name, o.uuid, o.ownerID(), req.Pub
 	return httpx.WriteJSON(w, http.StatusOK, map[string]string{"name": req.Name})
 }
 
-// updateBucket serves PUT /bucket/{id}: public, file_size_limit and allowed_mime_types.
+// updateBucket serves PUT /bucket/{id}: public, file_size_limit, allowed_mime_types and
+// verify_content.
 func (s *Service) updateBucket(w http.ResponseWriter, r *http.Request) error {
 	c, err := requireCaller(r)
 	if err != nil {
@@ -243,8 +268,10 @@ func (s *Service) updateBucket(w http.ResponseWriter, r *http.Request) error {
   public = coalesce($2, public),
   file_size_limit = CASE WHEN $3 THEN $4 ELSE file_size_limit END,
   allowed_mime_types = CASE WHEN $5 THEN $6 ELSE allowed_mime_types END,
+  verify_content = CASE WHEN $7 THEN $8 ELSE verify_content END,
   updated_at = now()
-WHERE id = $1`, r.PathValue("id"), req.Public, req.FileSizeLimit.set, req.FileSizeLimit.bytes, setMime, mimeTypes)
+WHERE id = $1`, r.PathValue("id"), req.Public, req.FileSizeLimit.set, req.FileSizeLimit.bytes, setMime, mimeTypes,
+			req.VerifyContent.set, req.VerifyContent.value)
 		updated = tag.RowsAffected()
 		return err
 	})

@@ -56,6 +56,12 @@ type Config struct {
 	FileSizeLimit int64
 	// SignedUploadURLExpiry is how long a createSignedUploadUrl URL works. Default 2h.
 	SignedUploadURLExpiry time.Duration
+	// VerifyContent also holds a bucket's allowed_mime_types against what an upload's first
+	// 512 bytes look like (http.DetectContentType), not only against the declared
+	// Content-Type as Supabase does, for buckets whose verify_content column is NULL; the
+	// column decides for its bucket when set. Copies and moves into such a bucket are
+	// sniffed too. Default false.
+	VerifyContent bool
 	// DisableImageTransformation turns /render/image off (it answers FeatureNotEnabled).
 	DisableImageTransformation bool
 	// ImageMaxDimension is the largest width or height a transformation may ask for.
