@@ -31,6 +31,7 @@ func storageService() serviceBuilder {
 		svc, err := storage.New(storage.Config{
 			FileSizeLimit:              c.FileSizeLimit,
 			SignedUploadURLExpiry:      c.SignedUploadURLExpiry,
+			VerifyContent:              c.VerifyContent,
 			DisableImageTransformation: !c.Image.Enabled,
 			ImageMaxDimension:          c.Image.MaxDimension,
 			ImageMaxSourceBytes:        c.Image.MaxSourceBytes,

@@ -12,6 +12,7 @@ type StorageConfig struct {
 	Backend               string             `koanf:"backend" doc:"Where object bytes live: local (a directory under data_dir) or s3 (an S3-compatible server)."`
 	FileSizeLimit         int64              `koanf:"file_size_limit" doc:"Largest object accepted, in bytes, whatever a bucket allows (Supabase's global FILE_SIZE_LIMIT; default 50 MiB)."`
 	SignedUploadURLExpiry time.Duration      `koanf:"signed_upload_url_expiry" doc:"How long a URL from createSignedUploadUrl accepts its upload."`
+	VerifyContent         bool               `koanf:"verify_content" doc:"Also check a bucket's allowed_mime_types against what an upload's first bytes look like, not only against its declared Content-Type as Supabase does (Go Forward's stricter option); a bucket's verify_content column overrides it."`
 	Local                 LocalStorageConfig `koanf:"local" doc:"The local directory backend (backend: local)."`
 	S3                    S3StorageConfig    `koanf:"s3" doc:"The S3-compatible backend (backend: s3)."`
 	Image                 ImageConfig        `koanf:"image" doc:"Image transformation at /storage/v1/render/image."`

@@ -15,26 +15,34 @@ import (
 	"github.com/goforward/goforward/internal/httpx"
 )
 
-// bucketBody is a bucket as Supabase returns it.
+// bucketBody is a bucket as Supabase Storage returns it: only these fields (type only in the
+// list), timestamps as toISOString writes them, and owner the owner column's UUID or "" (what
+// its serializer makes of NULL).
 type bucketBody struct {
-	ID               string     `json:"id"`
-	Name             string     `json:"name"`
-	Owner            string     `json:"owner"`
-	OwnerID          *string    `json:"owner_id"`
-	Public           bool       `json:"public"`
-	Type             string     `json:"type"`
-	FileSizeLimit    *int64     `json:"file_size_limit"`
-	AllowedMimeTypes []string   `json:"allowed_mime_types"`
-	CreatedAt        *time.Time `json:"created_at"`
-	UpdatedAt        *time.Time `json:"updated_at"`
+	ID               string   `json:"id"`
+	Name             string   `json:"name"`
+	Owner            string   `json:"owner"`
+	Public           bool     `json:"public"`
+	Type             string   `json:"type,omitempty"`
+	FileSizeLimit    *int64   `json:"file_size_limit"`
+	AllowedMimeTypes []string `json:"allowed_mime_types"`
+	CreatedAt        *jsTime  `json:"created_at"`
+	UpdatedAt        *jsTime  `json:"updated_at"`
 }
 
-const bucketColumns = `id, name, coalesce(owner::text, owner_id, ''), owner_id, coalesce(public, false), type::text,
+const bucketColumns = `id, name, coalesce(owner::text, ''), coalesce(public, false), type::text,
 file_size_limit, allowed_mime_types, created_at, updated_at`
 
-func scanBucket(row pgx.Row) (bucketBody, error) {
+// scanBucket reads a row of bucketColumns; withType keeps the type, which Supabase sends in
+// the list of buckets but not for one bucket.
+func scanBucket(row pgx.Row, withType bool) (bucketBody, error) {
 	var b bucketBody
-	err := row.Scan(&b.ID, &b.Name, &b.Owner, &b.OwnerID, &b.Public, &b.Type, &b.FileSizeLimit, &b.AllowedMimeTypes, &b.CreatedAt, &b.UpdatedAt)
+	var created, updated *time.Time
+	err := row.Scan(&b.ID, &b.Name, &b.Owner, &b.Public, &b.Type, &b.FileSizeLimit, &b.AllowedMimeTypes, &created, &updated)
+	b.CreatedAt, b.UpdatedAt = jsTimeOf(created), jsTimeOf(updated)
+	if !withType {
+		b.Type = ""
+	}
 	return b, err
 }
 
@@ -89,7 +97,7 @@ LIMIT CASE WHEN $2 < 0 THEN NULL ELSE $2 END OFFSET $3`
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (bucketBody, error) { return scanBucket(row) })
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (bucketBody, error) { return scanBucket(row, true) })
 		return err
 	})
 	if err != nil {
@@ -119,7 +127,7 @@ func (s *Service) getBucket(w http.ResponseWriter, r *http.Request) error {
 	found := false
 	err = s.inRole(r, c.scope(r), func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		b, err = scanBucket(tx.QueryRow(ctx, `SELECT `+bucketColumns+` FROM storage.buckets WHERE id = $1`, r.PathValue("id")))
+		b, err = scanBucket(tx.QueryRow(ctx, `SELECT `+bucketColumns+` FROM storage.buckets WHERE id = $1`, r.PathValue("id")), false)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -144,6 +152,29 @@ type bucketRequest struct {
 	FileSizeLimit    fileSizeLimit   `json:"file_size_limit"`
 	AllowedMimeTypes json.RawMessage `json:"allowed_mime_types"`
 	Type             string          `json:"type"`
+	// VerifyContent is Go Forward's verify_content column: true or false decides for the
+	// bucket, null follows the server's storage.verify_content. Not part of Supabase's API
+	// (storage-js never sends it) and not in the bucket JSON.
+	VerifyContent nullableBool `json:"verify_content"`
+}
+
+// nullableBool is a JSON field that may be absent, null or a boolean.
+type nullableBool struct {
+	set   bool  // the field was present
+	value *bool // nil: null
+}
+
+func (n *nullableBool) UnmarshalJSON(data []byte) error {
+	n.set = true
+	if string(data) == "null" {
+		return nil
+	}
+	var v bool
+	if err := json.Unmarshal(data, &v); err != nil {
+		return errInvalidRequest("verify_content must be true, false or null")
+	}
+	n.value = &v
+	return nil
 }
 
 // mimeTypes reads allowed_mime_types: absent (unchanged), null (any type) or a list, from
@@ -185,10 +216,10 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request) error {
 	if id == "" {
 		id = req.Name
 	}
-	if err := checkBucketName(id); err != nil {
+	if err := checkNewBucketName(id); err != nil {
 		return err
 	}
-	if err := checkBucketName(req.Name); err != nil {
+	if err := checkNewBucketName(req.Name); err != nil {
 		return err
 	}
 	switch req.Type {
@@ -202,8 +233,9 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request) error {
 	}
 	o := c.owner()
 	err = s.inRole(r, c.scope(r), func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO storage.buckets (id, name, owner, owner_id, public, file_size_limit, allowed_mime_types)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, req.Name, o.uuid, o.ownerID(), req.Public != nil && *req.Public, req.FileSizeLimit.bytes, mimeTypes)
+		_, err := tx.Exec(ctx, `INSERT INTO storage.buckets (id, name, owner, owner_id, public, file_size_limit, allowed_mime_types, verify_content)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, req.Name, o.uuid, o.ownerID(), req.Public != nil && *req.Public, req.FileSizeLimit.bytes, mimeTypes,
+			req.VerifyContent.value)
 		if pgCode(err) == pgUniqueViolation {
 			return errBucketAlreadyExists().WithCause(err)
 		}
@@ -215,7 +247,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, req.Name, o.uuid, o.ownerID(), req.Pub
 	return httpx.WriteJSON(w, http.StatusOK, map[string]string{"name": req.Name})
 }
 
-// updateBucket serves PUT /bucket/{id}: public, file_size_limit and allowed_mime_types.
+// updateBucket serves PUT /bucket/{id}: public, file_size_limit, allowed_mime_types and
+// verify_content.
 func (s *Service) updateBucket(w http.ResponseWriter, r *http.Request) error {
 	c, err := requireCaller(r)
 	if err != nil {
@@ -235,8 +268,10 @@ func (s *Service) updateBucket(w http.ResponseWriter, r *http.Request) error {
   public = coalesce($2, public),
   file_size_limit = CASE WHEN $3 THEN $4 ELSE file_size_limit END,
   allowed_mime_types = CASE WHEN $5 THEN $6 ELSE allowed_mime_types END,
+  verify_content = CASE WHEN $7 THEN $8 ELSE verify_content END,
   updated_at = now()
-WHERE id = $1`, r.PathValue("id"), req.Public, req.FileSizeLimit.set, req.FileSizeLimit.bytes, setMime, mimeTypes)
+WHERE id = $1`, r.PathValue("id"), req.Public, req.FileSizeLimit.set, req.FileSizeLimit.bytes, setMime, mimeTypes,
+			req.VerifyContent.set, req.VerifyContent.value)
 		updated = tag.RowsAffected()
 		return err
 	})
@@ -281,6 +316,9 @@ func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request) error {
 	}
 	return httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": "Successfully deleted"})
 }
+
+// emptiedMessage is Supabase's answer to emptying a bucket.
+const emptiedMessage = "Empty bucket has been queued. Completion may take up to an hour."
 
 // emptyBatch is how many objects one transaction of emptyBucket deletes.
 const emptyBatch = 1000
@@ -348,7 +386,9 @@ WHERE bucket_id = $1 AND name > $2 ORDER BY name LIMIT $3`, id, after, emptyBatc
 			break
 		}
 	}
-	return httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": "Successfully emptied"})
+	// Supabase queues the work and says so; the bucket is already empty here, but clients
+	// (and storage-js's own tests) match this text.
+	return httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": emptiedMessage})
 }
 
 // removeBlobsOf removes the bytes of deleted rows.

@@ -1,8 +1,11 @@
 package storage
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -21,15 +24,16 @@ type caller struct {
 
 // requireCaller is for routes that need a token: a missing, invalid or expired one is
 // refused as Supabase refuses it (HTTP 400, statusCode "403", AccessDenied, with the reason
-// in jsonwebtoken's words, which clients show).
+// in the words of its JWT library, jose, which clients show and match).
 func requireCaller(r *http.Request) (caller, error) {
 	ctx := r.Context()
 	if err := security.AuthErrorFrom(ctx); err != nil {
-		return caller{}, errAccessDenied(jwtMessage(err)).WithCause(err)
+		return caller{}, errAccessDenied(jwtMessage(err, bearerToken(r))).WithCause(err)
 	}
 	p, ok := security.PrincipalFrom(ctx)
 	if !ok {
-		return caller{}, errAccessDenied("jwt must be provided")
+		// No token at all: Supabase verifies the empty string, which is not a compact JWS.
+		return caller{}, errAccessDenied(msgInvalidCompactJWS)
 	}
 	switch p.Role {
 	case db.RoleAnon, db.RoleAuthenticated, db.RoleServiceRole:
@@ -37,6 +41,15 @@ func requireCaller(r *http.Request) (caller, error) {
 		return caller{}, errAccessDenied("role " + p.Role + " is not allowed")
 	}
 	return caller{principal: p, authenticated: true}, nil
+}
+
+// bearerToken is the token of "Authorization: Bearer <token>", or "".
+func bearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }
 
 // optionalCaller is for reads Supabase serves to anyone when the bucket is public: without a
@@ -49,17 +62,47 @@ func optionalCaller(r *http.Request) caller {
 	return c
 }
 
-func jwtMessage(err error) string {
+// Messages of jose (the JWT library of Supabase Storage today) for the refusals clients meet.
+const (
+	msgInvalidCompactJWS  = "Invalid Compact JWS"
+	msgInvalidHeader      = "JWS Protected Header is invalid"
+	msgAlgNotAllowed      = `"alg" (Algorithm) Header Parameter value not allowed`
+	msgSignatureInvalid   = "signature verification failed"
+	msgExpired            = `"exp" claim timestamp check failed`
+	msgNotYetValid        = `"nbf" claim timestamp check failed`
+	msgInvalidTokenOthers = "invalid jwt"
+)
+
+// jwtMessage words why token was refused as jose would: it checks the shape (three
+// segments), then the header (JSON naming an allowed algorithm), then the signature, then
+// the dates. Refusals jose has no check for (Go Forward requires exp and a role) keep a
+// generic message.
+func jwtMessage(err error, token string) string {
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired), errors.Is(err, security.ErrTokenExpired):
-		return "jwt expired"
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return "jwt malformed"
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return "invalid signature"
-	default:
-		return "invalid jwt"
+		return msgExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return msgNotYetValid
 	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return msgInvalidCompactJWS
+	}
+	var header struct {
+		Alg any `json:"alg"`
+	}
+	raw, decodeErr := base64.RawURLEncoding.DecodeString(parts[0])
+	if decodeErr != nil || json.Unmarshal(raw, &header) != nil {
+		return msgInvalidHeader
+	}
+	if header.Alg != "HS256" {
+		return msgAlgNotAllowed
+	}
+	if errors.Is(err, jwt.ErrTokenMalformed) || errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+		// A payload or signature that does not decode fails jose's signature check.
+		return msgSignatureInvalid
+	}
+	return msgInvalidTokenOthers
 }
 
 // scope is what PostgreSQL is told about the caller: its role and claims, so that

@@ -24,31 +24,38 @@ func TestCopyAndMoveMeetTheDestinationBucketsLimits(t *testing.T) {
 	eachBackend(t, storage.Config{FileSizeLimit: 8000}, func(t *testing.T, e *env) {
 		e.createBucket(t, map[string]any{"name": "open"})
 		e.createBucket(t, map[string]any{"name": "pngs", "file_size_limit": "1KB", "allowed_mime_types": []string{"image/png"}})
+		e.createBucket(t, map[string]any{"name": "strict", "allowed_mime_types": []string{"image/png"}, "verify_content": true})
 		svc := e.ServiceRoleKey()
-		transfer := func(op, source, dest string) servicetest.Response {
+		transfer := func(op, source, bucket, dest string) servicetest.Response {
 			return e.asService(t, servicetest.Request{Method: http.MethodPost, Path: "/storage/v1/object/" + op,
-				Body: map[string]any{"bucketId": "open", "sourceKey": source, "destinationBucket": "pngs", "destinationKey": dest}})
+				Body: map[string]any{"bucketId": "open", "sourceKey": source, "destinationBucket": bucket, "destinationKey": dest}})
 		}
-		// refusedLikeAnUpload checks that copying and moving source into the image bucket
-		// is refused with exactly the error a direct upload of its bytes gets.
-		refusedLikeAnUpload := func(source, contentType string, data []byte, statusCode, code string) {
+		// refusedLikeAnUpload checks that copying and moving source into bucket is refused
+		// with exactly the error a direct upload of its bytes gets.
+		refusedLikeAnUpload := func(source, contentType string, data []byte, bucket, statusCode, code string) {
 			t.Helper()
 			require.Equal(t, http.StatusOK, e.upload(t, svc, "open", source, contentType, data, nil).Status)
-			direct := requireError(t, e.upload(t, svc, "pngs", "direct.png", contentType, data, nil), statusCode, code)
+			direct := requireError(t, e.upload(t, svc, bucket, "direct.png", contentType, data, nil), statusCode, code)
 			for _, op := range []string{"copy", "move"} {
-				got := requireError(t, transfer(op, source, op+".png"), statusCode, code)
+				got := requireError(t, transfer(op, source, bucket, op+".png"), statusCode, code)
 				require.Equal(t, direct, got, "%s of %s", op, source)
 			}
 			require.Equal(t, data, e.download(t, svc, "open", source).Body, "the source is untouched")
 		}
 
 		// 5 KB of text/html into a 1 KB image/png bucket: too large, as an upload is.
-		refusedLikeAnUpload("page.html", "text/html", htmlPage(5000), "413", "EntityTooLarge")
+		refusedLikeAnUpload("page.html", "text/html", htmlPage(5000), "pngs", "413", "EntityTooLarge")
 		// Small enough, but of a type the bucket does not take.
-		refusedLikeAnUpload("small.html", "text/html", htmlPage(500), "415", "InvalidMimeType")
-		// Declared image/png in the open bucket (which checks nothing), but an HTML page: the
-		// destination sniffs the bytes as an upload would.
-		refusedLikeAnUpload("fake.png", "image/png", htmlPage(500), "415", "InvalidMimeType")
+		refusedLikeAnUpload("small.html", "text/html", htmlPage(500), "pngs", "415", "InvalidMimeType")
+		// Declared image/png in the open bucket (which checks nothing), but an HTML page: a
+		// destination with verify_content sniffs the bytes as an upload would.
+		refusedLikeAnUpload("fake.png", "image/png", htmlPage(500), "strict", "415", "InvalidMimeType")
+		// One without takes it, as it takes the upload: the declared type is what it checks.
+		require.Equal(t, http.StatusOK, e.upload(t, svc, "pngs", "direct-fake.png", "image/png", htmlPage(500), nil).Status)
+		require.Equal(t, http.StatusOK, transfer("copy", "fake.png", "pngs", "copied-fake.png").Status)
+		resp := e.asService(t, servicetest.Request{Method: http.MethodDelete, Path: "/storage/v1/object/pngs",
+			Body: map[string]any{"prefixes": []string{"direct-fake.png", "copied-fake.png"}}})
+		require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
 
 		// The global limit holds for a copy too, even into a bucket without limits: an object
 		// stored before the limit was lowered cannot be copied.
@@ -62,8 +69,8 @@ func TestCopyAndMoveMeetTheDestinationBucketsLimits(t *testing.T) {
 		// What the bucket does take still goes through.
 		png := pngBytes(t, 4, 4)
 		require.Equal(t, http.StatusOK, e.upload(t, svc, "open", "real.png", "image/png", png, nil).Status)
-		require.Equal(t, http.StatusOK, transfer("copy", "real.png", "copied.png").Status)
-		require.Equal(t, http.StatusOK, transfer("move", "real.png", "moved.png").Status)
+		require.Equal(t, http.StatusOK, transfer("copy", "real.png", "pngs", "copied.png").Status)
+		require.Equal(t, http.StatusOK, transfer("move", "real.png", "pngs", "moved.png").Status)
 		require.Equal(t, png, e.download(t, svc, "pngs", "copied.png").Body)
 		require.Equal(t, png, e.download(t, svc, "pngs", "moved.png").Body)
 

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -301,17 +302,27 @@ func (s *Service) objectInfo(mode access) httpx.HandlerFunc {
 
 // objectInfoBody is Supabase's /object/info answer.
 type objectInfoBody struct {
-	ID           string     `json:"id"`
-	Name         string     `json:"name"`
-	Version      *string    `json:"version"`
-	BucketID     string     `json:"bucket_id"`
-	Size         *int64     `json:"size"`
-	ContentType  *string    `json:"content_type"`
-	CacheControl *string    `json:"cache_control"`
-	ETag         *string    `json:"etag"`
-	Metadata     any        `json:"metadata"`
-	LastModified *time.Time `json:"last_modified"`
-	CreatedAt    *time.Time `json:"created_at"`
+	ID           string          `json:"id"`
+	Name         string          `json:"name"`
+	Version      *string         `json:"version"`
+	BucketID     string          `json:"bucket_id"`
+	Size         *int64          `json:"size"`
+	ContentType  *string         `json:"content_type"`
+	CacheControl *string         `json:"cache_control"`
+	ETag         *string         `json:"etag"`
+	Metadata     json.RawMessage `json:"metadata"`
+	LastModified *jsTime         `json:"last_modified"`
+	CreatedAt    *jsTime         `json:"created_at"`
+}
+
+// userMetadataOf is the custom metadata info returns: {} when the object has none (uploads
+// store {} then, as Supabase's do; rows from before, resumable uploads and rows written with
+// SQL may hold NULL), so that clients reading data.metadata.x never meet null.
+func userMetadataOf(row objectRow) json.RawMessage {
+	if len(row.UserMetadata) == 0 || string(row.UserMetadata) == "null" {
+		return json.RawMessage("{}")
+	}
+	return row.UserMetadata
 }
 
 func infoOf(row objectRow, meta objectMetadata) objectInfoBody {
@@ -329,9 +340,9 @@ func infoOf(row objectRow, meta objectMetadata) objectInfoBody {
 		ContentType:  nonEmpty(meta.Mimetype),
 		CacheControl: nonEmpty(meta.CacheControl),
 		ETag:         nonEmpty(meta.ETag),
-		Metadata:     nullJSON(row.UserMetadata),
-		LastModified: row.UpdatedAt,
-		CreatedAt:    row.CreatedAt,
+		Metadata:     userMetadataOf(row),
+		LastModified: jsTimeOf(row.UpdatedAt),
+		CreatedAt:    jsTimeOf(row.CreatedAt),
 	}
 	if len(row.Metadata) > 0 {
 		body.Size = &meta.Size

@@ -174,6 +174,19 @@ func renderError(w http.ResponseWriter, _ *http.Request, err *httpx.AppError) {
 	})
 }
 
+// routeNotFound answers a request that no route of the API takes, as Supabase Storage's
+// not-found handler does: the real HTTP 404 (the one client error it does not send as 400)
+// in its envelope, naming the route as the server behind Supabase's gateway sees it.
+func routeNotFound(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.EscapedPath(), Prefix)
+	_ = httpx.WriteJSON(w, http.StatusNotFound, errorBody{
+		StatusCode: "404",
+		Code:       CodeInvalidRequest,
+		Error:      "Not Found",
+		Message:    "Route " + r.Method + ":" + path + " not found",
+	})
+}
+
 // errorBody is Supabase Storage's error envelope.
 type errorBody struct {
 	StatusCode string `json:"statusCode"`

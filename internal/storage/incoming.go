@@ -18,6 +18,9 @@ const (
 	defaultMimeType   = "application/octet-stream"
 )
 
+// noUserMetadata is what an upload without custom metadata stores, as Supabase's uploads do.
+var noUserMetadata = json.RawMessage("{}")
+
 // incoming is an upload's body and what the client said about it.
 type incoming struct {
 	body         io.Reader
@@ -44,6 +47,7 @@ func readIncoming(r *http.Request) (incoming, error) {
 		contentType:  contentType,
 		cacheControl: cacheControlValue(r.Header.Get("Cache-Control")),
 		declaredSize: r.ContentLength,
+		userMetadata: noUserMetadata,
 	}
 	if encoded := r.Header.Get("x-metadata"); encoded != "" {
 		md, err := decodeUserMetadata(encoded)
@@ -106,6 +110,7 @@ func fileFromPart(part *multipart.Part, fields map[string]string) (incoming, err
 		contentType:  part.Header.Get("Content-Type"),
 		cacheControl: cacheControlValue(fields["cacheControl"]),
 		declaredSize: -1, // the request's length includes the form around the file
+		userMetadata: noUserMetadata,
 	}
 	if ct := strings.TrimSpace(fields["contentType"]); ct != "" {
 		in.contentType = ct

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -91,7 +92,9 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request) error {
 		}
 		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (fileObject, error) {
 			var f fileObject
-			err := row.Scan(&f.Name, &f.ID, &f.UpdatedAt, &f.CreatedAt, &f.LastAccessedAt, &f.Metadata)
+			var updated, created, accessed *time.Time
+			err := row.Scan(&f.Name, &f.ID, &updated, &created, &accessed, &f.Metadata)
+			f.UpdatedAt, f.CreatedAt, f.LastAccessedAt = jsTimeOf(updated), jsTimeOf(created), jsTimeOf(accessed)
 			f.Metadata = jsonOrNull(f.Metadata)
 			return f, err
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"mime"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,6 +29,30 @@ var validBucketName = regexp.MustCompile(`^[A-Za-z0-9_!.*'() &$=@;:+,?-]+$`)
 func checkBucketName(name string) error {
 	if len(name) > maxBucketNameLength || !validBucketName.MatchString(name) {
 		return errInvalidBucketName()
+	}
+	return nil
+}
+
+// routeWords are the first path segments of the Storage API's own routes under /object
+// (/object/list/{bucket}, /object/sign/{bucket}/{name}, ...), and render. A bucket with such a
+// name would share its paths with those routes: POST /object/list/a/b would upload into a
+// bucket "list" while POST /object/list/a lists bucket "a". Supabase relies on its router
+// preferring the fixed segment and does not refuse these names; here they are refused.
+var routeWords = map[string]bool{
+	"authenticated": true, "copy": true, "info": true, "list": true, "list-v2": true, "move": true,
+	"public": true, "render": true, "sign": true, "upload": true,
+}
+
+// checkNewBucketName is checkBucketName plus the route words, in any case, for a bucket
+// about to be created. (Buckets that already have such a name keep working through the
+// routes that name the bucket after a fixed word, such as /object/public/{bucket}/...)
+func checkNewBucketName(name string) error {
+	if err := checkBucketName(name); err != nil {
+		return err
+	}
+	if routeWords[strings.ToLower(name)] {
+		return storageError(http.StatusBadRequest, CodeInvalidBucketName, "Invalid Input",
+			fmt.Sprintf("Bucket name invalid: %q is reserved by the Storage API's routes", name))
 	}
 	return nil
 }

@@ -29,9 +29,9 @@ func decodeBody(r *http.Request, v any) error {
 type fileObject struct {
 	Name           string          `json:"name"`
 	ID             *string         `json:"id"`
-	UpdatedAt      *time.Time      `json:"updated_at"`
-	CreatedAt      *time.Time      `json:"created_at"`
-	LastAccessedAt *time.Time      `json:"last_accessed_at"`
+	UpdatedAt      *jsTime         `json:"updated_at"`
+	CreatedAt      *jsTime         `json:"created_at"`
+	LastAccessedAt *jsTime         `json:"last_accessed_at"`
 	Metadata       json.RawMessage `json:"metadata"`
 }
 
@@ -49,8 +49,8 @@ func removedOf(row objectRow) removedObject {
 	id := row.ID
 	return removedObject{
 		fileObject: fileObject{
-			Name: row.Name, ID: &id, UpdatedAt: row.UpdatedAt, CreatedAt: row.CreatedAt,
-			LastAccessedAt: row.LastAccessedAt, Metadata: jsonOrNull(row.Metadata),
+			Name: row.Name, ID: &id, UpdatedAt: jsTimeOf(row.UpdatedAt), CreatedAt: jsTimeOf(row.CreatedAt),
+			LastAccessedAt: jsTimeOf(row.LastAccessedAt), Metadata: jsonOrNull(row.Metadata),
 		},
 		BucketID: row.BucketID, Owner: row.OwnerID, OwnerID: row.OwnerID, Version: row.Version,
 		UserMetadata: jsonOrNull(row.UserMetadata),
@@ -262,23 +262,30 @@ func (s *Service) visibleObject(r *http.Request, c caller, bucket, name string) 
 
 // checkDestination holds an object about to be copied or moved to the rules an upload of
 // its bytes to the destination would meet: the destination bucket's size limit and the
-// global one, its allowed_mime_types against the stored type and against what the first
-// bytes look like. Without it a copy would carry an object that an open bucket accepted
-// into a bucket that refuses it. The size is the blob's own, not the row's metadata, which
-// SQL may have written.
+// global one, its allowed_mime_types against the stored type, and, when the destination has
+// verify_content, against what the first bytes look like. Without it a copy would carry an
+// object that an open bucket accepted into a bucket that refuses it. The size is the blob's
+// own, not the row's metadata, which SQL may have written.
 func (s *Service) checkDestination(r *http.Request, src objectRow, bucket, name string) error {
 	limits, err := s.bucketLimits(r.Context(), r, bucket)
 	if err != nil {
 		return err
 	}
-	rc, attrs, err := s.backend.Open(r.Context(), src.blobKey(), 0, sniffLength)
-	if err != nil {
+	sniff := limits.verifyContent(s.cfg.VerifyContent) && len(limits.AllowedMimeTypes) > 0
+	var head []byte
+	var attrs blob.Attrs
+	if sniff {
+		var rc io.ReadCloser
+		if rc, attrs, err = s.backend.Open(r.Context(), src.blobKey(), 0, sniffLength); err != nil {
+			return blobError(err)
+		}
+		head, err = io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("read the source's first bytes: %w", err)
+		}
+	} else if attrs, err = s.backend.Stat(r.Context(), src.blobKey()); err != nil {
 		return blobError(err)
-	}
-	head, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return fmt.Errorf("read the source's first bytes: %w", err)
 	}
 	if attrs.Size > limits.maxSize(s.cfg.FileSizeLimit) {
 		return errEntityTooLarge()
@@ -290,8 +297,8 @@ func (s *Service) checkDestination(r *http.Request, src objectRow, bucket, name 
 	if err := checkMimeType(declared, limits.AllowedMimeTypes, name); err != nil {
 		return err
 	}
-	if err := checkSniffedType(http.DetectContentType(head), declared, limits.AllowedMimeTypes, name); err != nil {
-		return err
+	if sniff {
+		return checkSniffedType(http.DetectContentType(head), declared, limits.AllowedMimeTypes, name)
 	}
 	return nil
 }

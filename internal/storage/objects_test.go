@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -287,5 +288,39 @@ func TestObjectNamesAreValidated(t *testing.T) {
 			require.Equal(t, http.StatusOK, resp.Status, "name %q: %s", name, resp.Body)
 			require.Equal(t, []byte(name), e.download(t, svc, "names", name).Body)
 		}
+	})
+}
+
+func TestInfoMetadataIsAnObjectEvenWithoutCustomMetadata(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, storage.Config{}, func(t *testing.T, e *env) {
+		e.createBucket(t, map[string]any{"name": "plain"})
+		svc := e.ServiceRoleKey()
+		rawMetadata := func(name string) string {
+			t.Helper()
+			resp := e.Do(t, servicetest.Request{Method: http.MethodGet, Path: "/storage/v1/object/info/plain/" + name, Token: svc})
+			require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+			var body map[string]json.RawMessage
+			resp.JSON(t, &body)
+			return string(body["metadata"])
+		}
+
+		// Raw and multipart uploads without metadata store {}, as Supabase's uploads do.
+		require.Equal(t, http.StatusOK, e.upload(t, svc, "plain", "raw.txt", "text/plain", []byte("raw"), nil).Status)
+		form, contentType := multipartBody(t, "text/plain", []byte("form"), "")
+		resp := e.Do(t, servicetest.Request{Method: http.MethodPost, Path: "/storage/v1/object/plain/form.txt", Token: svc,
+			Body: form, Header: http.Header{"Content-Type": {contentType}}})
+		require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+		for _, name := range []string{"raw.txt", "form.txt"} {
+			require.Equal(t, "{}", rawMetadata(name), name)
+			require.Equal(t, 1, e.count(t, `SELECT count(*) FROM storage.objects WHERE name = $1 AND user_metadata = '{}'::jsonb`, name))
+		}
+		// A row without any (older rows, resumable uploads, SQL) reads as {} too.
+		e.exec(t, `UPDATE storage.objects SET user_metadata = NULL WHERE name = 'raw.txt'`)
+		require.Equal(t, "{}", rawMetadata("raw.txt"))
+		// Custom metadata is returned as it was given.
+		md := base64.StdEncoding.EncodeToString([]byte(`{"x":1}`))
+		require.Equal(t, http.StatusOK, e.upload(t, svc, "plain", "md.txt", "text/plain", []byte("md"), http.Header{"X-Metadata": {md}}).Status)
+		require.JSONEq(t, `{"x":1}`, rawMetadata("md.txt"))
 	})
 }

@@ -67,6 +67,7 @@ type transform struct {
 	width, height int // 0: follow the other dimension, or keep the image's
 	resize        string
 	quality       int
+	qualitySet    bool   // quality was asked for (else the default applies, unlisted)
 	format        string // "" or formatOrigin: the source's format
 }
 
@@ -94,7 +95,7 @@ func (t transformSpec) validate(maxDimension int) (transform, error) {
 		if *t.Quality < minQuality || *t.Quality > maxQuality {
 			return transform{}, errInvalidParameter("quality", fmt.Sprintf("quality must be between %d and %d", minQuality, maxQuality))
 		}
-		out.quality = *t.Quality
+		out.quality, out.qualitySet = *t.Quality, true
 	}
 	switch t.Format {
 	case "", formatOrigin:
@@ -106,20 +107,37 @@ func (t transformSpec) validate(maxDimension int) (transform, error) {
 }
 
 // String is the transformation as a signed render URL's token records it, in Supabase's
-// notation ("width:200,height:100,resize:cover,quality:80").
+// notation and order ("height:100,width:200,resize:cover,quality:80"): the dimensions asked
+// for, the resize mode when there is a dimension, the quality when one was asked for. (The
+// format is left out, as Supabase keeps it in a claim of its own; only the source's format
+// is produced here anyway.)
 func (t transform) String() string {
+	return strings.Join(t.segments("resize:"+t.resize), ",")
+}
+
+// header is the X-Transformations header of a rendered image: what was applied, in the
+// names and order Supabase reports (its imgproxy options): "height:100,width:200,
+// resizing_type:fill,quality:80", where cover is fill, contain fit and fill force.
+func (t transform) header() string {
+	kind := map[string]string{resizeCover: "fill", resizeContain: "fit", resizeFill: "force"}[t.resize]
+	return strings.Join(t.segments("resizing_type:"+kind), ",")
+}
+
+func (t transform) segments(resize string) []string {
 	parts := []string{}
-	if t.width > 0 {
-		parts = append(parts, "width:"+strconv.Itoa(t.width))
-	}
 	if t.height > 0 {
 		parts = append(parts, "height:"+strconv.Itoa(t.height))
 	}
-	parts = append(parts, "resize:"+t.resize, "quality:"+strconv.Itoa(t.quality))
-	if t.format != "" {
-		parts = append(parts, "format:"+t.format)
+	if t.width > 0 {
+		parts = append(parts, "width:"+strconv.Itoa(t.width))
 	}
-	return strings.Join(parts, ",")
+	if t.width > 0 || t.height > 0 {
+		parts = append(parts, resize)
+	}
+	if t.qualitySet {
+		parts = append(parts, "quality:"+strconv.Itoa(t.quality))
+	}
+	return parts
 }
 
 // parseTransform reads String's notation back (the token's content was signed by us).
@@ -179,7 +197,9 @@ func (s *Service) renderImage(mode access) httpx.HandlerFunc {
 		etag := transformedETag(meta.ETag, t)
 		setObjectHeaders(w.Header(), obj, meta)
 		w.Header().Set("ETag", etag)
-		w.Header().Set("X-Transformations", t.String())
+		if h := t.header(); h != "" {
+			w.Header().Set("X-Transformations", h)
+		}
 		if matchesETag(r.Header.Get("If-None-Match"), etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return nil

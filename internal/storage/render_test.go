@@ -127,3 +127,35 @@ func TestRenderImageLimits(t *testing.T) {
 	off.createBucket(t, map[string]any{"name": "pics", "public": true})
 	requireError(t, off.Do(t, servicetest.Request{Method: http.MethodGet, Path: "/storage/v1/render/image/public/pics/x.png", Key: "-"}), "400", "FeatureNotEnabled")
 }
+
+func TestXTransformationsListsWhatWasAppliedInSupabasesWords(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "local", storage.Config{})
+	e.createBucket(t, map[string]any{"name": "pics", "public": true})
+	require.Equal(t, http.StatusOK, e.upload(t, e.ServiceRoleKey(), "pics", "wide.png", "image/png", pngBytes(t, 40, 20), nil).Status)
+	header := func(query string) string {
+		t.Helper()
+		resp := e.Do(t, servicetest.Request{Method: http.MethodGet, Path: "/storage/v1/render/image/public/pics/wide.png?" + query, Key: "-"})
+		require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+		return resp.Header.Get("X-Transformations")
+	}
+	// Height before width, the resize mode as imgproxy's resizing_type, quality only when
+	// asked for: the header Supabase's renderer sends.
+	require.Equal(t, "height:100,width:200,resizing_type:fill,quality:60", header("width=200&height=100&quality=60"))
+	require.Equal(t, "height:10,width:20,resizing_type:fit", header("width=20&height=10&resize=contain"))
+	require.Equal(t, "height:10,width:20,resizing_type:force", header("resize=fill&width=20&height=10"))
+	require.Equal(t, "width:20,resizing_type:fill", header("width=20"))
+	require.Equal(t, "quality:90", header("quality=90"))
+	resp := e.Do(t, servicetest.Request{Method: http.MethodGet, Path: "/storage/v1/render/image/public/pics/wide.png?format=origin", Key: "-"})
+	require.Equal(t, http.StatusOK, resp.Status)
+	require.NotContains(t, resp.Header, "X-Transformations", "nothing applied, nothing listed")
+
+	// A signed render URL reports its signed transformation the same way (storage-js's test).
+	signed := e.asService(t, servicetest.Request{Method: http.MethodPost, Path: "/storage/v1/object/sign/pics/wide.png",
+		Body: map[string]any{"expiresIn": 60, "transform": map[string]any{"width": 200, "height": 200, "quality": 60}}})
+	require.Equal(t, http.StatusOK, signed.Status, "%s", signed.Body)
+	url := decode[map[string]string](t, signed)["signedURL"]
+	resp = e.Do(t, servicetest.Request{Method: http.MethodGet, Path: "/storage/v1" + url, Key: "-"})
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	require.Equal(t, "height:200,width:200,resizing_type:fill,quality:60", resp.Header.Get("X-Transformations"))
+}

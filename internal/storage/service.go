@@ -56,6 +56,12 @@ type Config struct {
 	FileSizeLimit int64
 	// SignedUploadURLExpiry is how long a createSignedUploadUrl URL works. Default 2h.
 	SignedUploadURLExpiry time.Duration
+	// VerifyContent also holds a bucket's allowed_mime_types against what an upload's first
+	// 512 bytes look like (http.DetectContentType), not only against the declared
+	// Content-Type as Supabase does, for buckets whose verify_content column is NULL; the
+	// column decides for its bucket when set. Copies and moves into such a bucket are
+	// sniffed too. Default false.
+	VerifyContent bool
 	// DisableImageTransformation turns /render/image off (it answers FeatureNotEnabled).
 	DisableImageTransformation bool
 	// ImageMaxDimension is the largest width or height a transformation may ask for.
@@ -157,13 +163,30 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	return s, nil
 }
 
-// Mount registers every route on mux.
+// Mount registers every route on mux, and under Prefix a catch-all that answers paths no
+// route takes in Storage's own words, as Supabase's gateway leaves them to Storage.
 func (s *Service) Mount(mux *http.ServeMux) {
 	for pattern, h := range s.routes() {
 		mux.Handle(pattern, inert(httpx.Handle(renderError, h)))
 	}
 	for pattern, h := range s.tusRoutes() {
 		mux.Handle(pattern, inert(httpx.Handle(renderTUSError, h)))
+	}
+	mux.Handle(Prefix+"/", inert(http.HandlerFunc(routeNotFound)))
+}
+
+// generic guards the routes that take the bucket from the first segment after /object. When
+// that segment is one of the API's own words (routeWords), the request was meant for a fixed
+// route that does not exist for this method or shape (POST /object/info/a/b, DELETE
+// /object/move), and it is answered as an unknown route: it must never become an upload
+// into, a download from or a delete in a bucket named after the word.
+func generic(h httpx.HandlerFunc) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if routeWords[r.PathValue("bucket")] {
+			routeNotFound(w, r)
+			return nil
+		}
+		return h(w, r)
 	}
 }
 
@@ -196,11 +219,12 @@ func (s *Service) routes() map[string]httpx.HandlerFunc {
 		"PUT /bucket/{id}":                                    s.updateBucket,
 		"DELETE /bucket/{id}":                                 s.deleteBucket,
 		"POST /bucket/{id}/empty":                             s.emptyBucket,
-		"POST " + o + "/{bucket}/{name...}":                   s.uploadObject(false),
-		"PUT " + o + "/{bucket}/{name...}":                    s.uploadObject(true),
-		"DELETE " + o + "/{bucket}/{name...}":                 s.deleteObject,
-		"DELETE " + o + "/{bucket}":                           s.deleteObjects,
+		"POST " + o + "/{bucket}/{name...}":                   generic(s.uploadObject(false)),
+		"PUT " + o + "/{bucket}/{name...}":                    generic(s.uploadObject(true)),
+		"DELETE " + o + "/{bucket}/{name...}":                 generic(s.deleteObject),
+		"DELETE " + o + "/{bucket}":                           generic(s.deleteObjects),
 		"POST " + o + "/list/{bucket}":                        s.listObjects,
+		"POST " + o + "/list-v2/{bucket}":                     s.listObjectsV2,
 		"POST " + o + "/move":                                 s.moveObject,
 		"POST " + o + "/copy":                                 s.copyObject,
 		"POST " + o + "/sign/{bucket}/{name...}":              s.signURL,
@@ -210,7 +234,7 @@ func (s *Service) routes() map[string]httpx.HandlerFunc {
 		"GET /render/image/authenticated/{bucket}/{name...}":  s.renderImage(accessAuthenticated),
 		"GET /render/image/public/{bucket}/{name...}":         s.renderImage(accessPublic),
 		"GET /render/image/sign/{bucket}/{name...}":           s.renderImage(accessSigned),
-		"GET " + o + "/{bucket}/{name...}":                    s.getObject(accessOptional),
+		"GET " + o + "/{bucket}/{name...}":                    generic(s.getObject(accessOptional)),
 		"GET " + o + "/authenticated/{bucket}/{name...}":      s.getObject(accessAuthenticated),
 		"GET " + o + "/public/{bucket}/{name...}":             s.getObject(accessPublic),
 		"GET " + o + "/sign/{bucket}/{name...}":               s.getObject(accessSigned),

@@ -101,7 +101,7 @@ func (u urlSigner) verify(token, scope, url string) (urlClaims, error) {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return urlClaims{}, errExpiredToken().WithCause(err)
 	case err != nil:
-		return urlClaims{}, storageError(http.StatusBadRequest, CodeInvalidJWT, "", jwtMessage(err)).WithCause(err)
+		return urlClaims{}, storageError(http.StatusBadRequest, CodeInvalidJWT, "", jwtMessage(err, token)).WithCause(err)
 	case claims.Scope != scope:
 		return urlClaims{}, errInvalidSignature("Token is not scoped for " + scope)
 	case claims.URL != url:

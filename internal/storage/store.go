@@ -18,6 +18,16 @@ type bucketLimits struct {
 	Public           bool
 	FileSizeLimit    *int64
 	AllowedMimeTypes []string
+	VerifyContent    *bool // nil: the server's Config.VerifyContent decides
+}
+
+// verifyContent reports whether the bucket's allowed_mime_types is also held against the
+// sniffed bytes of what is stored in it.
+func (b bucketLimits) verifyContent(global bool) bool {
+	if b.VerifyContent != nil {
+		return *b.VerifyContent
+	}
+	return global
 }
 
 // maxSize is the most bytes an object may have in this bucket under the global limit.
@@ -28,13 +38,13 @@ func (b bucketLimits) maxSize(global int64) int64 {
 	return global
 }
 
-const selectBucketLimitsSQL = `SELECT id, coalesce(public, false), file_size_limit, allowed_mime_types
+const selectBucketLimitsSQL = `SELECT id, coalesce(public, false), file_size_limit, allowed_mime_types, verify_content
 FROM storage.buckets WHERE id = $1`
 
 // findBucketLimits returns the bucket, or nil when there is none.
 func findBucketLimits(ctx context.Context, tx pgx.Tx, id string) (*bucketLimits, error) {
 	var b bucketLimits
-	err := tx.QueryRow(ctx, selectBucketLimitsSQL, id).Scan(&b.ID, &b.Public, &b.FileSizeLimit, &b.AllowedMimeTypes)
+	err := tx.QueryRow(ctx, selectBucketLimitsSQL, id).Scan(&b.ID, &b.Public, &b.FileSizeLimit, &b.AllowedMimeTypes, &b.VerifyContent)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

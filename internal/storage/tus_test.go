@@ -216,7 +216,7 @@ func TestResumableUploadRules(t *testing.T) {
 
 func TestResumableUploadsCheckPoliciesAndSniffTheAssembledBytes(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, storage.Config{}, func(t *testing.T, e *env) {
+	eachBackend(t, storage.Config{VerifyContent: true}, func(t *testing.T, e *env) {
 		e.createBucket(t, map[string]any{"name": "private", "allowed_mime_types": []string{"image/*"}})
 		e.exec(t, supabaseDocsPolicies)
 		a, b := uid(1), uid(2)

@@ -155,18 +155,22 @@ func (s *Service) checkCanWrite(ctx context.Context, scope db.RequestScope, obj 
 }
 
 // ingest stores src as obj's new version and makes it current: the bytes are checked
-// against the bucket's limits as they stream (size, and the sniffed type), hashed for the
-// ETag, written to a blob no one else uses, and then the row is switched to it. On any
-// failure the new blob is removed; after success the replaced version's blob is.
+// against the bucket's limits as they stream (size, and with verify_content the sniffed
+// type), hashed for the ETag, written to a blob no one else uses, and then the row is
+// switched to it. On any failure the new blob is removed; after success the replaced
+// version's blob is.
 func (s *Service) ingest(ctx context.Context, scope db.RequestScope, obj newObject, src io.Reader, limits bucketLimits, upsert bool) (writeResult, error) {
-	limited := &sizeLimiter{r: src, left: limits.maxSize(s.cfg.FileSizeLimit)}
-	head := bufio.NewReaderSize(limited, sniffLength)
-	peeked, err := head.Peek(sniffLength)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return writeResult{}, uploadError(err)
-	}
-	if err := checkSniffedType(http.DetectContentType(peeked), obj.Metadata.Mimetype, limits.AllowedMimeTypes, obj.Name); err != nil {
-		return writeResult{}, err
+	var head io.Reader = &sizeLimiter{r: src, left: limits.maxSize(s.cfg.FileSizeLimit)}
+	if limits.verifyContent(s.cfg.VerifyContent) && len(limits.AllowedMimeTypes) > 0 {
+		buffered := bufio.NewReaderSize(head, sniffLength)
+		peeked, err := buffered.Peek(sniffLength)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return writeResult{}, uploadError(err)
+		}
+		if err := checkSniffedType(http.DetectContentType(peeked), obj.Metadata.Mimetype, limits.AllowedMimeTypes, obj.Name); err != nil {
+			return writeResult{}, err
+		}
+		head = buffered
 	}
 	hash := md5.New()
 	key := blobKey(obj.Bucket, obj.Name, obj.Version)

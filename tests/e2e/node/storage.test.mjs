@@ -2,7 +2,7 @@
 // (Supabase's per-user folder policies for buckets named storage-private-*).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, adminClient, unique } from './helpers.mjs';
+import { client, adminClient, unique, url, serviceRoleKey } from './helpers.mjs';
 
 const admin = adminClient();
 const password = 'correct-horse-42';
@@ -251,4 +251,85 @@ test('public buckets serve getPublicUrl without a key, and image transforms', as
   const { error: mimeError } = await files.upload('notes.txt', 'text', { contentType: 'text/plain' });
   assert.equal(mimeError.statusCode, '415');
   assert.equal(mimeError.message, 'mime type text/plain is not supported');
+});
+
+test('route words are no bucket names, and no path falls through to an upload', async () => {
+  for (const word of ['list-v2', 'list', 'info', 'public']) {
+    const { data, error } = await admin.storage.createBucket(word);
+    assert.equal(data, null);
+    assert.equal(error.statusCode, '400');
+    assert.match(error.message, /reserved/);
+  }
+  const bucket = await newBucket('routes');
+  // POST /object/list-v2/{bucket}/{name} is no route: it answers 404 and stores nothing.
+  const res = await fetch(`${url}/storage/v1/object/list-v2/${bucket}/smuggled.txt`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${serviceRoleKey}`, 'Content-Type': 'text/plain' },
+    body: 'stored by mistake',
+  });
+  assert.equal(res.status, 404);
+  const body = await res.json();
+  assert.equal(body.statusCode, '404');
+  assert.equal(body.message, `Route POST:/object/list-v2/${bucket}/smuggled.txt not found`);
+  // storage-js's own calls to a bucket named so get the same answer.
+  const { error: uploadError } = await admin.storage.from('info').upload('a/b.txt', 'x');
+  assert.equal(uploadError.statusCode, '404');
+  const { data: listed } = await admin.storage.from(bucket).listV2();
+  assert.deepEqual(listed.objects, []);
+});
+
+test('listV2 pages folders and objects with a cursor', async () => {
+  const bucket = await newBucket('listv2');
+  const files = admin.storage.from(bucket);
+  for (const name of ['docs/a.txt', 'docs/b.txt', 'docs/deep/c.txt', 'docs.txt', 'notes/n.txt', 'z.txt']) {
+    assert.equal((await files.upload(name, name, { contentType: 'text/plain' })).error, null);
+  }
+
+  const { data: root, error } = await files.listV2({ with_delimiter: true });
+  assert.equal(error, null);
+  assert.equal(root.hasNext, false);
+  assert.equal(root.nextCursor, undefined);
+  assert.deepEqual(root.folders.map((f) => [f.key, f.name]), [['docs', 'docs/'], ['notes', 'notes/']]);
+  assert.deepEqual(root.objects.map((o) => o.name), ['docs.txt', 'z.txt']);
+  assert.equal(root.objects[0].metadata.mimetype, 'text/plain');
+  assert.match(root.objects[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+  const { data: docs } = await files.listV2({ prefix: 'docs/', with_delimiter: true });
+  assert.deepEqual(docs.folders.map((f) => f.name), ['docs/deep/']);
+  assert.deepEqual(docs.objects.map((o) => [o.key, o.name]), [['a.txt', 'docs/a.txt'], ['b.txt', 'docs/b.txt']]);
+
+  // Without a delimiter every object under the prefix, which is a plain string.
+  const { data: flat } = await files.listV2({ prefix: 'docs' });
+  assert.deepEqual(flat.objects.map((o) => o.name), ['docs.txt', 'docs/a.txt', 'docs/b.txt', 'docs/deep/c.txt']);
+  assert.deepEqual(flat.folders, []);
+
+  // Pages of two, by name from the end, followed through nextCursor.
+  const seen = [];
+  let cursor;
+  for (let page = 0; page < 10; page++) {
+    const { data, error: pageError } = await files.listV2({
+      limit: 2,
+      sortBy: { column: 'name', order: 'desc' },
+      ...(cursor ? { cursor } : {}),
+    });
+    assert.equal(pageError, null);
+    assert.ok(data.objects.length <= 2);
+    seen.push(...data.objects.map((o) => o.name));
+    if (!data.hasNext) break;
+    cursor = data.nextCursor;
+  }
+  assert.deepEqual(seen, ['z.txt', 'notes/n.txt', 'docs/deep/c.txt', 'docs/b.txt', 'docs/a.txt', 'docs.txt']);
+});
+
+test('info returns metadata {} for an object uploaded without any', async () => {
+  const bucket = await newBucket('info');
+  const files = admin.storage.from(bucket);
+  assert.equal((await files.upload('plain.txt', 'plain', { contentType: 'text/plain' })).error, null);
+  const { data, error } = await files.info('plain.txt');
+  assert.equal(error, null);
+  assert.deepEqual(data.metadata, {});
+  assert.equal(data.metadata.owner, undefined);
+
+  assert.equal((await files.upload('tagged.txt', 'tagged', { metadata: { owner: 'me' } })).error, null);
+  assert.deepEqual((await files.info('tagged.txt')).data.metadata, { owner: 'me' });
 });
