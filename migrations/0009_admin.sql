@@ -139,3 +139,32 @@ CREATE INDEX security_alerts_open_idx ON goforward.security_alerts (created_at) 
 REVOKE ALL ON goforward.admins, goforward.admin_sessions, goforward.admin_sign_in_challenges,
   goforward.audit_log, goforward.audit_chain, goforward.security_alerts
   FROM PUBLIC, anon, authenticated, service_role;
+
+-- auth's security events join the audit log: each becomes the entry "auth.<type>" on the user
+-- concerned, as internal/auth writes them from now on (its credential-stuffing detector reads
+-- them there), and Go Forward's own table of them goes. GoTrue's auth.audit_log_entries stays.
+INSERT INTO goforward.audit_log
+  (occurred_at, actor_type, actor_id, action, resource_type, resource_id, outcome, severity, ip, user_agent, details)
+SELECT e.created_at,
+  CASE
+    WHEN e.type IN ('sign_in_failed', 'otp_failed', 'account_locked', 'refresh_token_reused', 'recovery_requested') THEN 'anon'
+    WHEN e.type IN ('suspicious_activity', 'unverified_password_removed') THEN 'system'
+    WHEN e.type LIKE 'admin\_%' OR e.type = 'user_invited' OR e.details ->> 'by' = 'admin' THEN 'service_role'
+    ELSE 'user'
+  END,
+  CASE
+    WHEN e.type IN ('sign_in_failed', 'otp_failed', 'account_locked', 'refresh_token_reused', 'recovery_requested',
+      'suspicious_activity', 'unverified_password_removed') OR e.type LIKE 'admin\_%' OR e.type = 'user_invited'
+      OR e.details ->> 'by' = 'admin' THEN ''
+    ELSE coalesce(e.user_id::text, '')
+  END,
+  'auth.' || e.type,
+  CASE WHEN e.type = 'suspicious_activity' AND e.ip IS NOT NULL THEN 'ip' WHEN e.user_id IS NOT NULL THEN 'user' ELSE '' END,
+  CASE WHEN e.type = 'suspicious_activity' AND e.ip IS NOT NULL THEN host(e.ip) ELSE coalesce(e.user_id::text, '') END,
+  CASE WHEN e.type IN ('sign_in_failed', 'otp_failed', 'account_locked', 'refresh_token_reused', 'mfa_verification_failed')
+    THEN 'denied' ELSE 'success' END,
+  e.severity, e.ip, coalesce(e.user_agent, ''), e.details
+FROM auth.security_events e
+ORDER BY e.id;
+
+DROP TABLE auth.security_events;
