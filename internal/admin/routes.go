@@ -27,6 +27,9 @@ const anyAdmin access.Capability = ""
 func (s *Service) routes() []route {
 	return []route{
 		{method: "GET", path: "/me", need: anyAdmin, handler: s.me},
+		{method: "GET", path: "/audit", need: access.CanViewBasicLogs, handler: s.auditList},
+		{method: "GET", path: "/audit/export", need: access.CanExportData, handler: s.auditExport},
+		{method: "GET", path: "/audit/verify", need: access.CanViewAllLogs, handler: s.auditVerify},
 	}
 }
 

@@ -40,6 +40,9 @@ type Deps struct {
 	Sessions *access.Sessions
 	Keys     *security.Keys
 	Logger   *slog.Logger
+	// AuditDir is audit.Dir(data directory): the chain head the sealer records and the
+	// retention archives, which GET /audit/verify reads. "" verifies the database alone.
+	AuditDir string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -51,6 +54,8 @@ type Service struct {
 	auth   *access.Authenticator
 	logger *slog.Logger
 	now    func() time.Time
+
+	auditDir string // Deps.AuditDir
 }
 
 // New builds the service.
@@ -68,6 +73,7 @@ func New(cfg Config, deps Deps) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.auditDir = deps.AuditDir
 	return s
 }
 

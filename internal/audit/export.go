@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -38,7 +37,7 @@ var csvHeader = []string{"id", "occurred_at", "actor_type", "actor_id", "actor_e
 // It returns how many entries it wrote.
 func Export(ctx context.Context, q Querier, f Filter, format string, w io.Writer, flush func() error) (int64, error) {
 	if format != FormatNDJSON && format != FormatCSV {
-		return 0, fmt.Errorf("%w: format must be %s or %s", ErrInvalidFilter, FormatCSV, FormatNDJSON)
+		return 0, filterError("format must be %s or %s", FormatCSV, FormatNDJSON)
 	}
 	var write func(Row) error
 	var drain func() error // hands what the encoder buffered to w

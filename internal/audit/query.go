@@ -37,15 +37,26 @@ type Filter struct {
 	BasicFor string
 }
 
-// ErrInvalidFilter wraps what is wrong with a filter or a cursor.
+// ErrInvalidFilter matches (errors.Is) every FilterError.
 var ErrInvalidFilter = errors.New("audit: invalid filter")
+
+// FilterError says what is wrong with a filter, a cursor or a format, in words for the
+// client who sent it.
+type FilterError struct{ Msg string }
+
+func (e *FilterError) Error() string { return e.Msg }
+
+// Is makes every FilterError match ErrInvalidFilter.
+func (e *FilterError) Is(target error) bool { return target == ErrInvalidFilter }
+
+func filterError(format string, args ...any) error {
+	return &FilterError{Msg: fmt.Sprintf(format, args...)}
+}
 
 // Validate reports a value no entry can have, so that a typo is an error rather than an
 // empty answer.
 func (f Filter) Validate() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidFilter, fmt.Sprintf(format, args...))
-	}
+	bad := filterError
 	if f.ActorType != "" && !slices.Contains(ActorTypes, f.ActorType) {
 		return bad("actor_type must be one of %s", strings.Join(ActorTypes, ", "))
 	}
@@ -120,7 +131,7 @@ func List(ctx context.Context, q Querier, f Filter, cursor string, limit int, as
 		return Page{}, err
 	}
 	if limit <= 0 || limit > MaxPageSize {
-		return Page{}, fmt.Errorf("%w: limit must be between 1 and %d", ErrInvalidFilter, MaxPageSize)
+		return Page{}, filterError("limit must be between 1 and %d", MaxPageSize)
 	}
 	var args []any
 	where := f.where(&args)
@@ -175,11 +186,11 @@ func decodeCursor(cursor string, ascending bool) (int64, error) {
 		want = "a"
 	}
 	if err != nil || len(raw) < 2 || string(raw[:1]) != want {
-		return 0, fmt.Errorf("%w: the cursor is not one this listing returned (with this order)", ErrInvalidFilter)
+		return 0, filterError("the cursor is not one this listing returned (with this order)")
 	}
 	id, err := strconv.ParseInt(string(raw[1:]), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: the cursor is malformed", ErrInvalidFilter)
+		return 0, filterError("the cursor is malformed")
 	}
 	return id, nil
 }

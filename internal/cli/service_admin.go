@@ -5,6 +5,7 @@ import (
 
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/admin"
+	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/gateway"
 )
@@ -15,7 +16,8 @@ func adminService() serviceBuilder {
 		svc := admin.New(admin.Config{
 			Environment:   d.cfg.Environment,
 			SecureCookies: strings.HasPrefix(d.cfg.Server.PublicURL, "https://"),
-		}, admin.Deps{Pool: d.admin, Sessions: adminSessions(d.cfg), Keys: d.keys, Logger: d.logger})
+		}, admin.Deps{Pool: d.admin, Sessions: adminSessions(d.cfg), Keys: d.keys, Logger: d.logger,
+			AuditDir: audit.Dir(d.dir)})
 		return builtService{
 			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: svc.Mount, Open: admin.OpenPaths},
 		}, nil
