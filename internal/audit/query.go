@@ -32,6 +32,8 @@ type Filter struct {
 	Severity     string
 	From         time.Time // inclusive
 	To           time.Time // exclusive
+	// After keeps entries with a greater id only (following the log as it grows).
+	After int64
 	// BasicFor, when set, limits the selection to the basic logs of the admin with this user
 	// id: its own actions and content moderation.
 	BasicFor string
@@ -100,6 +102,9 @@ func (f Filter) where(args *[]any) string {
 	}
 	if !f.To.IsZero() {
 		conds = append(conds, "l.occurred_at < "+arg(f.To))
+	}
+	if f.After > 0 {
+		conds = append(conds, "l.id > "+arg(f.After))
 	}
 	if f.BasicFor != "" {
 		conds = append(conds, "(l.actor_id = "+arg(f.BasicFor)+" OR l.action LIKE "+arg(likePrefix(ModerationPrefix))+")")
@@ -191,6 +196,15 @@ func decodeCursor(cursor string, ascending bool) (int64, error) {
 	id, err := strconv.ParseInt(string(raw[1:]), 10, 64)
 	if err != nil {
 		return 0, filterError("the cursor is malformed")
+	}
+	return id, nil
+}
+
+// LastID is the newest entry's id, 0 for an empty log.
+func LastID(ctx context.Context, q Querier) (int64, error) {
+	var id int64
+	if err := q.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM goforward.audit_log`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("audit: %w", err)
 	}
 	return id, nil
 }

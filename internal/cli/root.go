@@ -66,6 +66,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newStatusCmd(&g, stdout),
 		newConfigCmd(&g, stdout),
 		newEnvCmd(&g, stdout),
+		newAuditCmd(&g, stdout, stderr),
 	)
 	return root
 }
