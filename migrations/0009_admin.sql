@@ -78,15 +78,20 @@ CREATE TABLE goforward.audit_log (
   session_id text NOT NULL DEFAULT '',
   details jsonb NOT NULL DEFAULT '{}'
 );
-CREATE INDEX audit_log_occurred_at_idx ON goforward.audit_log (occurred_at);
+-- Every index is paid for by every audited write (auth writes an entry per sign-in), so there
+-- are few: time ranges through a BRIN (entries arrive in time order, and it costs an insert
+-- next to nothing), what an actor did and what happened to a resource, and the
+-- credential-stuffing detector's failed sign-ins per address (partial: only those rows pay).
+-- Filters on action, outcome or severity walk the primary key newest first.
+CREATE INDEX audit_log_occurred_at_idx ON goforward.audit_log USING brin (occurred_at);
 CREATE INDEX audit_log_actor_idx ON goforward.audit_log (actor_id, id);
-CREATE INDEX audit_log_action_idx ON goforward.audit_log (action, id);
 CREATE INDEX audit_log_resource_idx ON goforward.audit_log (resource_type, resource_id, id);
-CREATE INDEX audit_log_ip_action_idx ON goforward.audit_log (ip, action, occurred_at);
+CREATE INDEX audit_log_sign_in_failed_idx ON goforward.audit_log (ip, occurred_at)
+  WHERE action IN ('auth.sign_in_failed', 'auth.suspicious_activity');
 
 -- The hash chain over the log, kept beside it so that the log itself is insert-only. Writers
--- never touch it: one elected sealer appends a link per entry, in the order it seals them
--- (seq), shortly after they commit, so sealing never serialises the API's writes.
+-- never touch it: one elected sealer appends a link per entry, in id order (seq follows
+-- entry_id), shortly after they commit, so sealing never serialises the API's writes.
 -- hash = SHA-256(prev_hash || canonical encoding of the entry and seq); see internal/audit.
 CREATE TABLE goforward.audit_chain (
   seq bigint PRIMARY KEY,
