@@ -84,7 +84,7 @@ func (r *Report) Markdown() string {
 	}
 
 	if s := r.Seal; s != nil {
-		fmt.Fprintf(&b, "\nBacklog: %d entries written in %s (bulk INSERT … SELECT), chained by the server's sealer in %s (%.0f entries/s).\n",
+		fmt.Fprintf(&b, "\nBacklog: %d entries written in %s (one INSERT … SELECT), chained after its commit by the server's sealer in %s (%.0f entries/s).\n",
 			s.Rows, s.Seed.Round(time.Millisecond), s.Sealed.Round(time.Millisecond), float64(s.Rows)/s.Sealed.Seconds())
 	}
 	if v := r.Verify; v != nil {

@@ -96,7 +96,9 @@ func Record(ctx context.Context, q Execer, e Entry) error {
 	return nil
 }
 
-// Queue adds e to a batch written with the change it records.
+// Queue adds e to the batch that makes the change it records. Prefer it to Record where the
+// change is a batch: the entry then costs no round trip of its own, which is most of what
+// auditing a small write costs (bench/RESULTS.md, "Audit log").
 func Queue(b *pgx.Batch, e Entry) {
 	b.Queue(insertSQL, e.args(time.Now())...)
 }

@@ -67,6 +67,18 @@ func (e *env) verify() audit.Report {
 	return r
 }
 
+// awaitSealed polls until no entry follows the chain's last link, failing after limit.
+func (e *env) awaitSealed(limit time.Duration, why string) {
+	e.t.Helper()
+	for deadline := time.Now().Add(limit); ; time.Sleep(10 * time.Millisecond) {
+		n := e.count(`SELECT count(*) FROM goforward.audit_log WHERE id > (SELECT coalesce(max(entry_id), 0) FROM goforward.audit_chain)`)
+		if n == 0 {
+			return
+		}
+		require.True(e.t, time.Now().Before(deadline), "%s: %d entries still unsealed", why, n)
+	}
+}
+
 // tamper runs sql as the database owner with triggers off, as someone holding the owner's
 // password could: the append-only trigger does not stop the owner, the chain must tell.
 func (e *env) tamper(sql string, args ...any) {

@@ -81,8 +81,7 @@ func TestOneSealerPerDatabase(t *testing.T) {
 		_, err := other.Seal(ctx)
 		return errors.Is(err, audit.ErrNotLeader)
 	}, 30*time.Second, 10*time.Millisecond, "the running sealer holds the lock")
-	require.Eventually(t, func() bool { return e.verify().Unsealed == 0 }, 30*time.Second, 10*time.Millisecond,
-		"the running sealer seals new entries by itself")
+	e.awaitSealed(30*time.Second, "the running sealer seals new entries by itself")
 	cancel()
 	require.NoError(t, <-done)
 
@@ -134,7 +133,7 @@ func TestConcurrentWritersLeaveAChainThatVerifies(t *testing.T) {
 	}
 	require.NoError(t, g.Wait())
 	require.Len(t, seen, writers*perWriter)
-	require.Eventually(t, func() bool { return e.verify().Unsealed == 0 }, 2*time.Minute, 20*time.Millisecond)
+	e.awaitSealed(2*time.Minute, "the running sealer catches up")
 	stop()
 	require.NoError(t, <-done)
 
