@@ -154,7 +154,7 @@ func List(ctx context.Context, q Querier, f Filter, cursor string, limit int, as
 	}
 	args = append(args, limit+1)
 	rows, err := q.Query(ctx, `SELECT `+rowColumns+` FROM goforward.audit_log l
-LEFT JOIN goforward.audit_chain c ON c.entry_id = l.id
+`+linkOfEntry+`
 WHERE `+where+` ORDER BY l.id `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("audit: list: %w", err)
@@ -230,7 +230,7 @@ func Each(ctx context.Context, q Querier, f Filter, fn func(Row) error, chunkDon
 	where := f.where(&args)
 	n := len(args)
 	query := `SELECT ` + rowColumns + ` FROM goforward.audit_log l
-LEFT JOIN goforward.audit_chain c ON c.entry_id = l.id
+` + linkOfEntry + `
 WHERE ` + where + ` AND l.id > $` + strconv.Itoa(n+1) + ` AND l.id <= $` + strconv.Itoa(n+2) +
 		` ORDER BY l.id LIMIT ` + strconv.Itoa(eachChunk)
 	after := int64(0)

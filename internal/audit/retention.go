@@ -114,7 +114,7 @@ func (l *leader) collect(ctx context.Context, w *archiveWriter, cutoff time.Time
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	rows, err := tx.Query(ctx, `SELECT `+rowColumns+` FROM goforward.audit_chain c
-JOIN goforward.audit_log l ON l.id = c.entry_id
+`+entryOfLink+`
 WHERE c.seq < (SELECT max(seq) FROM goforward.audit_chain) ORDER BY c.seq LIMIT $1`, archiveBatch)
 	if err != nil {
 		return fmt.Errorf("audit retention: %w", err)

@@ -71,6 +71,16 @@ const (
 	rowColumns = entryColumns + `, c.seq, c.prev_hash, c.hash`
 )
 
+// The joins between entries and links are lateral lookups, one index probe per row: for a
+// page or a chunk in the middle of a long log the planner otherwise picks a merge join that
+// scans the other table from its start, on every page (measured: 0.5 s a page at 1,000,000).
+const (
+	// linkOfEntry joins entry l to its link c (NULLs while unsealed).
+	linkOfEntry = `LEFT JOIN LATERAL (SELECT seq, prev_hash, hash FROM goforward.audit_chain WHERE entry_id = l.id) c ON true`
+	// entryOfLink joins link c to its entry l (no row when the entry is missing).
+	entryOfLink = `JOIN LATERAL (SELECT * FROM goforward.audit_log WHERE id = c.entry_id) l ON true`
+)
+
 // scanRow reads one row selected with rowColumns, or with entryColumns when !chained.
 func scanRow(rows pgx.CollectableRow, chained bool) (Row, error) {
 	var r Row

@@ -251,7 +251,7 @@ LEFT JOIN goforward.audit_log l ON l.id = c.entry_id ORDER BY c.seq`)
 func (v *verifier) classify(ctx context.Context, tx pgx.Tx) error {
 	k := v.failed
 	rows, err := tx.Query(ctx, `SELECT `+verifyColumns+` FROM goforward.audit_chain c
-JOIN goforward.audit_log l ON l.id = c.entry_id WHERE c.seq > $1 ORDER BY c.seq LIMIT $2`, k.seq, lookahead)
+`+entryOfLink+` WHERE c.seq > $1 ORDER BY c.seq LIMIT $2`, k.seq, lookahead)
 	if err != nil {
 		return fmt.Errorf("audit: verify: %w", err)
 	}
