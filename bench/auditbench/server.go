@@ -27,9 +27,8 @@ import (
 // adminServer serves an admin write built like the admin service's handlers, mounted on the
 // product's gateway (its whole middleware chain, as goforward serve configures it) with the
 // product's own session check (internal/access) and audit entry (internal/audit): PATCH
-// /admin/v1/plain/users/{id}, /admin/v1/audited/users/{id} (the entry queued with the
-// change) and /admin/v1/recorded/users/{id} (audit.Record after it) differ only in the audit
-// entry. It runs in the benchmark's process (every variant alike) and talks to goforward's
+// /admin/v1/plain/users/{id} and /admin/v1/audited/users/{id} (the entry queued with the
+// change) differ only in the audit entry. It runs in the benchmark's process (every variant alike) and talks to goforward's
 // database, whose server seals the entries meanwhile.
 type adminServer struct {
 	srv    *httptest.Server
@@ -65,7 +64,7 @@ SELECT id, 'super_admin', 'cli', now(), now() FROM u RETURNING user_id::text`, s
 	}
 	authn := &access.Authenticator{Pool: stack.Direct, Sessions: sessions, Keys: keys}
 	mount := func(mux *http.ServeMux) {
-		for _, mode := range []string{"plain", "audited", "recorded"} {
+		for _, mode := range []string{"plain", "audited"} {
 			mux.HandleFunc("PATCH /admin/v1/"+mode+"/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 				status, body := updateHandler(r, authn, mode)
 				w.Header().Set("Content-Type", "application/json")
@@ -115,17 +114,11 @@ func updateHandler(r *http.Request, authn *access.Authenticator, mode string) (i
 	c.RequestID = r.Header.Get("X-Request-Id")
 	e := audit.Entry{Actor: p.Actor(), Action: "admin.user.update", ResourceType: "user", ResourceID: r.PathValue("id"),
 		Client: c, Details: map[string]any{"fields": []string{"app_metadata"}}}
-	var u benchUser
-	switch mode {
-	case "plain":
-		u, err = updateWith(ctx, tx, r.PathValue("id"), body.AppMetadata, nil)
-	case "audited":
-		u, err = updateWith(ctx, tx, r.PathValue("id"), body.AppMetadata, &e)
-	default:
-		if u, err = updateWith(ctx, tx, r.PathValue("id"), body.AppMetadata, nil); err == nil {
-			err = audit.Record(ctx, tx, e)
-		}
+	var entry *audit.Entry
+	if mode == "audited" {
+		entry = &e
 	}
+	u, err := updateWith(ctx, tx, r.PathValue("id"), body.AppMetadata, entry)
 	if err != nil {
 		return fail(http.StatusInternalServerError, err)
 	}

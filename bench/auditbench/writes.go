@@ -31,8 +31,14 @@ func (r *Report) runWrites(ctx context.Context, stack *harness.Stack) error {
 		return err
 	}
 	defer srv.close()
+	api, err := newAPIClient(ctx, stack, cfg.Concurrency)
+	if err != nil {
+		return err
+	}
+	defer api.close()
 	ops := map[string]load.Op{
-		RequestPlain: srv.op(users, "plain"), RequestAudited: srv.op(users, "audited"), RequestRecorded: srv.op(users, "recorded"),
+		APIPlain: api.op(), APIAudited: api.op(),
+		RequestPlain: srv.op(users, "plain"), RequestAudited: srv.op(users, "audited"),
 		TxPlain: writeOp(stack.Direct, users, false), TxAudited: writeOp(stack.Direct, users, true),
 	}
 	lc := load.Config{Concurrency: cfg.Concurrency, Duration: cfg.Duration, Warmup: cfg.Warmup}
@@ -48,7 +54,17 @@ func (r *Report) runWrites(ctx context.Context, stack *harness.Stack) error {
 			if err != nil {
 				return err
 			}
+			if name == APIPlain {
+				if err := discardAudit(ctx, stack.Direct, true); err != nil {
+					return err
+				}
+			}
 			res := load.Run(ctx, lc, ops[name])
+			if name == APIPlain {
+				if err := discardAudit(ctx, stack.Direct, false); err != nil {
+					return err
+				}
+			}
 			after, err := stack.CPU()
 			if err != nil {
 				return err
