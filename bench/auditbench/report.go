@@ -119,8 +119,9 @@ func (r *Report) Markdown() string {
 		for _, v := range variants() {
 			if ms := r.Writes[v]; round < len(ms) {
 				m := ms[round]
+				r10 := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 				fmt.Fprintf(&b, "| %d | %s | %.0f | %s | %s | %s | %s | %d | %d |\n", round+1, v, m.PerSecond(),
-					m.P50, m.P90, m.P99, m.Max, m.Requests, m.Errors)
+					r10(m.P50), r10(m.P90), r10(m.P99), r10(m.Max), m.Requests, m.Errors)
 			}
 		}
 	}

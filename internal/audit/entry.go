@@ -96,9 +96,8 @@ func Record(ctx context.Context, q Execer, e Entry) error {
 	return nil
 }
 
-// Queue adds e to the batch that makes the change it records. Prefer it to Record where the
-// change is a batch: the entry then costs no round trip of its own, which is most of what
-// auditing a small write costs (bench/RESULTS.md, "Audit log").
+// Queue adds e to the batch that makes the change it records. Where the change is a batch,
+// prefer it to Record: the entry then costs no round trip of its own.
 func Queue(b *pgx.Batch, e Entry) {
 	b.Queue(insertSQL, e.args(time.Now())...)
 }
