@@ -104,15 +104,20 @@ CREATE TABLE goforward.audit_log (
   session_id text NOT NULL DEFAULT '',
   details jsonb NOT NULL DEFAULT '{}'
 );
-CREATE INDEX audit_log_occurred_at_idx ON goforward.audit_log (occurred_at);
+-- Every index is paid for by every audited write (auth writes an entry per sign-in), so there
+-- are few: time ranges through a BRIN (entries arrive in time order, and it costs an insert
+-- next to nothing), what an actor did and what happened to a resource, and the
+-- credential-stuffing detector's failed sign-ins per address (partial: only those rows pay).
+-- Filters on action, outcome or severity walk the primary key newest first.
+CREATE INDEX audit_log_occurred_at_idx ON goforward.audit_log USING brin (occurred_at);
 CREATE INDEX audit_log_actor_idx ON goforward.audit_log (actor_id, id);
-CREATE INDEX audit_log_action_idx ON goforward.audit_log (action, id);
 CREATE INDEX audit_log_resource_idx ON goforward.audit_log (resource_type, resource_id, id);
-CREATE INDEX audit_log_ip_action_idx ON goforward.audit_log (ip, action, occurred_at);
+CREATE INDEX audit_log_sign_in_failed_idx ON goforward.audit_log (ip, occurred_at)
+  WHERE action IN ('auth.sign_in_failed', 'auth.suspicious_activity');
 
 -- The hash chain over the log, kept beside it so that the log itself is insert-only. Writers
--- never touch it: one elected sealer appends a link per entry, in the order it seals them
--- (seq), shortly after they commit, so sealing never serialises the API's writes.
+-- never touch it: one elected sealer appends a link per entry, in id order (seq follows
+-- entry_id), shortly after they commit, so sealing never serialises the API's writes.
 -- hash = SHA-256(prev_hash || canonical encoding of the entry and seq); see internal/audit.
 CREATE TABLE goforward.audit_chain (
   seq bigint PRIMARY KEY,
@@ -165,3 +170,32 @@ CREATE INDEX security_alerts_open_idx ON goforward.security_alerts (created_at) 
 REVOKE ALL ON goforward.admins, goforward.admin_sessions, goforward.admin_sign_in_challenges,
   goforward.audit_log, goforward.audit_chain, goforward.security_alerts
   FROM PUBLIC, anon, authenticated, service_role;
+
+-- auth's security events join the audit log: each becomes the entry "auth.<type>" on the user
+-- concerned, as internal/auth writes them from now on (its credential-stuffing detector reads
+-- them there), and Go Forward's own table of them goes. GoTrue's auth.audit_log_entries stays.
+INSERT INTO goforward.audit_log
+  (occurred_at, actor_type, actor_id, action, resource_type, resource_id, outcome, severity, ip, user_agent, details)
+SELECT e.created_at,
+  CASE
+    WHEN e.type IN ('sign_in_failed', 'otp_failed', 'account_locked', 'refresh_token_reused', 'recovery_requested') THEN 'anon'
+    WHEN e.type IN ('suspicious_activity', 'unverified_password_removed') THEN 'system'
+    WHEN e.type LIKE 'admin\_%' OR e.type = 'user_invited' OR e.details ->> 'by' = 'admin' THEN 'service_role'
+    ELSE 'user'
+  END,
+  CASE
+    WHEN e.type IN ('sign_in_failed', 'otp_failed', 'account_locked', 'refresh_token_reused', 'recovery_requested',
+      'suspicious_activity', 'unverified_password_removed') OR e.type LIKE 'admin\_%' OR e.type = 'user_invited'
+      OR e.details ->> 'by' = 'admin' THEN ''
+    ELSE coalesce(e.user_id::text, '')
+  END,
+  'auth.' || e.type,
+  CASE WHEN e.type = 'suspicious_activity' AND e.ip IS NOT NULL THEN 'ip' WHEN e.user_id IS NOT NULL THEN 'user' ELSE '' END,
+  CASE WHEN e.type = 'suspicious_activity' AND e.ip IS NOT NULL THEN host(e.ip) ELSE coalesce(e.user_id::text, '') END,
+  CASE WHEN e.type IN ('sign_in_failed', 'otp_failed', 'account_locked', 'refresh_token_reused', 'mfa_verification_failed')
+    THEN 'denied' ELSE 'success' END,
+  e.severity, e.ip, coalesce(e.user_agent, ''), e.details
+FROM auth.security_events e
+ORDER BY e.id;
+
+DROP TABLE auth.security_events;

@@ -32,6 +32,9 @@ func (s *Service) routes() []route {
 		{method: "GET", path: "/sessions", need: anyAdmin, handler: s.listSessions},
 		{method: "DELETE", path: "/sessions/current", need: anyAdmin, handler: s.signOut},
 		{method: "DELETE", path: "/sessions/{id}", need: anyAdmin, handler: s.revokeSession},
+		{method: "GET", path: "/audit", need: access.CanViewBasicLogs, handler: s.auditList},
+		{method: "GET", path: "/audit/export", need: access.CanExportData, handler: s.auditExport},
+		{method: "GET", path: "/audit/verify", need: access.CanViewAllLogs, handler: s.auditVerify},
 	}
 	rts = append(rts, s.adminRoutes()...)
 	rts = append(rts, s.userRoutes()...)

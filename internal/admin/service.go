@@ -44,6 +44,9 @@ type Deps struct {
 	// Users is auth's user management (*auth.Service), which /users and new admins use.
 	Users  Users
 	Logger *slog.Logger
+	// AuditDir is audit.Dir(data directory): the chain head the sealer records and the
+	// retention archives, which GET /audit/verify reads. "" verifies the database alone.
+	AuditDir string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// SignIn checks admins' passwords and second factors with auth's own code. Nil: sign-in
@@ -56,14 +59,15 @@ type Deps struct {
 
 // Service serves /admin/v1.
 type Service struct {
-	cfg    Config
-	pool   *pgxpool.Pool
-	auth   *access.Authenticator
-	logger *slog.Logger
-	now    func() time.Time
-	signIn SignInAuth
-	manage *Manager
-	mig    *usermigrations.Service // nil: no migrations on this node
+	cfg      Config
+	pool     *pgxpool.Pool
+	auth     *access.Authenticator
+	logger   *slog.Logger
+	now      func() time.Time
+	signIn   SignInAuth
+	manage   *Manager
+	mig      *usermigrations.Service // nil: no migrations on this node
+	auditDir string                  // Deps.AuditDir
 }
 
 // New builds the service.
@@ -84,6 +88,7 @@ func New(cfg Config, deps Deps) *Service {
 		s.now = time.Now
 	}
 	s.manage = NewManager(deps.Pool, deps.Users, deps.Sessions, s.logger)
+	s.auditDir = deps.AuditDir
 	return s
 }
 

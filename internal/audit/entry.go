@@ -96,7 +96,8 @@ func Record(ctx context.Context, q Execer, e Entry) error {
 	return nil
 }
 
-// Queue adds e to a batch written with the change it records.
+// Queue adds e to the batch that makes the change it records. Where the change is a batch,
+// prefer it to Record: the entry then costs no round trip of its own.
 func Queue(b *pgx.Batch, e Entry) {
 	b.Queue(insertSQL, e.args(time.Now())...)
 }

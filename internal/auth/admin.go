@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/security"
 )
@@ -43,7 +44,8 @@ func adminActor(p security.Principal) *user {
 	return &user{ID: id, Email: p.Role}
 }
 
-// adminEvent is the security event of an admin action on target: who did it is in details.
+// adminEvent is the security event of an admin action on target, acted by the token's
+// holder: the service role (its subject, if any, is kept), its role in details.
 func adminEvent(p security.Principal, eventType string, target string, details map[string]any) securityEvent {
 	if details == nil {
 		details = map[string]any{}
@@ -52,8 +54,12 @@ func adminEvent(p security.Principal, eventType string, target string, details m
 	if p.Subject != "" {
 		details["actor_id"] = p.Subject
 	}
-	return securityEvent{UserID: target, Type: eventType, Details: details}
+	return securityEvent{UserID: target, Type: eventType, Details: details, Actor: &adminAPIActor}
 }
+
+// adminAPIActor is who acts through GoTrue's admin API: a token with the service_role (or
+// supabase_admin) role.
+var adminAPIActor = audit.Actor{Type: audit.ActorServiceRole}
 
 // loadUserFromPath is the user named by the path's user_id: a malformed id or an unknown
 // user is 404, as GoTrue answers.

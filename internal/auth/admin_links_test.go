@@ -95,7 +95,7 @@ func TestGenerateMagicLinkAndRecoveryLinks(t *testing.T) {
 	requireError(t, status, body, http.StatusNotFound, "user_not_found")
 	status, body = e.generateLink(t, map[string]any{"type": "sms", "email": email})
 	requireError(t, status, body, http.StatusBadRequest, "validation_failed")
-	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'admin_link_generated'`))
+	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.admin_link_generated'`))
 }
 
 func TestGenerateEmailChangeLinks(t *testing.T) {

@@ -325,7 +325,7 @@ func (s *Service) adminSetPassword(ctx context.Context, tx pgx.Tx, u *user, hash
 	if _, err := tx.Exec(ctx, `DELETE FROM auth.sessions WHERE user_id = $1`, u.ID); err != nil {
 		return internalError("Database error updating user", err)
 	}
-	ev := securityEvent{UserID: u.ID, Type: eventPasswordChanged, Details: map[string]any{"by": "admin"}}
+	ev := securityEvent{UserID: u.ID, Type: eventPasswordChanged, Details: map[string]any{"by": "admin"}, Actor: &adminAPIActor}
 	return ev.record(ctx, tx, client, now)
 }
 

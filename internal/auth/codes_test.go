@@ -159,7 +159,7 @@ func TestWrongNoncesVoidTheNonce(t *testing.T) {
 	}
 	status, body = e.call(t, "PUT", "/auth/v1/user", map[string]any{"password": "second-password", "nonce": nonce}, s.AccessToken)
 	requireError(t, status, body, http.StatusUnprocessableEntity, "reauthentication_not_valid")
-	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'otp_failed' AND details->>'type' = 'reauthentication'`))
+	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.otp_failed' AND details->>'type' = 'reauthentication'`))
 
 	// A new nonce works.
 	status, body = e.call(t, "GET", "/auth/v1/reauthenticate", nil, s.AccessToken)

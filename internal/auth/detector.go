@@ -9,7 +9,8 @@ import (
 )
 
 // detect flags credential stuffing: when the client's IP has failed to sign in to
-// DetectorAccounts distinct accounts (known or not) within DetectorWindow, it writes one
+// DetectorAccounts distinct accounts (known or not) within DetectorWindow, as the audit log's
+// auth.sign_in_failed entries tell, it writes one
 // suspicious_activity event (severity critical) for that IP and window and logs a warning. It
 // runs in the transaction that recorded the failure; an advisory lock on the IP keeps two
 // concurrent failures from raising two alerts.
@@ -23,11 +24,13 @@ func (s *Service) detect(ctx context.Context, tx pgx.Tx, c clientInfo, now time.
 	}
 	var accounts int
 	var alerted bool
+	// The actions are constants in the text so that the planner can prove the partial index
+	// audit_log_sign_in_failed_idx applies, prepared or not.
 	err := tx.QueryRow(ctx, `SELECT
-			(SELECT count(DISTINCT coalesce(user_id::text, details ->> 'identifier_hash')) FROM auth.security_events
-				WHERE ip = $1 AND type = $2 AND created_at > $3),
-			EXISTS (SELECT 1 FROM auth.security_events WHERE ip = $1 AND type = $4 AND created_at > $3)`,
-		c.IP, eventSignInFailed, since, eventSuspiciousActivity).Scan(&accounts, &alerted)
+			(SELECT count(DISTINCT coalesce(nullif(resource_id, ''), details ->> 'identifier_hash')) FROM goforward.audit_log
+				WHERE ip = $1 AND action = 'auth.`+eventSignInFailed+`' AND occurred_at > $2),
+			EXISTS (SELECT 1 FROM goforward.audit_log WHERE ip = $1 AND action = 'auth.`+eventSuspiciousActivity+`' AND occurred_at > $2)`,
+		c.IP, since).Scan(&accounts, &alerted)
 	if err != nil {
 		return fmt.Errorf("detector count: %w", err)
 	}

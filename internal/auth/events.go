@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/goforward/goforward/internal/audit"
 )
 
-// Types of auth.security_events rows.
+// Types of security events (actions "auth.<type>" of the audit log).
 const (
 	eventSignIn             = "sign_in"
 	eventSignInFailed       = "sign_in_failed"
@@ -43,45 +45,72 @@ const (
 
 // Severities of security events.
 const (
-	severityInfo     = "info"
-	severityWarning  = "warning"
-	severityCritical = "critical"
+	severityInfo     = audit.Info
+	severityWarning  = audit.Warning
+	severityCritical = audit.Critical
 )
 
-// securityEvent is one row of auth.security_events.
+// securityEvent is one of auth's security events. It is written to Go Forward's audit log
+// (goforward.audit_log) as the action "auth.<type>" on the user concerned, in the transaction
+// of the change it records; GoTrue's own auth.audit_log_entries is written beside it.
 type securityEvent struct {
 	UserID   string // "" when no account is involved (a failed sign-in for an unknown address)
 	Type     string
 	Severity string // "" means info
 	Details  map[string]any
+	// Actor overrides who acted; nil derives it from Type (see entry).
+	Actor *audit.Actor
 }
 
-const insertSecurityEvent = `INSERT INTO auth.security_events (user_id, type, severity, ip, user_agent, details, created_at)
-	VALUES (nullif($1, '')::uuid, $2, $3, $4, $5, $6, $7)`
+// deniedEvents record a refused attempt: their outcome is denied and, since the client
+// proved nothing, their actor is anonymous.
+var deniedEvents = map[string]bool{
+	eventSignInFailed: true, eventOTPFailed: true, eventAccountLocked: true, eventTokenReused: true,
+	eventMFAVerificationFailed: true,
+}
 
-func (e securityEvent) args(c clientInfo, now time.Time) []any {
-	severity := e.Severity
-	if severity == "" {
-		severity = severityInfo
+// entry is the event as an audit entry.
+func (e securityEvent) entry(c clientInfo, now time.Time) audit.Entry {
+	en := audit.Entry{
+		OccurredAt: now, Action: "auth." + e.Type, Severity: e.Severity, Details: e.Details,
+		Client: audit.Client{IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID},
+		Actor:  audit.Actor{Type: audit.ActorUser, ID: e.UserID},
 	}
-	details := e.Details
-	if details == nil {
-		details = map[string]any{}
+	if e.UserID != "" {
+		en.ResourceType, en.ResourceID = "user", e.UserID
 	}
-	return []any{e.UserID, e.Type, severity, c.ipArg(), c.UserAgent, details, now}
+	if deniedEvents[e.Type] {
+		en.Outcome = audit.Denied
+		// A wrong MFA code comes from a signed-in user; the others from whoever asked.
+		if e.Type != eventMFAVerificationFailed {
+			en.Actor = audit.Actor{Type: audit.ActorAnon}
+		}
+	}
+	switch {
+	case e.Actor != nil:
+		en.Actor = *e.Actor
+	case e.Type == eventRecoveryRequested:
+		en.Actor = audit.Actor{Type: audit.ActorAnon}
+	case e.Type == eventUnverifiedPasswordRemoved:
+		en.Actor = audit.Actor{Type: audit.ActorSystem}
+	case e.Type == eventSuspiciousActivity:
+		// The detector's finding is about an address, not an account.
+		en.Actor = audit.Actor{Type: audit.ActorSystem}
+		if c.IP.IsValid() {
+			en.ResourceType, en.ResourceID = "ip", c.IP.String()
+		}
+	}
+	return en
 }
 
 // queue adds the event to a batch written with other changes.
 func (e securityEvent) queue(b *pgx.Batch, c clientInfo, now time.Time) {
-	b.Queue(insertSecurityEvent, e.args(c, now)...)
+	audit.Queue(b, e.entry(c, now))
 }
 
 // record writes the event on its own.
 func (e securityEvent) record(ctx context.Context, q querier, c clientInfo, now time.Time) error {
-	if _, err := q.Exec(ctx, insertSecurityEvent, e.args(c, now)...); err != nil {
-		return fmt.Errorf("record %s event: %w", e.Type, err)
-	}
-	return nil
+	return audit.Record(ctx, q, e.entry(c, now))
 }
 
 // Actions of auth.audit_log_entries, GoTrue's names, so that tools reading GoTrue's audit log

@@ -59,8 +59,8 @@ func TestLockoutAfterRepeatedWrongPasswords(t *testing.T) {
 	requireCode(again, http.StatusTooManyRequests, "user_locked")
 	require.Equal(t, "120", again.Header.Get("Retry-After"))
 
-	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'account_locked' AND user_id IS NOT NULL`))
-	require.Equal(t, 9, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'sign_in_failed' AND ip = '127.0.0.1'`))
+	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.account_locked' AND resource_id <> ''`))
+	require.Equal(t, 9, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.sign_in_failed' AND ip = '127.0.0.1'`))
 }
 
 func TestUnknownAddressesLockLikeRealOnes(t *testing.T) {
@@ -87,7 +87,7 @@ func TestDetectorFlagsOneAddressFailingAcrossAccounts(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, res.Status)
 	}
 	alerts := func(ip string) int {
-		return e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'suspicious_activity' AND ip = $1 AND severity = 'critical'`, ip)
+		return e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.suspicious_activity' AND ip = $1 AND severity = 'critical'`, ip)
 	}
 
 	// The same account many times is the lockout's business, not the detector's.
@@ -159,7 +159,7 @@ func TestWrongPasswordsFromElsewhereDoNotLockTheOwnerOut(t *testing.T) {
 	// ... but the owner gets in from an address the account knows, which clears the count.
 	requireSignIn(owner, password, http.StatusOK, "")
 	requireSignIn("198.51.100.77", password, http.StatusOK, "")
-	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'account_locked' AND details ->> 'scope' = 'account'`))
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.account_locked' AND details ->> 'scope' = 'account'`))
 
 	// An IPv6 client is counted by its /64: other addresses of it are locked with it.
 	requireSignIn("2001:db8:1:2::1", "guess-1", http.StatusBadRequest, "invalid_credentials")

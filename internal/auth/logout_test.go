@@ -45,5 +45,5 @@ func TestLogoutScopes(t *testing.T) {
 	g := e.signIn(t, email)
 	status, body = e.call(t, "POST", "/auth/v1/logout?scope=everything", nil, g.AccessToken)
 	requireError(t, status, body, http.StatusBadRequest, "validation_failed")
-	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'logout'`))
+	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.logout'`))
 }

@@ -103,7 +103,7 @@ func amrMethods(t *testing.T, token string) []string {
 // eventsOf counts the user's security events of a type.
 func (e *env) eventsOf(t *testing.T, userID, eventType string) int {
 	t.Helper()
-	return e.count(t, `SELECT count(*) FROM auth.security_events WHERE user_id = $1 AND type = $2`, userID, eventType)
+	return e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE resource_id = $1 AND action = 'auth.' || $2`, userID, eventType)
 }
 
 // userID is the sub of an access token.

@@ -209,7 +209,7 @@ func TestWrongCodesLockVerificationLikeWrongPasswords(t *testing.T) {
 	status, body := e.verifyCode(t, s.AccessToken, f.ID, e.challenge(t, s.AccessToken, f.ID), totpCode(t, f.Secret, e.clock.Now()))
 	requireError(t, status, body, http.StatusTooManyRequests, "user_locked")
 	uid := userID(t, s.AccessToken)
-	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.security_events WHERE user_id = $1 AND type = 'account_locked'
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE resource_id = $1 AND action = 'auth.account_locked'
 		AND details ->> 'scope' = 'mfa'`, uid))
 	// Password sign-in is not locked by MFA failures.
 	e.signIn(t, email)

@@ -75,7 +75,7 @@ func TestWrongCodesUseUpTheCode(t *testing.T) {
 	}
 	status, body := e.call(t, "POST", "/auth/v1/verify", map[string]any{"type": "email", "email": email, "token": code}, "")
 	requireError(t, status, body, http.StatusForbidden, "otp_expired")
-	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'otp_failed'`))
+	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.otp_failed'`))
 
 	// A new code works.
 	status, _ = e.call(t, "POST", "/auth/v1/otp", map[string]any{"email": email}, "")

@@ -95,7 +95,7 @@ func TestPreRegisteredPasswordDoesNotSurviveTheOwnersConfirmation(t *testing.T) 
 			require.Equal(t, userID, body["id"])
 			require.NotEmpty(t, body["email_confirmed_at"])
 			require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.sessions WHERE user_id = $1`, userID), "only the owner's")
-			require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'unverified_password_removed' AND user_id = $1`, userID))
+			require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.unverified_password_removed' AND resource_id = $1`, userID))
 
 			// The owner sets a password of their own.
 			status, body = e.call(t, "PUT", "/auth/v1/user", map[string]any{"password": "owners-own-password"}, owner.AccessToken)
@@ -192,7 +192,7 @@ func TestSignUpConfirmationKeepsItsPassword(t *testing.T) {
 	status, body = e.call(t, "POST", "/auth/v1/verify", map[string]any{"type": "email", "email": email, "token": code}, "")
 	sessionOf(t, status, body)
 	e.signIn(t, email)
-	require.Equal(t, 0, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'unverified_password_removed'`))
+	require.Equal(t, 0, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.unverified_password_removed'`))
 }
 
 func TestPreRegisteredPhonePasswordDoesNotSurviveAnSMSCode(t *testing.T) {

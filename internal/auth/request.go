@@ -23,6 +23,7 @@ const maxUserAgent = 512
 type clientInfo struct {
 	IP        netip.Addr
 	UserAgent string
+	RequestID string // the gateway's, carried into audit entries
 }
 
 func clientOf(r *http.Request) clientInfo {
@@ -30,7 +31,7 @@ func clientOf(r *http.Request) clientInfo {
 	if len(ua) > maxUserAgent {
 		ua = ua[:maxUserAgent]
 	}
-	return clientInfo{IP: httpx.ClientIP(r.Context()), UserAgent: ua}
+	return clientInfo{IP: httpx.ClientIP(r.Context()), UserAgent: ua, RequestID: httpx.RequestID(r.Context())}
 }
 
 // ipArg is the IP as a query argument: NULL when unknown.

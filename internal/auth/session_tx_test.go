@@ -31,7 +31,7 @@ func (e *env) sessionWrites(t *testing.T) map[string]int {
 	return map[string]int{
 		"sessions":        e.count(t, `SELECT count(*) FROM auth.sessions`),
 		"amr claims":      e.count(t, `SELECT count(*) FROM auth.mfa_amr_claims`),
-		"security events": e.count(t, `SELECT count(*) FROM auth.security_events`),
+		"security events": e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action LIKE 'auth.%'`),
 		"audit entries":   e.count(t, `SELECT count(*) FROM auth.audit_log_entries`),
 		"signed-in users": e.count(t, `SELECT count(*) FROM auth.users WHERE last_sign_in_at IS NOT NULL`),
 	}

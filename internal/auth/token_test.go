@@ -39,7 +39,7 @@ func TestPasswordGrantIssuesGoTrueClaims(t *testing.T) {
 	require.NotEmpty(t, s.User["last_sign_in_at"])
 
 	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.sessions WHERE id = $1 AND user_agent <> '' AND ip = '127.0.0.1'`, claims["session_id"]))
-	require.Equal(t, 2, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'sign_in'`), "the confirmation and the password sign-in")
+	require.Equal(t, 2, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.sign_in'`), "the confirmation and the password sign-in")
 }
 
 func TestPasswordGrantRejectsBadCredentialsAlike(t *testing.T) {
@@ -195,7 +195,7 @@ func TestReplayedRefreshTokenRevokesTheSession(t *testing.T) {
 	requireError(t, status, body, http.StatusBadRequest, "refresh_token_not_found")
 	status, body = e.call(t, "GET", "/auth/v1/user", nil, s.AccessToken)
 	requireError(t, status, body, http.StatusForbidden, "session_not_found")
-	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'refresh_token_reused' AND severity = 'warning'`))
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.refresh_token_reused' AND severity = 'warning'`))
 
 	// Other sessions of the user are untouched.
 	e.signIn(t, email)

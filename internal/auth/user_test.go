@@ -52,7 +52,7 @@ func TestUpdatePassword(t *testing.T) {
 	requireError(t, status, body, http.StatusBadRequest, "invalid_credentials")
 	status, body = e.call(t, "POST", "/auth/v1/token?grant_type=password", map[string]any{"email": email, "password": "a-new-password"}, "")
 	sessionOf(t, status, body)
-	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'password_changed'`))
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.password_changed'`))
 }
 
 func TestSecureEmailChangeNeedsBothAddresses(t *testing.T) {
@@ -95,7 +95,7 @@ func TestSecureEmailChangeNeedsBothAddresses(t *testing.T) {
 	require.Nil(t, body["new_email"])
 	require.Equal(t, newEmail, body["identities"].([]any)[0].(map[string]any)["identity_data"].(map[string]any)["email"])
 	e.signIn(t, newEmail)
-	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.security_events WHERE type = 'email_changed'`))
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE action = 'auth.email_changed'`))
 }
 
 func TestFirstHalfOfAnEmailChangeLinkRedirectsWithAMessage(t *testing.T) {

@@ -72,6 +72,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newAdminCmd(&g, stdout, stderr),
 		newUserCmd(&g, stdout, stderr),
 		newMigrateCmd(&g, stdout, stderr),
+		newAuditCmd(&g, stdout, stderr),
 	)
 	return root
 }

@@ -168,6 +168,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group, gctx := errgroup.WithContext(ctx)
 	group.Go(func() error { return gw.Serve(gctx, ln) })
 	group.Go(func() error { return limits.Run(gctx) })
+	group.Go(func() error { return auditSealer(cfg, dir.Root(), database.admin, logger).Run(gctx) })
 	for _, s := range services {
 		if s.run != nil {
 			group.Go(func() error { return s.run(gctx) })

@@ -6,6 +6,7 @@ import (
 
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/admin"
+	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/gateway"
@@ -27,7 +28,7 @@ func adminService() serviceBuilder {
 		}
 		svc := admin.New(adminConfig(d.cfg), admin.Deps{
 			Pool: d.admin, Sessions: sessions, Keys: d.keys, Logger: d.logger, Now: d.clock, SignIn: authSvc, Users: authSvc,
-			Migrations: migrationService(d.admin, d.cfg, d.logger),
+			Migrations: migrationService(d.admin, d.cfg, d.logger), AuditDir: audit.Dir(d.dir),
 		})
 		built := builtService{
 			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: svc.Mount, Open: admin.OpenPaths},
