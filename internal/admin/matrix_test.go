@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -99,7 +100,8 @@ func TestCapabilityMatrix(t *testing.T) {
 				}
 				res := e.Do(t, req)
 				var body map[string]any
-				if len(res.Body) > 0 {
+				// Refusals are JSON; an allowed export answers NDJSON or CSV.
+				if len(res.Body) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 					res.JSON(t, &body)
 				}
 				code, _ := body["error_code"].(string)
