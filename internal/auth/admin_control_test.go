@@ -98,7 +98,7 @@ func TestAdminControlCreatesAndUpdatesUsersAsTheAdminAPIDoes(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status, "body: %v", body)
 	status, body = e.call(t, "POST", "/auth/v1/token?grant_type=password", map[string]any{"email": email, "password": "a-brand-new-password"}, "")
 	sessionOf(t, status, body)
-	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.security_events WHERE user_id = $1 AND type = 'admin_user_updated'
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE resource_type = 'user' AND resource_id = $1 AND action = 'auth.admin_user_updated'
 		AND details ->> 'actor_role' = 'cli'`, id))
 
 	_, err = e.adminTx(t, func(ctx context.Context, tx pgx.Tx) (json.RawMessage, error) {
@@ -130,7 +130,7 @@ func TestAdminControlBansUnbansAndSignsOut(t *testing.T) {
 	require.NotEmpty(t, u["banned_until"])
 	status, body := e.call(t, "POST", "/auth/v1/token?grant_type=password", map[string]any{"email": email, "password": password}, "")
 	requireError(t, status, body, http.StatusBadRequest, "user_banned")
-	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.security_events WHERE user_id = $1 AND type = 'admin_user_banned'
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE resource_type = 'user' AND resource_id = $1 AND action = 'auth.admin_user_banned'
 		AND details ->> 'actor_id' = $2 AND details ->> 'actor_role' = 'admin'`, id, admin.UserID))
 
 	u, err = e.adminTx(t, func(ctx context.Context, tx pgx.Tx) (json.RawMessage, error) {
