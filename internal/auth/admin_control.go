@@ -28,7 +28,7 @@ const (
 )
 
 // actorOf is how an admin principal appears in auth's own records (auth.audit_log_entries,
-// auth.security_events): its kind as the role, its user id (if any) as the subject.
+// and its events in goforward.audit_log): its kind as the role, its user id (if any) as the subject.
 func actorOf(p access.Principal) security.Principal {
 	return security.Principal{Role: string(p.Kind), Subject: p.UserID}
 }
