@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/pgtest"
 	"github.com/goforward/goforward/internal/realtime/replication"
 )
@@ -69,7 +70,11 @@ func (f *fixture) startReader(t *testing.T, cfg replication.Config) *reader {
 	if cfg.RetryInterval == 0 {
 		cfg.RetryInterval = 50 * time.Millisecond
 	}
-	pool := f.db.NewPool(t)
+	// The pool as serve opens it (db.Open), so that the reader's connection inherits what
+	// production's does.
+	pool, err := db.Open(context.Background(), f.db.URL, db.PoolConfig{MaxConns: 4})
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	src, err := replication.New(cfg, pool, logger)
 	require.NoError(t, err)
@@ -325,4 +330,33 @@ func TestNewValidatesTheSlotName(t *testing.T) {
 	t.Parallel()
 	_, err := replication.New(replication.Config{Slot: "Bad-Name"}, &pgxpool.Pool{}, nil)
 	require.ErrorContains(t, err, "slot name")
+}
+
+// The reader wakes from waiting for a message to report its position; waking must not end
+// the stream (a cancel request on the replication connection would, and the reader would
+// reconnect at every interval).
+func TestSourceKeepsItsStreamAcrossStatusIntervals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.startReader(t, replication.Config{StatusInterval: 50 * time.Millisecond, LagCheckInterval: 50 * time.Millisecond})
+	f.waitStreaming(t)
+	ctx := context.Background()
+	walsender := func() (pid int, replied time.Time) {
+		_ = f.db.Pool.QueryRow(ctx, `SELECT s.active_pid, coalesce(r.reply_time, 'epoch')
+			FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+			WHERE s.slot_name = $1`, f.slot).Scan(&pid, &replied)
+		return pid, replied
+	}
+	first, _ := walsender()
+	require.NotZero(t, first)
+	since := time.Now()
+	require.Eventually(t, func() bool {
+		_, replied := walsender()
+		return replied.After(since.Add(500 * time.Millisecond))
+	}, 20*time.Second, 20*time.Millisecond, "the reader reports its position every interval")
+	now, _ := walsender()
+	require.Equal(t, first, now, "the same replication connection streams after many intervals")
+
+	f.exec(t, `INSERT INTO items (id, title) VALUES (7, 'after idling')`)
+	require.Equal(t, `"after idling"`, values(r.waitChanges(t, 1)[0], r.waitChanges(t, 1)[0].New)["title"])
 }

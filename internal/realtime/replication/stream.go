@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -19,6 +20,13 @@ func (s *Source) stream(ctx context.Context, emit EmitFunc) (bool, error) {
 	cfg := s.pool.Config().ConnConfig.Config.Copy()
 	cfg.RuntimeParams["replication"] = "database"
 	cfg.RuntimeParams["application_name"] = ApplicationName()
+	// The reader waits for messages with a deadline (its next status report) and expects an
+	// expired deadline to leave the stream as it was. The pool's connections answer a context
+	// that ends with a cancel request (db.KeepConnectionOnCancel), which on a replication
+	// connection ends the stream itself: this one only times out its read.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
 	conn, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return false, fmt.Errorf("open replication connection: %w", err)
