@@ -54,12 +54,19 @@ func adminEvent(p security.Principal, eventType string, target string, details m
 	if p.Subject != "" {
 		details["actor_id"] = p.Subject
 	}
-	return securityEvent{UserID: target, Type: eventType, Details: details, Actor: &adminAPIActor}
+	return securityEvent{UserID: target, Type: eventType, Details: details, Actor: adminAuditActor(p)}
 }
 
-// adminAPIActor is who acts through GoTrue's admin API: a token with the service_role (or
-// supabase_admin) role.
-var adminAPIActor = audit.Actor{Type: audit.ActorServiceRole}
+// adminAuditActor is who the audit log names for an admin action: an admin, an emergency session
+// or the CLI when the action came through the control plane (actorOf), else the holder of a
+// service_role (or supabase_admin) token using GoTrue's admin API.
+func adminAuditActor(p security.Principal) *audit.Actor {
+	switch p.Role {
+	case audit.ActorAdmin, audit.ActorEmergency, audit.ActorCLI:
+		return &audit.Actor{Type: p.Role, ID: p.Subject}
+	}
+	return &audit.Actor{Type: audit.ActorServiceRole}
+}
 
 // loadUserFromPath is the user named by the path's user_id: a malformed id or an unknown
 // user is 404, as GoTrue answers.

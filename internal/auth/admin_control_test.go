@@ -99,7 +99,7 @@ func TestAdminControlCreatesAndUpdatesUsersAsTheAdminAPIDoes(t *testing.T) {
 	status, body = e.call(t, "POST", "/auth/v1/token?grant_type=password", map[string]any{"email": email, "password": "a-brand-new-password"}, "")
 	sessionOf(t, status, body)
 	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE resource_type = 'user' AND resource_id = $1 AND action = 'auth.admin_user_updated'
-		AND details ->> 'actor_role' = 'cli'`, id))
+		AND actor_type = 'cli' AND details ->> 'actor_role' = 'cli'`, id))
 
 	_, err = e.adminTx(t, func(ctx context.Context, tx pgx.Tx) (json.RawMessage, error) {
 		return e.svc.AdminLockUser(ctx, tx, "00000000-0000-4000-8000-000000000000")
@@ -131,7 +131,7 @@ func TestAdminControlBansUnbansAndSignsOut(t *testing.T) {
 	status, body := e.call(t, "POST", "/auth/v1/token?grant_type=password", map[string]any{"email": email, "password": password}, "")
 	requireError(t, status, body, http.StatusBadRequest, "user_banned")
 	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM goforward.audit_log WHERE resource_type = 'user' AND resource_id = $1 AND action = 'auth.admin_user_banned'
-		AND details ->> 'actor_id' = $2 AND details ->> 'actor_role' = 'admin'`, id, admin.UserID))
+		AND actor_type = 'admin' AND actor_id = $2 AND details ->> 'actor_id' = $2 AND details ->> 'actor_role' = 'admin'`, id, admin.UserID))
 
 	u, err = e.adminTx(t, func(ctx context.Context, tx pgx.Tx) (json.RawMessage, error) {
 		return e.svc.AdminBanUser(ctx, tx, admin, audit.Client{}, id, "none")

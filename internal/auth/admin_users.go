@@ -239,7 +239,7 @@ func (s *Service) adminUpdate(ctx context.Context, tx pgx.Tx, p security.Princip
 		return nil, err
 	}
 	if ch.hash != "" {
-		if err := s.adminSetPassword(ctx, tx, u, ch.hash, client, now); err != nil {
+		if err := s.adminSetPassword(ctx, tx, p, u, ch.hash, client, now); err != nil {
 			return nil, err
 		}
 	}
@@ -318,14 +318,14 @@ func hasIdentity(u *user, provider string) bool {
 
 // adminSetPassword stores a new password hash and, as GoTrue does when an admin sets a
 // password, ends every session of the user.
-func (s *Service) adminSetPassword(ctx context.Context, tx pgx.Tx, u *user, hash string, client clientInfo, now time.Time) error {
+func (s *Service) adminSetPassword(ctx context.Context, tx pgx.Tx, p security.Principal, u *user, hash string, client clientInfo, now time.Time) error {
 	if err := updateUserColumns(ctx, tx, u.ID, now, map[string]any{"encrypted_password": hash}); err != nil {
 		return internalError("Database error updating user", err)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM auth.sessions WHERE user_id = $1`, u.ID); err != nil {
 		return internalError("Database error updating user", err)
 	}
-	ev := securityEvent{UserID: u.ID, Type: eventPasswordChanged, Details: map[string]any{"by": "admin"}, Actor: &adminAPIActor}
+	ev := securityEvent{UserID: u.ID, Type: eventPasswordChanged, Details: map[string]any{"by": "admin"}, Actor: adminAuditActor(p)}
 	return ev.record(ctx, tx, client, now)
 }
 
