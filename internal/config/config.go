@@ -46,6 +46,7 @@ type Config struct {
 	Realtime    RealtimeConfig `koanf:"realtime" doc:"The realtime service (/realtime/v1), compatible with Supabase Realtime."`
 	Admin       AdminConfig    `koanf:"admin" doc:"The admin service (/admin/v1): administrators' sessions."`
 	Audit       AuditConfig    `koanf:"audit" doc:"The audit log of administrative and security events."`
+	SQL         SQLConfig      `koanf:"sql" doc:"The guarded SQL runner of the meta service (POST /pg/query)."`
 }
 
 // ServerConfig configures the single HTTP listener.
@@ -172,6 +173,7 @@ func Defaults() Config {
 		Storage:  defaultStorage(),
 		Realtime: defaultRealtime(),
 		Admin:    defaultAdmin(),
+		SQL:      defaultSQL(),
 	}
 }
 
