@@ -2,6 +2,7 @@ package pgmeta_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -244,15 +245,14 @@ func TestErrors(t *testing.T) {
 }
 
 // TestColumnKinds: columns of the goforward.rich_text and goforward.file_reference domains
-// are reported as such (the domains' migration is not in yet, so the test makes stand-ins).
+// (migration 0012) are reported as such, and POST /pg/columns creates them.
 func TestColumnKinds(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.exec(t, `CREATE DOMAIN goforward.rich_text AS jsonb;
-CREATE DOMAIN goforward.file_reference AS jsonb;
-CREATE TABLE public.docs (body goforward.rich_text, attachment goforward.file_reference, meta json, tags int[])`)
+	h.exec(t, `CREATE TABLE public.docs (body goforward.rich_text, attachment goforward.file_reference, meta json, tags int[])`)
+	table := h.oid(t, "'public.docs'::regclass")
 	var cols []object
-	h.getJSON(t, fmt.Sprintf("/pg/columns/%d", h.oid(t, "'public.docs'::regclass")), &cols)
+	h.getJSON(t, fmt.Sprintf("/pg/columns/%d", table), &cols)
 	require.Len(t, cols, 4)
 	kinds := func(c object) []any {
 		return []any{c["is_rich_text"], c["is_file_reference"], c["is_json"], c["is_array"], c["array_element_type"]}
@@ -262,4 +262,15 @@ CREATE TABLE public.docs (body goforward.rich_text, attachment goforward.file_re
 	assert.Equal(t, []any{false, true, true, false, nil}, kinds(cols[1]))
 	assert.Equal(t, []any{false, false, true, false, nil}, kinds(cols[2]))
 	assert.Equal(t, []any{false, false, false, true, "integer"}, kinds(cols[3]))
+
+	for _, typ := range []string{"goforward.rich_text", "goforward.file_reference"} {
+		name := strings.TrimPrefix(typ, "goforward.") + "_col"
+		created := h.sendOK(t, "POST", "/pg/columns", map[string]any{"table_id": table, "name": name, "type": typ, "is_nullable": false,
+			"default_value": map[string]string{"goforward.rich_text": `{"html": "", "text": ""}`,
+				"goforward.file_reference": `{"file_id": "none", "url": "", "filename": "", "size": 0, "mime_type": "application/octet-stream"}`}[typ]})
+		assert.Equal(t, typ == "goforward.rich_text", created["is_rich_text"], typ)
+		assert.Equal(t, typ == "goforward.file_reference", created["is_file_reference"], typ)
+		assert.Equal(t, true, created["is_json"])
+		assert.Equal(t, false, created["is_nullable"])
+	}
 }
