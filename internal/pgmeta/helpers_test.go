@@ -27,7 +27,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 // newHarnessWith is newHarness with the service configured by cfg.
-func newHarnessWith(t *testing.T, cfg pgmeta.Config) *harness {
+func newHarnessWith(t testing.TB, cfg pgmeta.Config) *harness {
 	t.Helper()
 	h := &harness{sessions: access.NewSessions(access.SessionConfig{IdleTimeout: time.Hour, MaxAge: 12 * time.Hour}, nil)}
 	h.Env = servicetest.New(t, func(env *servicetest.Env) []gateway.Service {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -104,7 +103,7 @@ func (s *Service) query(w http.ResponseWriter, r *http.Request, p access.Princip
 	defer conn.Release()
 	out := s.runSQL(ctx, conn, runInput{sql: body.Query, params: params, readOnly: readOnly, allResults: allResults, maxRows: s.cfg.SQL.MaxRows})
 	rec.finished(out)
-	if err := s.finish(ctx, conn, out.broken, rec.entry()); err != nil {
+	if err := s.finish(ctx, conn, out, leavesNoState(stmts), rec.entry()); err != nil {
 		// The SQL ran and its answer is known, but nothing says who ran it: the answer is
 		// held back rather than given without its record.
 		return err
@@ -374,12 +373,10 @@ func abbreviate(sql string) string {
 	return sql
 }
 
-// record writes an audit entry on its own, detached from the request so that a client that
-// hangs up cannot erase it.
+// record writes the audit entry of a refused request, detached from the request so that a
+// client that hangs up cannot erase it.
 func (s *Service) record(ctx context.Context, e audit.Entry) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := audit.Record(ctx, s.pool, e); err != nil {
+	if err := s.entries.write(ctx, e); err != nil {
 		s.logger.Error("pgmeta: audit a query", "error", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goforward/goforward/internal/audit"
+	"github.com/goforward/goforward/internal/sqlguard"
 )
 
 // readOnlyPrefix opens the transaction a read_only request runs in. It travels in the same
@@ -20,21 +22,13 @@ import (
 // back by its length.
 const readOnlyPrefix = "START TRANSACTION READ ONLY;\n"
 
-// resetStatements undo whatever session state the caller's SQL left on the connection, as
-// DISCARD ALL would: DISCARD ALL itself refuses to run inside the transaction that also
-// writes the audit entry (one round trip for both). SET SESSION AUTHORIZATION DEFAULT
-// comes first, so that a SET ROLE of the caller's does not decide who writes the entry.
-var resetStatements = []string{
-	"SET SESSION AUTHORIZATION DEFAULT",
-	"RESET ALL",
-	"CLOSE ALL",
-	"DEALLOCATE ALL",
-	"UNLISTEN *",
-	"SELECT pg_advisory_unlock_all()",
-	"DISCARD PLANS",
-	"DISCARD SEQUENCES",
-	"DISCARD TEMP",
-}
+// resetSQL undoes whatever session state the caller's SQL left on the connection, as
+// DISCARD ALL would, in one simple-protocol message (DISCARD ALL itself refuses to run after
+// the ROLLBACK in the same message, and sending each statement apart costs a round trip or a
+// parse of its own). SET SESSION AUTHORIZATION DEFAULT comes first, so that a SET ROLE of the
+// caller's does not decide who runs the rest or writes the audit entry.
+const resetSQL = "SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; DEALLOCATE ALL; UNLISTEN *; " +
+	"SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP"
 
 // sqlPoolConfig derives the SQL runner's pool from the owner's: same server and role, its own
 // few connections (a long query in the SQL editor never holds one the API needs), the
@@ -264,32 +258,65 @@ func (e rowEncoder) encode(oids []uint32, values [][]byte) json.RawMessage {
 	return append(b, '}')
 }
 
-// finish leaves the connection as the request found it and writes the audit entry: on a
-// healthy connection both go in one round trip (an open or failed transaction rolled back,
-// the session reset, the entry inserted, all committed together); otherwise, or when that
-// fails, the connection is closed (the pool opens a new one) and the entry is written through
-// the owner's pool. It runs detached from the request, whose deadline may have passed.
-func (s *Service) finish(ctx context.Context, conn *pgxpool.Conn, broken bool, e audit.Entry) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if !broken {
-		b := &pgx.Batch{}
-		if conn.Conn().PgConn().TxStatus() != 'I' {
-			b.Queue("ROLLBACK")
+// finish leaves the connection as the request found it and writes the audit entry. On a
+// healthy connection a transaction left open or failed is rolled back and, unless the request
+// was only plain reads (leavesNoState), the session is reset, in one round trip; otherwise,
+// or when that fails, the connection is closed (the pool opens a new one). The entry is then
+// committed (entryBatcher) before the answer is sent. It runs detached from the request,
+// whose deadline may have passed.
+func (s *Service) finish(ctx context.Context, conn *pgxpool.Conn, out runOutput, stateless bool, e audit.Entry) error {
+	ctx = context.WithoutCancel(ctx)
+	if !out.broken {
+		if err := reset(ctx, conn, stateless); err != nil {
+			s.logger.Warn("pgmeta: reset a SQL connection", "error", err)
+			out.broken = true
 		}
-		for _, st := range resetStatements {
-			b.Queue(st)
-		}
-		audit.Queue(b, e)
-		err := conn.SendBatch(ctx, b).Close()
-		if err == nil {
-			return nil
-		}
-		s.logger.Warn("pgmeta: reset a SQL connection", "error", err)
 	}
-	_ = conn.Conn().Close(ctx)
-	if err := audit.Record(ctx, s.pool, e); err != nil {
+	if out.broken {
+		closeCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = conn.Conn().Close(closeCtx)
+		cancel()
+	}
+	if err := s.entries.write(ctx, e); err != nil {
 		return fmt.Errorf("pgmeta: audit a query: %w", err)
 	}
 	return nil
+}
+
+// reset rolls back what the request left open and, unless it was stateless, resets the
+// session.
+func reset(ctx context.Context, conn *pgxpool.Conn, stateless bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	pg := conn.Conn().PgConn()
+	sql := resetSQL
+	switch {
+	case pg.TxStatus() != 'I' && stateless:
+		sql = "ROLLBACK"
+	case pg.TxStatus() != 'I':
+		sql = "ROLLBACK; " + resetSQL
+	case stateless:
+		return nil
+	}
+	_, err := pg.Exec(ctx, sql).ReadAll()
+	return err
+}
+
+// leavesNoState reports whether statements leave nothing in the session for the next request
+// to meet: plain reads (SELECT, VALUES, TABLE, SHOW, EXPLAIN, WITH) that sqlguard found calling
+// no VOLATILE function (a call to one, such as set_config or pg_advisory_lock, makes a
+// statement a write). DECLARE and PREPARE of a read are reads too, but leave a cursor or a
+// prepared statement behind.
+func leavesNoState(stmts []sqlguard.Statement) bool {
+	for _, st := range stmts {
+		if st.Kind != sqlguard.KindRead {
+			return false
+		}
+		switch strings.ToLower(firstWord(st.SQL)) {
+		case "select", "values", "table", "show", "with", "explain":
+		default:
+			return false
+		}
+	}
+	return true
 }

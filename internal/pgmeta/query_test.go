@@ -2,7 +2,9 @@ package pgmeta_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/pgmeta"
 	"github.com/goforward/goforward/internal/servicetest"
+	"github.com/goforward/goforward/internal/sqlguard"
 )
 
 // sql calls POST /pg/query (path carries the query string) with the service-role key.
@@ -504,4 +507,40 @@ func TestQueryAnalyzeFormatParse(t *testing.T) {
 	res = h.sql(t, "/pg/query/parse", "select * form t")
 	assert.Equal(t, 400, res.Status)
 	assert.JSONEq(t, `{"error": "syntax error at or near \"form\""}`, string(res.Body))
+}
+
+// TestQueryAuditConcurrent: concurrent requests share audit batches, and each one's entry is
+// committed, once, before its answer.
+func TestQueryAuditConcurrent(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, pgmeta.Config{SQL: pgmeta.SQLConfig{MaxConns: 8}})
+	const n = 48
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A column's name changes the fingerprint; a constant or an alias would not.
+			sql := fmt.Sprintf("select c%d from (values (1)) v (c%d)", i, i)
+			stmts, err := sqlguard.Analyze(sql)
+			if !assert.NoError(t, err) {
+				return
+			}
+			res := h.sql(t, "/pg/query", sql)
+			assert.Equal(t, 200, res.Status, "%s", res.Body)
+			var found int
+			assert.NoError(t, h.DB.Pool.QueryRow(t.Context(),
+				`SELECT count(*) FROM goforward.audit_log WHERE action = 'meta.query' AND resource_id = $1`, stmts[0].Fingerprint).Scan(&found))
+			assert.Equal(t, 1, found, "the entry of %q is there when its answer is", sql)
+		}()
+	}
+	wg.Wait()
+	entries := h.queryAudits(t)
+	require.Len(t, entries, n)
+	seen := map[string]bool{}
+	for _, e := range entries {
+		assert.Equal(t, "success", e.Outcome)
+		seen[e.ResourceID] = true
+	}
+	assert.Len(t, seen, n, "one entry per request")
 }

@@ -89,6 +89,7 @@ type Service struct {
 	pool     *pgxpool.Pool
 	auth     *access.Authenticator
 	analyzer *sqlguard.Analyzer
+	entries  *entryBatcher // the SQL runner's audit entries
 	logger   *slog.Logger
 
 	// The SQL runner's pool, made at its first request (sqlPool).
@@ -110,6 +111,7 @@ func New(cfg Config, deps Deps) *Service {
 		// Volatility is looked up on the owner's pool, whose search path is the one the
 		// runner's connections start with.
 		analyzer: &sqlguard.Analyzer{Catalog: sqlguard.NewCatalog(deps.Pool)},
+		entries:  &entryBatcher{pool: deps.Pool},
 		logger:   deps.Logger,
 	}
 	if s.logger == nil {
