@@ -7,7 +7,9 @@
 //   - plain: POST /query to a plain net/http server in a process of its own, which runs the
 //     body's SQL through pgx on the same database (simple protocol, as ours) and answers the
 //     rows as JSON: the same HTTP round trip and database work, without the guard;
-//   - direct: the SQL through pgx from the load generator, no HTTP at all.
+//   - direct: the SQL through pgx from the load generator, no HTTP at all;
+//   - direct + classify, direct + classify + audit (and the same with asynchronous commit):
+//     direct with the runner's own steps added one at a time, to show what each costs.
 //
 // ours ÷ plain is the guard's overhead; ours ÷ direct also counts HTTP itself.
 package querybench

@@ -101,6 +101,16 @@ func run(o options) error {
 	}
 	defer stopPlain()
 
+	// The same audited target on connections that commit without waiting for the WAL flush:
+	// what the audit entry costs apart from its fsync.
+	asyncCfg := stack.Direct.Config().Copy()
+	asyncCfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	asyncPool, err := pgxpool.NewWithConfig(ctx, asyncCfg)
+	if err != nil {
+		return err
+	}
+	defer asyncPool.Close()
+
 	client := querybench.NewClient(o.concurrency)
 	targets := []querybench.Target{
 		querybench.HTTPTarget("ours", stack.URL+"/pg/query", http.Header{"Authorization": {"Bearer " + stack.ServiceRoleKey}}, client),
@@ -108,6 +118,7 @@ func run(o options) error {
 		querybench.DirectTarget(stack.Direct),
 		querybench.GuardedTarget("direct + classify", stack.Direct, false),
 		querybench.GuardedTarget("direct + classify + audit", stack.Direct, true),
+		querybench.GuardedTarget("direct + classify + audit, async commit", asyncPool, true),
 	}
 	cpuOf := map[string]func() (server, postgres time.Duration, err error){
 		"ours": func() (time.Duration, time.Duration, error) {
