@@ -274,3 +274,56 @@ func TestColumnKinds(t *testing.T) {
 		assert.Equal(t, false, created["is_nullable"])
 	}
 }
+
+// TestForeignTables: foreign tables in postgres-meta's shape, with their columns unless
+// include_columns=false, filtered by schema, and a 404 for an id that is not one.
+func TestForeignTables(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// postgres_fdw connects only when the table is read. A wrapper without a handler cannot
+	// say whether its tables are updatable, and must not fail the lists.
+	h.exec(t, `CREATE EXTENSION postgres_fdw;
+CREATE SERVER elsewhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost', dbname 'elsewhere');
+CREATE FOREIGN TABLE public.remote_people (id int NOT NULL, name text) SERVER elsewhere;
+COMMENT ON FOREIGN TABLE public.remote_people IS 'Kept elsewhere';
+CREATE FOREIGN DATA WRAPPER nowhere_fdw; CREATE SERVER nowhere FOREIGN DATA WRAPPER nowhere_fdw;
+CREATE SCHEMA other; CREATE FOREIGN TABLE other.remote_other (id int) SERVER nowhere`)
+	id := h.oid(t, "'public.remote_people'::regclass")
+
+	res := h.get(t, fmt.Sprintf("/pg/foreign-tables/%d", id))
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	assert.Equal(t, []string{"id", "schema", "name", "comment", "columns"}, keys(t, res.Body))
+	var item object
+	res.JSON(t, &item)
+	assert.True(t, jsonEqual(object{"id": id, "schema": "public", "name": "remote_people", "comment": "Kept elsewhere"},
+		object{"id": item["id"], "schema": item["schema"], "name": item["name"], "comment": item["comment"]}), "%v", item)
+	columns := item["columns"].([]any)
+	require.Len(t, columns, 2)
+	assert.Equal(t, "id", columns[0].(object)["name"])
+	assert.Equal(t, false, columns[0].(object)["is_nullable"])
+	assert.Equal(t, "name", columns[1].(object)["name"])
+	assert.Equal(t, true, columns[1].(object)["is_updatable"])
+
+	var list []object
+	h.getJSON(t, "/pg/foreign-tables?included_schemas=public", &list)
+	require.Len(t, list, 1)
+	assert.Equal(t, "remote_people", list[0]["name"])
+	// Fresh slices: decoding into a used one would merge into its old objects.
+	var bare []object
+	h.getJSON(t, "/pg/foreign-tables?included_schemas=other&include_columns=false", &bare)
+	require.Len(t, bare, 1)
+	assert.Equal(t, "remote_other", bare[0]["name"])
+	assert.NotContains(t, bare[0], "columns")
+	var other []object
+	h.getJSON(t, "/pg/foreign-tables?included_schemas=other", &other)
+	require.Len(t, other, 1)
+	assert.Equal(t, false, other[0]["columns"].([]any)[0].(object)["is_updatable"])
+	var columnList []object
+	h.getJSON(t, "/pg/columns?included_schemas=other", &columnList)
+	assert.Len(t, columnList, 1)
+
+	// A table's id names no foreign table.
+	h.exec(t, "CREATE TABLE public.local_people (id int)")
+	res = h.get(t, fmt.Sprintf("/pg/foreign-tables/%d", h.oid(t, "'public.local_people'::regclass")))
+	assert.Equal(t, 404, res.Status, "%s", res.Body)
+}
