@@ -544,3 +544,23 @@ func TestQueryAuditConcurrent(t *testing.T) {
 	}
 	assert.Len(t, seen, n, "one entry per request")
 }
+
+// TestQueryDefaults: without settings, a statement may run 30 seconds and a result answers
+// at most 10,000 rows, saying when there were more.
+func TestQueryDefaults(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	assert.Equal(t, []object{{"statement_timeout": "30s"}}, h.rows(t, "show statement_timeout"))
+
+	res := h.sql(t, "/pg/query", "select g from generate_series(1, 10001) g")
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	assert.Equal(t, "true", res.Header.Get(pgmeta.TruncatedHeader))
+	var rows []object
+	res.JSON(t, &rows)
+	require.Equal(t, 10000, len(rows), "rows answered")
+	assert.Equal(t, object{"g": 10000.0}, rows[len(rows)-1])
+
+	res = h.sql(t, "/pg/query", "select g from generate_series(1, 10000) g")
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	assert.Empty(t, res.Header.Get(pgmeta.TruncatedHeader))
+}
