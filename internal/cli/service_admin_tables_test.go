@@ -143,12 +143,13 @@ func TestAdminTableData(t *testing.T) {
 	assert.Equal(t, "public.salaries", denied[3].ResourceID)
 }
 
-// TestAdminTableDataLevels: super and system admins and the service-role key reach every
+// TestAdminTableDataLevels: system and super admins and the service-role key reach every
 // table and function; a moderator reaches nothing unless assigned; credentials that are not
 // an admin's are refused.
 func TestAdminTableDataLevels(t *testing.T) {
 	t.Parallel()
 	e := newTablesEnv(t)
+	_, system := e.adminWith(t, "system@example.com", "system_admin")
 	_, super := e.adminWith(t, "super@example.com", "super_admin")
 	_, moderator := e.adminWith(t, "mod@example.com", "moderator")
 	_, assignedModerator := e.adminWith(t, "mod2@example.com", "moderator", "public.posts")
@@ -158,6 +159,7 @@ func TestAdminTableDataLevels(t *testing.T) {
 		name, token, key   string
 		posts, payroll, fn int
 	}{
+		{"system admin", system, "", 200, 200, 200},
 		{"super admin", super, "", 200, 200, 200},
 		{"service-role key", e.ServiceRoleKey(), e.ServiceRoleKey(), 200, 200, 200},
 		{"moderator", moderator, "", 403, 403, 403},
