@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -175,4 +177,48 @@ func TestAdminTableDataLevels(t *testing.T) {
 			assert.Equal(t, "application/json; charset=utf-8", res.Header.Get("Content-Type"), "%s %s", c.name, path)
 		}
 	}
+}
+
+// TestAdminTableDataReach: an admin limited to assigned tables cannot reach another table
+// through a many-to-many embed's junction table, and the OpenAPI description lists only what
+// it may reach.
+func TestAdminTableDataReach(t *testing.T) {
+	t.Parallel()
+	e := newTablesEnv(t)
+	_, err := e.DB.Pool.Exec(context.Background(), `
+CREATE TABLE public.tags (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE public.post_tags (post_id int REFERENCES public.posts (id), tag_id int REFERENCES public.tags (id), PRIMARY KEY (post_id, tag_id));
+GRANT ALL ON public.tags, public.post_tags TO service_role;
+INSERT INTO public.tags VALUES (1, 'news'); INSERT INTO public.post_tags VALUES (1, 1);
+NOTIFY pgrst, 'reload schema'`)
+	require.NoError(t, err)
+	_, token := e.adminWith(t, "editor@example.com", "regular_admin", "public.posts", "public.tags")
+	_, super := e.adminWith(t, "super@example.com", "super_admin")
+
+	// The schema cache reloads in the background: poll until the junction is known.
+	require.Eventually(t, func() bool {
+		return e.table(t, super, "GET", "/posts?select=id,tags(name)", nil, nil).Status == 200
+	}, 10*time.Second, 20*time.Millisecond)
+	res := e.table(t, token, "GET", "/posts?select=id,tags(name)", nil, nil)
+	require.Equal(t, 403, res.Status, "the junction public.post_tags is not assigned: %s", res.Body)
+	assert.Contains(t, string(res.Body), "public.post_tags")
+	res = e.table(t, token, "GET", "/tags?select=name", nil, nil)
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+
+	res = e.table(t, token, "GET", "/", nil, nil)
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	var doc struct {
+		Paths map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(res.Body, &doc))
+	assert.Contains(t, doc.Paths, "/posts")
+	assert.Contains(t, doc.Paths, "/tags")
+	for _, hidden := range []string{"/payroll", "/post_tags", "/rpc/salaries"} {
+		assert.NotContains(t, doc.Paths, hidden)
+	}
+	res = e.table(t, super, "GET", "/", nil, nil)
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	require.NoError(t, json.Unmarshal(res.Body, &doc))
+	assert.Contains(t, doc.Paths, "/payroll")
+	assert.Contains(t, doc.Paths, "/rpc/salaries")
 }
