@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/admin"
@@ -15,7 +19,8 @@ import (
 // adminService builds Go Forward's own control-plane API, /admin/v1. Admins sign in with
 // auth's code (passwords, lockout, second factors), through the server's one auth service
 // (serviceDeps.authService), which is built for it even when /auth/v1 is not mounted; its
-// background work then runs with the admin service.
+// background work then runs with the admin service. Table data for admins,
+// /admin/v1/rest/v1, is mounted with it (adminTables).
 func adminService() serviceBuilder {
 	return serviceBuilder{name: "admin", build: func(d serviceDeps) (builtService, error) {
 		authSvc, err := d.authService()
@@ -30,11 +35,25 @@ func adminService() serviceBuilder {
 			Pool: d.admin, Sessions: sessions, Keys: d.keys, Logger: d.logger, Now: d.clock, SignIn: authSvc, Users: authSvc,
 			Migrations: migrationService(d.admin, d.cfg, d.logger), AuditDir: audit.Dir(d.dir),
 		})
+		tables, err := newAdminTables(d, sessions)
+		if err != nil {
+			return builtService{}, err
+		}
+		mount := func(mux *http.ServeMux) {
+			svc.Mount(mux)
+			tables.mount(mux)
+		}
 		built := builtService{
-			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: svc.Mount, Open: admin.OpenPaths},
+			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: mount, Open: admin.OpenPaths},
+			run:     tables.run,
 		}
 		if !d.cfg.ServiceEnabled("auth") {
-			built.run = authSvc.Run
+			built.run = func(ctx context.Context) error {
+				g, gctx := errgroup.WithContext(ctx)
+				g.Go(func() error { return authSvc.Run(gctx) })
+				g.Go(func() error { return tables.run(gctx) })
+				return g.Wait()
+			}
 		}
 		return built, nil
 	}}

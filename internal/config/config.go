@@ -47,6 +47,7 @@ type Config struct {
 	Admin       AdminConfig    `koanf:"admin" doc:"The admin service (/admin/v1): administrators' sessions."`
 	Audit       AuditConfig    `koanf:"audit" doc:"The audit log of administrative and security events."`
 	Migrations  MigrateConfig  `koanf:"migrations" doc:"The project's own schema migrations: files in a directory, history in goforward.migrations."`
+	SQL         SQLConfig      `koanf:"sql" doc:"The guarded SQL runner of the meta service (POST /pg/query)."`
 }
 
 // ServerConfig configures the single HTTP listener.
@@ -173,6 +174,7 @@ func Defaults() Config {
 		Storage:  defaultStorage(),
 		Realtime: defaultRealtime(),
 		Admin:    defaultAdmin(),
+		SQL:      defaultSQL(),
 	}
 }
 

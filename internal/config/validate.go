@@ -81,6 +81,7 @@ func (c Config) Validate() error {
 	validateRealtime(&errs, c.Realtime)
 	validateAdmin(&errs, c.Admin)
 	validateAudit(&errs, c.Audit)
+	validateSQL(&errs, c.SQL)
 	return errors.Join(errs...)
 }
 

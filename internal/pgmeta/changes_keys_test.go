@@ -41,6 +41,7 @@ CREATE TABLE public.profiles (id int PRIMARY KEY)`)
 
 	o2m := h.send(t, "POST", "/pg/relationships", map[string]any{
 		"relationship_type": "one_to_many", "source_table": "posts", "target_table": "authors", "on_delete": "cascade",
+		"on_update": "set null",
 	})
 	require.Equal(t, 200, o2m.Status, "%s", o2m.Body)
 	var rels []object
@@ -52,8 +53,10 @@ CREATE TABLE public.profiles (id int PRIMARY KEY)`)
 	var typ, action string
 	require.NoError(t, h.DB.Pool.QueryRow(t.Context(), `SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'public.posts'::regclass AND attname = 'authors_id'`).Scan(&typ))
 	assert.Equal(t, "bigint", typ, "the new column takes the referenced column's type")
-	require.NoError(t, h.DB.Pool.QueryRow(t.Context(), `SELECT confdeltype::text FROM pg_constraint WHERE conname = 'posts_authors_id_fkey'`).Scan(&action))
-	assert.Equal(t, "c", action)
+	var onUpdate string
+	require.NoError(t, h.DB.Pool.QueryRow(t.Context(), `SELECT confdeltype::text, confupdtype::text FROM pg_constraint WHERE conname = 'posts_authors_id_fkey'`).Scan(&action, &onUpdate))
+	assert.Equal(t, "c", action, "ON DELETE CASCADE")
+	assert.Equal(t, "n", onUpdate, "ON UPDATE SET NULL")
 
 	o2o := h.send(t, "POST", "/pg/relationships", map[string]any{
 		"relationship_type": "one_to_one", "source_table": "public.profiles", "source_column": "id", "target_table": "authors",
@@ -88,4 +91,17 @@ CREATE TABLE public.profiles (id int PRIMARY KEY)`)
 	assert.Equal(t, "public.posts_tags has a primary key of 2 columns: name the column to reference", body["error"])
 	res = h.send(t, "POST", "/pg/relationships", map[string]any{"relationship_type": "two_to_many", "source_table": "posts", "target_table": "tags"})
 	assert.Equal(t, 400, res.Status)
+
+	// One transaction: the foreign key is added, then its UNIQUE fails on duplicates, and
+	// neither is left behind.
+	h.exec(t, `INSERT INTO public.authors VALUES (1); CREATE TABLE public.bios (id int PRIMARY KEY, author bigint);
+INSERT INTO public.bios VALUES (1, 1), (2, 1)`)
+	res = h.send(t, "POST", "/pg/relationships", map[string]any{
+		"relationship_type": "one_to_one", "source_table": "bios", "source_column": "author", "target_table": "authors",
+	})
+	require.Equal(t, 400, res.Status, "%s", res.Body)
+	assert.Contains(t, string(res.Body), "23505")
+	var keys int
+	require.NoError(t, h.DB.Pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.bios'::regclass AND contype <> 'p'`).Scan(&keys))
+	assert.Equal(t, 0, keys, "no foreign key or unique constraint is left")
 }

@@ -23,9 +23,16 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, pgmeta.Config{})
+}
+
+// newHarnessWith is newHarness with the service configured by cfg.
+func newHarnessWith(t testing.TB, cfg pgmeta.Config) *harness {
+	t.Helper()
 	h := &harness{sessions: access.NewSessions(access.SessionConfig{IdleTimeout: time.Hour, MaxAge: 12 * time.Hour}, nil)}
 	h.Env = servicetest.New(t, func(env *servicetest.Env) []gateway.Service {
-		svc := pgmeta.New(pgmeta.Config{}, pgmeta.Deps{Pool: env.DB.Pool, Sessions: h.sessions, Keys: env.Keys, Logger: env.Logger})
+		svc := pgmeta.New(cfg, pgmeta.Deps{Pool: env.DB.Pool, Sessions: h.sessions, Keys: env.Keys, Logger: env.Logger})
+		t.Cleanup(svc.Close)
 		return []gateway.Service{{Name: "meta", Prefix: pgmeta.Prefix, Mount: svc.Mount, Open: pgmeta.OpenPaths}}
 	})
 	return h

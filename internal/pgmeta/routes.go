@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/audit"
@@ -17,6 +18,8 @@ type need int
 const (
 	needRead need = iota
 	needWrite
+	// needSQL runs SQL: can_access_sql (system admins, the service-role key).
+	needSQL
 )
 
 // route is one endpoint and what it takes to call it.
@@ -37,6 +40,7 @@ func (s *Service) routes() []route {
 		}
 	}
 	rts = append(rts, s.writeRoutes()...)
+	rts = append(rts, s.queryRoutes()...)
 	rts = append(rts,
 		route{method: "GET", path: "/config/version", need: needRead, handler: s.version},
 		route{method: "GET", path: "/relationships", need: needRead, handler: s.relationships},
@@ -47,10 +51,26 @@ func (s *Service) routes() []route {
 
 // allowed reports whether p may call a route needing n.
 func allowed(p access.Principal, n need) bool {
-	if n == needRead && p.Has(access.CanViewDashboard) {
-		return true
+	switch n {
+	case needSQL:
+		return p.Has(access.CanAccessSQL)
+	case needRead:
+		if p.Has(access.CanViewDashboard) {
+			return true
+		}
 	}
 	return p.Has(access.CanManageDatabase)
+}
+
+// needs names the capabilities that grant n, for messages and the audit log.
+func needs(n need) []string {
+	switch n {
+	case needSQL:
+		return []string{string(access.CanAccessSQL)}
+	case needRead:
+		return []string{string(access.CanManageDatabase), string(access.CanViewDashboard)}
+	}
+	return []string{string(access.CanManageDatabase)}
 }
 
 // guard authenticates the request, checks what the route needs and hands the principal to the
@@ -62,15 +82,19 @@ func (s *Service) guard(rt route) httpx.HandlerFunc {
 			return authError(err)
 		}
 		if !allowed(p, rt.need) {
-			s.auditDenied(r, p, rt)
-			what := string(access.CanManageDatabase)
-			if rt.need == needRead {
-				what += " or " + string(access.CanViewDashboard)
+			if rt.need == needSQL {
+				s.auditQueryDenied(r, p)
+			} else {
+				s.auditDenied(r, p, rt)
 			}
 			return apiError(http.StatusForbidden, codeInsufficientCapability,
-				"This action needs the %s capability, which your admin level (%s) does not have", what, p.Level)
+				"This action needs the %s capability, which your admin level (%s) does not have", strings.Join(needs(rt.need), " or "), p.Level)
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.QueryTimeout)
+		timeout := s.cfg.QueryTimeout
+		if rt.need == needSQL {
+			timeout = s.cfg.SQL.RequestTimeout
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		return rt.handler(w, r.WithContext(access.WithPrincipal(ctx, p)), p)
 	}
@@ -97,11 +121,7 @@ func (s *Service) auditDenied(r *http.Request, p access.Principal, rt route) {
 	e := audit.Entry{Actor: p.Actor(), Action: "meta.access_denied", Client: audit.ClientOf(r),
 		Outcome: audit.Denied, Severity: audit.Warning, ResourceType: "route", ResourceID: rt.method + " " + Prefix + rt.path,
 		Details: map[string]any{"level": string(p.Level), "path": r.URL.Path}}
-	if rt.need == needRead {
-		e.Details["needs"] = []string{string(access.CanManageDatabase), string(access.CanViewDashboard)}
-	} else {
-		e.Details["needs"] = []string{string(access.CanManageDatabase)}
-	}
+	e.Details["needs"] = needs(rt.need)
 	if err := audit.Record(context.WithoutCancel(r.Context()), s.pool, e); err != nil {
 		s.logger.Error("pgmeta: audit a refused request", "error", err)
 	}

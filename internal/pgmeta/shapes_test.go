@@ -2,6 +2,7 @@ package pgmeta_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -244,15 +245,14 @@ func TestErrors(t *testing.T) {
 }
 
 // TestColumnKinds: columns of the goforward.rich_text and goforward.file_reference domains
-// are reported as such (the domains' migration is not in yet, so the test makes stand-ins).
+// (migration 0012) are reported as such, and POST /pg/columns creates them.
 func TestColumnKinds(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.exec(t, `CREATE DOMAIN goforward.rich_text AS jsonb;
-CREATE DOMAIN goforward.file_reference AS jsonb;
-CREATE TABLE public.docs (body goforward.rich_text, attachment goforward.file_reference, meta json, tags int[])`)
+	h.exec(t, `CREATE TABLE public.docs (body goforward.rich_text, attachment goforward.file_reference, meta json, tags int[])`)
+	table := h.oid(t, "'public.docs'::regclass")
 	var cols []object
-	h.getJSON(t, fmt.Sprintf("/pg/columns/%d", h.oid(t, "'public.docs'::regclass")), &cols)
+	h.getJSON(t, fmt.Sprintf("/pg/columns/%d", table), &cols)
 	require.Len(t, cols, 4)
 	kinds := func(c object) []any {
 		return []any{c["is_rich_text"], c["is_file_reference"], c["is_json"], c["is_array"], c["array_element_type"]}
@@ -262,4 +262,68 @@ CREATE TABLE public.docs (body goforward.rich_text, attachment goforward.file_re
 	assert.Equal(t, []any{false, true, true, false, nil}, kinds(cols[1]))
 	assert.Equal(t, []any{false, false, true, false, nil}, kinds(cols[2]))
 	assert.Equal(t, []any{false, false, false, true, "integer"}, kinds(cols[3]))
+
+	for _, typ := range []string{"goforward.rich_text", "goforward.file_reference"} {
+		name := strings.TrimPrefix(typ, "goforward.") + "_col"
+		created := h.sendOK(t, "POST", "/pg/columns", map[string]any{"table_id": table, "name": name, "type": typ, "is_nullable": false,
+			"default_value": map[string]string{"goforward.rich_text": `{"html": "", "text": ""}`,
+				"goforward.file_reference": `{"file_id": "none", "url": "", "filename": "", "size": 0, "mime_type": "application/octet-stream"}`}[typ]})
+		assert.Equal(t, typ == "goforward.rich_text", created["is_rich_text"], typ)
+		assert.Equal(t, typ == "goforward.file_reference", created["is_file_reference"], typ)
+		assert.Equal(t, true, created["is_json"])
+		assert.Equal(t, false, created["is_nullable"])
+	}
+}
+
+// TestForeignTables: foreign tables in postgres-meta's shape, with their columns unless
+// include_columns=false, filtered by schema, and a 404 for an id that is not one.
+func TestForeignTables(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// postgres_fdw connects only when the table is read. A wrapper without a handler cannot
+	// say whether its tables are updatable, and must not fail the lists.
+	h.exec(t, `CREATE EXTENSION postgres_fdw;
+CREATE SERVER elsewhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost', dbname 'elsewhere');
+CREATE FOREIGN TABLE public.remote_people (id int NOT NULL, name text) SERVER elsewhere;
+COMMENT ON FOREIGN TABLE public.remote_people IS 'Kept elsewhere';
+CREATE FOREIGN DATA WRAPPER nowhere_fdw; CREATE SERVER nowhere FOREIGN DATA WRAPPER nowhere_fdw;
+CREATE SCHEMA other; CREATE FOREIGN TABLE other.remote_other (id int) SERVER nowhere`)
+	id := h.oid(t, "'public.remote_people'::regclass")
+
+	res := h.get(t, fmt.Sprintf("/pg/foreign-tables/%d", id))
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	assert.Equal(t, []string{"id", "schema", "name", "comment", "columns"}, keys(t, res.Body))
+	var item object
+	res.JSON(t, &item)
+	assert.True(t, jsonEqual(object{"id": id, "schema": "public", "name": "remote_people", "comment": "Kept elsewhere"},
+		object{"id": item["id"], "schema": item["schema"], "name": item["name"], "comment": item["comment"]}), "%v", item)
+	columns := item["columns"].([]any)
+	require.Len(t, columns, 2)
+	assert.Equal(t, "id", columns[0].(object)["name"])
+	assert.Equal(t, false, columns[0].(object)["is_nullable"])
+	assert.Equal(t, "name", columns[1].(object)["name"])
+	assert.Equal(t, true, columns[1].(object)["is_updatable"])
+
+	var list []object
+	h.getJSON(t, "/pg/foreign-tables?included_schemas=public", &list)
+	require.Len(t, list, 1)
+	assert.Equal(t, "remote_people", list[0]["name"])
+	// Fresh slices: decoding into a used one would merge into its old objects.
+	var bare []object
+	h.getJSON(t, "/pg/foreign-tables?included_schemas=other&include_columns=false", &bare)
+	require.Len(t, bare, 1)
+	assert.Equal(t, "remote_other", bare[0]["name"])
+	assert.NotContains(t, bare[0], "columns")
+	var other []object
+	h.getJSON(t, "/pg/foreign-tables?included_schemas=other", &other)
+	require.Len(t, other, 1)
+	assert.Equal(t, false, other[0]["columns"].([]any)[0].(object)["is_updatable"])
+	var columnList []object
+	h.getJSON(t, "/pg/columns?included_schemas=other", &columnList)
+	assert.Len(t, columnList, 1)
+
+	// A table's id names no foreign table.
+	h.exec(t, "CREATE TABLE public.local_people (id int)")
+	res = h.get(t, fmt.Sprintf("/pg/foreign-tables/%d", h.oid(t, "'public.local_people'::regclass")))
+	assert.Equal(t, 404, res.Status, "%s", res.Body)
 }

@@ -15,18 +15,14 @@ import (
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/meta"
-	"github.com/goforward/goforward/internal/security"
 )
 
 // serve handles every /rest/v1 request.
 func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if err := security.AuthErrorFrom(ctx); err != nil {
-		return jwtError(err)
-	}
-	principal, _ := security.PrincipalFrom(ctx)
-	if principal.Role == "" {
-		principal.Role = db.RoleAnon
+	principal, adm, err := s.caller(r)
+	if err != nil {
+		return err
 	}
 	req, err := Parse(r)
 	if err != nil {
@@ -45,7 +41,10 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		Headers: r.Header,
 	}
 	if req.Resource == "" && !req.RPC {
-		return runError(s.serveOpenAPI(w, r, &req, schema, scope), scope.Role)
+		return runError(s.serveOpenAPI(w, r, &req, schema, scope, adm), scope.Role)
+	}
+	if err := adm.allowsResource(&req, schema.Schemas[0]); err != nil {
+		return err
 	}
 	if r.Method == http.MethodOptions {
 		return s.serveOptions(w, &req, schema)
@@ -54,9 +53,12 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := adm.allows(q); err != nil {
+		return err
+	}
 	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})
-	x := &exchange{w: w, q: q, maxRows: int64(s.cfg.MaxRows)}
-	return runError(s.execute(r, scope, q, stmt, x), scope.Role)
+	x := &exchange{w: w, q: q, maxRows: int64(s.cfg.MaxRows), adm: adm}
+	return runError(s.reportFailure(r, x, s.execute(r, scope, q, stmt, x)), scope.Role)
 }
 
 // runError turns the error of running SQL as role into the response PostgREST would give.
@@ -91,6 +93,10 @@ type exchange struct {
 	body     []byte // writes keep the body until the transaction has committed
 	// settings are response.headers and response.status as the statement left them.
 	settings responseSettings
+	// adm is the request's admission when the service admits requests itself (Deps.Admit).
+	adm *Admission
+	// audited is set for a write Admission.Write must hear of.
+	audited bool
 }
 
 // Pipeline is what the service sends for q after the role switch, and how that transaction
@@ -121,6 +127,11 @@ func Pipeline(q *Query, stmt Statement) ([]db.Statement, db.PipelineOptions) {
 
 func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt Statement, x *exchange) error {
 	stmts, opts := Pipeline(q, stmt)
+	if x.adm.audits(q) {
+		// The transaction stays open until the write has been reported (Admission.Write).
+		opts.Confirm = true
+		x.audited = true
+	}
 	write := q.kind != kindRead && q.kind != kindCall
 	main := 0 // the index of stmt's result: after the EXPLAIN's, before the guard's
 	if stmt.Explain != nil {
@@ -149,6 +160,11 @@ func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt
 			return err
 		}
 		x.settings = settings
+		if x.audited {
+			if err := x.adm.Write(r.Context(), q.write(r, x.page, nil)); err != nil {
+				return err
+			}
+		}
 		body := rows.RawValues()[2]
 		if write || opts.Confirm {
 			x.body = append([]byte(nil), body...)

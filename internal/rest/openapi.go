@@ -15,7 +15,7 @@ import (
 // follow-privileges does, limited to what the caller's role may reach: relations it holds a
 // privilege on (the methods it may use on them, the columns it holds a privilege on) and the
 // functions it may execute.
-func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, req *Request, schema *meta.Schema, scope db.RequestScope) error {
+func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, req *Request, schema *meta.Schema, scope db.RequestScope, adm *Admission) error {
 	if s.cfg.OpenAPIDisabled {
 		return apiError(http.StatusNotFound, "PGRST126", "Root endpoint metadata is disabled", nil, nil)
 	}
@@ -30,6 +30,7 @@ func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, req *Requ
 	if err != nil {
 		return err
 	}
+	adm.filterOpenAPI(visible, p.schema)
 	doc := openAPIDocument(schema, p.schema, r.Host, visible)
 	w.Header().Set("Content-Type", "application/openapi+json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)

@@ -44,6 +44,10 @@ type Deps struct {
 	Runner *db.RoleRunner
 	// Logger receives the service's logs. Nil: slog.Default().
 	Logger *slog.Logger
+	// Admit, when set, decides who each request runs as and what it may reach, instead of the
+	// JWT the gateway verified: Go Forward mounts a second instance this way for admin
+	// sessions (/admin/v1/rest/v1). Its error is the answer. Nil: the gateway's JWT.
+	Admit func(r *http.Request) (Admission, error)
 }
 
 // Service serves /rest/v1.
@@ -52,6 +56,7 @@ type Service struct {
 	runner    *db.RoleRunner
 	inspector *meta.Inspector
 	logger    *slog.Logger
+	admit     func(r *http.Request) (Admission, error)
 }
 
 // New builds the service. It does no I/O: the schema cache is loaded by Run, or by the
@@ -81,6 +86,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			Changed: deps.Runner.ForgetPreparedStatements,
 		}, logger),
 		logger: logger,
+		admit:  deps.Admit,
 	}, nil
 }
 

@@ -53,7 +53,19 @@ cols AS (
     CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity_generation,
     a.attgenerated = 's' AS is_generated,
     NOT (a.attnotnull OR (t.typtype = 'd' AND t.typnotnull)) AS is_nullable,
-    r.relkind IN ('r', 'p') OR (r.relkind IN ('v', 'f') AND pg_column_is_updatable(r.oid, a.attnum, false)) AS is_updatable,
+    -- pg_column_is_updatable asks a foreign table's wrapper, and fails when the wrapper has no
+    -- handler (CREATE FOREIGN DATA WRAPPER without HANDLER): such a table cannot be written.
+    CASE
+      WHEN r.relkind IN ('r', 'p') THEN true
+      WHEN r.relkind = 'v' THEN pg_column_is_updatable(r.oid, a.attnum, false)
+      WHEN r.relkind = 'f' AND EXISTS (
+        SELECT 1 FROM pg_foreign_table ft
+        JOIN pg_foreign_server fs ON fs.oid = ft.ftserver
+        JOIN pg_foreign_data_wrapper w ON w.oid = fs.srvfdw
+        WHERE ft.ftrelid = r.oid AND w.fdwhandler <> 0
+      ) THEN pg_column_is_updatable(r.oid, a.attnum, false)
+      ELSE false
+    END AS is_updatable,
     u.conrelid IS NOT NULL AS is_unique,
     coalesce(e.labels, ee.labels, '[]'::json) AS enums,
     ck.definition AS "check",

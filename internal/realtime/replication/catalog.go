@@ -58,8 +58,8 @@ func (c *catalog) describe(ctx context.Context, msg *pglogrepl.RelationMessage) 
 	return rel, nil
 }
 
-// loadTypes caches every type in oids that is not cached yet, and the element types of the
-// arrays among them.
+// loadTypes caches every type in oids that is not cached yet, the element types of the arrays
+// among them and the base types of the domains.
 func (c *catalog) loadTypes(ctx context.Context, oids []uint32) error {
 	for len(oids) > 0 {
 		missing := make([]uint32, 0, len(oids))
@@ -71,7 +71,8 @@ func (c *catalog) loadTypes(ctx context.Context, oids []uint32) error {
 		if len(missing) == 0 {
 			return nil
 		}
-		rows, err := c.pool.Query(ctx, `SELECT oid, typname::text, typcategory::text, typelem, typdelim::text
+		rows, err := c.pool.Query(ctx, `SELECT oid, typname::text, typcategory::text, typelem, typdelim::text,
+			CASE WHEN typtype = 'd' THEN typbasetype ELSE 0 END
 			FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])`, missing)
 		if err != nil {
 			return fmt.Errorf("look up column types: %w", err)
@@ -80,20 +81,23 @@ func (c *catalog) loadTypes(ctx context.Context, oids []uint32) error {
 		var elems []uint32
 		for rows.Next() {
 			var (
-				oid, elem             uint32
+				oid, elem, base       uint32
 				name, category, delim string
 			)
-			if err := rows.Scan(&oid, &name, &category, &elem, &delim); err != nil {
+			if err := rows.Scan(&oid, &name, &category, &elem, &delim, &base); err != nil {
 				rows.Close()
 				return fmt.Errorf("look up column types: %w", err)
 			}
-			info := typeInfo{Name: name, Category: category, Elem: elem, Delim: ','}
+			info := typeInfo{Name: name, Category: category, Elem: elem, Delim: ',', Base: base}
 			if len(delim) == 1 {
 				info.Delim = delim[0]
 			}
 			loaded[oid] = info
 			if elem != 0 {
 				elems = append(elems, elem)
+			}
+			if base != 0 {
+				elems = append(elems, base)
 			}
 		}
 		if err := rows.Err(); err != nil {

@@ -12,6 +12,10 @@ type typeInfo struct {
 	Category string
 	Elem     uint32 // element type of an array type, 0 otherwise
 	Delim    byte   // array element delimiter of this type (',' for almost all)
+	// Base is a domain's base type, 0 for other types. A domain's value is its base type's
+	// (the stream names a column by its declared type, the domain), and to_jsonb renders it
+	// as the base type: a domain over jsonb is JSON, over int[] an array.
+	Base uint32
 }
 
 // Type OIDs rendered specially. They are fixed for every PostgreSQL installation.
@@ -36,6 +40,9 @@ const (
 // them too.
 func renderValue(types map[uint32]typeInfo, oid uint32, text string) json.RawMessage {
 	info := types[oid]
+	if info.Base != 0 && info.Base != oid {
+		return renderValue(types, info.Base, text)
+	}
 	switch {
 	case oid == oidBool || (info.Category == "B" && (text == "t" || text == "f")):
 		if text == "t" {

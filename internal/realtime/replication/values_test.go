@@ -22,6 +22,10 @@ var testTypes = map[uint32]typeInfo{
 	9000: {Name: "my_domain", Category: "N", Delim: ','},
 	9001: {Name: "mood", Category: "E", Delim: ','},
 	9002: {Name: "_mood", Category: "A", Elem: 9001, Delim: ','},
+	// goforward.rich_text and a domain over int[]: rendered as their base types.
+	9003: {Name: "rich_text", Category: "U", Delim: ',', Base: 3802},
+	9004: {Name: "int_list", Category: "A", Delim: ',', Base: 1007},
+	9005: {Name: "nested_domain", Category: "U", Delim: ',', Base: 9003},
 }
 
 func TestRenderValueMatchesToJSONB(t *testing.T) {
@@ -41,6 +45,9 @@ func TestRenderValueMatchesToJSONB(t *testing.T) {
 		{"float exponent", 701, "1e+20", `1e+20`},
 		{"domain over a number", 9000, "42", `42`},
 		{"jsonb", 3802, `{"a": [1, 2]}`, `{"a": [1, 2]}`},
+		{"domain over jsonb", 9003, `{"html": "<p>Hi</p>", "text": "Hi"}`, `{"html": "<p>Hi</p>", "text": "Hi"}`},
+		{"domain over a domain over jsonb", 9005, `{"a": 1}`, `{"a": 1}`},
+		{"domain over an array", 9004, "{1,2}", `[1,2]`},
 		{"text with quotes", 25, `say "hi"`, `"say \"hi\""`},
 		{"timestamptz", 1184, "2024-01-02 03:04:05.123456+00", `"2024-01-02T03:04:05.123456+00:00"`},
 		{"timestamptz half-hour offset", 1184, "2024-01-02 03:04:05+05:30", `"2024-01-02T03:04:05+05:30"`},
