@@ -14,6 +14,7 @@ import (
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/security"
+	"github.com/goforward/goforward/internal/tablesecurity"
 	"github.com/goforward/goforward/internal/usermigrations"
 )
 
@@ -64,6 +65,7 @@ type Service struct {
 	signIn SignInAuth
 	manage *Manager
 	mig    *usermigrations.Service // nil: no migrations on this node
+	tables *tablesecurity.Service
 }
 
 // New builds the service.
@@ -84,6 +86,7 @@ func New(cfg Config, deps Deps) *Service {
 		s.now = time.Now
 	}
 	s.manage = NewManager(deps.Pool, deps.Users, deps.Sessions, s.logger)
+	s.tables = tablesecurity.NewService(deps.Pool, s.logger)
 	return s
 }
 

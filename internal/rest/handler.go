@@ -54,6 +54,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.applyOverlays(q, scope.Role)
 	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})
 	x := &exchange{w: w, q: q, maxRows: int64(s.cfg.MaxRows)}
 	return runError(s.execute(r, scope, q, stmt, x), scope.Role)

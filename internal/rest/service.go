@@ -44,6 +44,9 @@ type Deps struct {
 	Runner *db.RoleRunner
 	// Logger receives the service's logs. Nil: slog.Default().
 	Logger *slog.Logger
+	// Overlays are the views restricted roles read tables through (tablesecurity.go). Nil:
+	// none.
+	Overlays Overlays
 }
 
 // Service serves /rest/v1.
@@ -52,6 +55,7 @@ type Service struct {
 	runner    *db.RoleRunner
 	inspector *meta.Inspector
 	logger    *slog.Logger
+	overlays  Overlays
 }
 
 // New builds the service. It does no I/O: the schema cache is loaded by Run, or by the
@@ -80,7 +84,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			// no longer has.
 			Changed: deps.Runner.ForgetPreparedStatements,
 		}, logger),
-		logger: logger,
+		logger:   logger,
+		overlays: deps.Overlays,
 	}, nil
 }
 

@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/goforward/goforward/internal/httpx"
+	"github.com/goforward/goforward/internal/ratelimit"
+)
+
+// restPrefix is where the tables a TableGuard limits are served.
+const restPrefix = "/rest/v1/"
+
+// TableGuard limits requests per table (a table's security config, internal/tablesecurity's
+// Registry). profile is the schema the client asked for (Accept-Profile for reads,
+// Content-Profile for writes; "" for the default one).
+type TableGuard interface {
+	AllowTable(ctx context.Context, profile, table, key string) (ratelimit.Decision, error)
+}
+
+// limitTables applies Deps.Tables to /rest/v1/{table}, counted per user or client network
+// like the global limit (rateKey). Like limitRate, a guard that cannot decide lets the
+// request through.
+func (g *Gateway) limitTables(next http.Handler) http.Handler {
+	if g.tables == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		table, ok := restTable(r.URL.Path)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		key, limited := g.rateKey(ctx)
+		if !limited {
+			next.ServeHTTP(w, r)
+			return
+		}
+		profile := r.Header.Get("Accept-Profile")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			profile = r.Header.Get("Content-Profile")
+		}
+		decision, err := g.tables.AllowTable(ctx, profile, table, key)
+		switch {
+		case err != nil:
+			g.logger.ErrorContext(ctx, "table rate limit failed, allowing request", "request_id", httpx.RequestID(ctx), "error", err)
+		case !decision.Allowed:
+			w.Header().Set("Retry-After", strconv.Itoa(decision.RetryAfterSeconds()))
+			g.writeMessage(w, r, http.StatusTooManyRequests, msgRateLimited)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// restTable is the table of a /rest/v1/{table} path; false for the root and /rpc/.
+func restTable(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, restPrefix)
+	if !ok || rest == "" || strings.Contains(rest, "/") {
+		return "", false
+	}
+	return rest, true
+}
