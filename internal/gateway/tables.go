@@ -3,12 +3,17 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/ratelimit"
+	"github.com/goforward/goforward/internal/security"
 )
+
+// msgTableIPDenied answers a client outside a table's IP allow-list.
+const msgTableIPDenied = "Your IP address is not allowed to access this table"
 
 // restPrefix is where the tables a TableGuard limits are served.
 const restPrefix = "/rest/v1/"
@@ -18,11 +23,15 @@ const restPrefix = "/rest/v1/"
 // Content-Profile for writes; "" for the default one).
 type TableGuard interface {
 	AllowTable(ctx context.Context, profile, table, key string) (ratelimit.Decision, error)
+	// TableAllowsIP reports whether a client at addr may reach the table (its IP allow-list).
+	TableAllowsIP(profile, table string, addr netip.Addr) bool
 }
 
-// limitTables applies Deps.Tables to /rest/v1/{table}, counted per user or client network
-// like the global limit (rateKey). Like limitRate, a guard that cannot decide lets the
-// request through.
+// limitTables applies Deps.Tables to /rest/v1/{table}: the IP allow-list first (403; the
+// table's policies refuse such a client too, this makes the refusal plain), then the rate
+// limit, counted per user or client network like the global limit (rateKey). The service
+// role is exempt from both, as it is from the table's policies. Like limitRate, a guard that
+// cannot decide lets the request through.
 func (g *Gateway) limitTables(next http.Handler) http.Handler {
 	if g.tables == nil {
 		return next
@@ -34,8 +43,7 @@ func (g *Gateway) limitTables(next http.Handler) http.Handler {
 			return
 		}
 		ctx := r.Context()
-		key, limited := g.rateKey(ctx)
-		if !limited {
+		if p, ok := security.PrincipalFrom(ctx); ok && p.Role == security.RoleServiceRole {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -43,6 +51,11 @@ func (g *Gateway) limitTables(next http.Handler) http.Handler {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			profile = r.Header.Get("Content-Profile")
 		}
+		if !g.tables.TableAllowsIP(profile, table, httpx.ClientIP(ctx)) {
+			g.writeMessage(w, r, http.StatusForbidden, msgTableIPDenied)
+			return
+		}
+		key, _ := g.rateKey(ctx)
 		decision, err := g.tables.AllowTable(ctx, profile, table, key)
 		switch {
 		case err != nil:

@@ -110,6 +110,14 @@ func (r *Registry) AllowTable(ctx context.Context, profile, table, key string) (
 	return r.Allow(ctx, profile, table, key)
 }
 
+// TableAllowsIP is Rule.AllowsIP for the gateway (profile as in AllowTable).
+func (r *Registry) TableAllowsIP(profile, table string, addr netip.Addr) bool {
+	if profile == "" {
+		profile = r.DefaultSchema
+	}
+	return r.Rule(profile, table).AllowsIP(addr)
+}
+
 // Allow counts one request to schema.table against its rate limit, for key (a user or a
 // client network). Tables without a limit always allow.
 func (r *Registry) Allow(ctx context.Context, schema, table, key string) (ratelimit.Decision, error) {
