@@ -108,7 +108,7 @@ const gfObjectsSQL = `SELECT 'policy', polname::text FROM pg_catalog.pg_policy
 const overlaySQL = `SELECT n.nspname::text,
 	(SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid)
 	  + (SELECT count(*) FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid)
-	  + (SELECT count(*) FROM pg_catalog.pg_type ty WHERE ty.typnamespace = n.oid AND ty.typrelid = 0),
+	  + (SELECT count(*) FROM pg_catalog.pg_type ty WHERE ty.typnamespace = n.oid AND ty.typrelid = 0 AND ty.typcategory <> 'A'),
 	EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND c.relname = $2)
 	FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY ($1::text[])`
 

@@ -106,7 +106,7 @@ func compilePut(t *table, m *model, prev *Compiled) (*plan, error) {
 		return nil, err
 	}
 	kept := p.teardown(t, prev, m.masks)
-	p.resetPrivileges(t)
+	p.resetPrivileges(t, kept)
 	p.add("ALTER TABLE %s ENABLE ROW LEVEL SECURITY", t.qualified())
 	p.addMasks(t, m, kept)
 	p.addPolicies(t, m)
@@ -122,8 +122,7 @@ func compilePut(t *table, m *model, prev *Compiled) (*plan, error) {
 // privileges and row level security as they were before the first PUT.
 func compileDelete(t *table, prev *Compiled) *plan {
 	p := &plan{}
-	p.teardown(t, prev, nil)
-	p.resetPrivileges(t)
+	p.resetPrivileges(t, p.teardown(t, prev, nil))
 	for _, role := range restrictedRoles {
 		if privs := prev.ACLBefore.Table[role]; len(privs) > 0 {
 			p.add("GRANT %s ON %s TO %s", strings.Join(privs, ", "), t.qualified(), role)
@@ -175,11 +174,15 @@ func (p *plan) teardown(t *table, prev *Compiled, keep []maskSpec) map[string]bo
 	return kept
 }
 
-// resetPrivileges takes every table and column privilege from anon and authenticated.
-func (p *plan) resetPrivileges(t *table) {
+// resetPrivileges takes every table and column privilege from anon and authenticated, on
+// the columns left after teardown (masked copies it dropped are gone, kept ones stay).
+func (p *plan) resetPrivileges(t *table, kept map[string]bool) {
 	p.add("REVOKE ALL ON %s FROM %s", t.qualified(), apiRoles)
 	cols := make([]string, 0, len(t.Columns))
 	for _, c := range t.Columns {
+		if isHelper(c.Name) && !kept[c.Name] {
+			continue
+		}
 		cols = append(cols, quoteIdent(c.Name))
 	}
 	if len(cols) > 0 {
