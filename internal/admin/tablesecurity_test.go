@@ -55,9 +55,9 @@ func TestTableSecurityRoutesCompileReplaceAndRemoveExactlyTheirObjects(t *testin
 	owned := map[string]any{
 		"id": "ignored", "table_name": "customers", "schema_name": "public", "display_name": "Customers",
 		"is_active": true, "created_at": "2024-01-01T00:00:00Z", "unknown_key": 1,
-		"api_config": map[string]any{"require_auth": true, "require_ownership": true, "ownership_column": "owner_id"},
+		"api_config":        map[string]any{"require_auth": true, "require_ownership": true, "ownership_column": "owner_id"},
 		"field_permissions": map[string]any{"email": map[string]any{"field_name": "email", "is_masked": true}},
-		"audit_config": map[string]any{"enabled": true, "actions": []string{"insert", "delete"}},
+		"audit_config":      map[string]any{"enabled": true, "actions": []string{"insert", "delete"}},
 	}
 	status, body = e.call(t, token, "PUT", path+"?dry_run=true", owned)
 	require.Equal(t, http.StatusOK, status, "%v", body)
