@@ -23,6 +23,9 @@ const restPrefix = "/rest/v1/"
 // Content-Profile for writes; "" for the default one).
 type TableGuard interface {
 	AllowTable(ctx context.Context, profile, table, key string) (ratelimit.Decision, error)
+	// TableRead is told of every GET and HEAD of /rest/v1/{table} once it was answered, for
+	// the tables whose reads are audited.
+	TableRead(ctx context.Context, profile, table string, r *http.Request, status int)
 	// TableAllowsIP reports whether a client at addr may reach the table (its IP allow-list).
 	TableAllowsIP(profile, table string, addr netip.Addr) bool
 }
@@ -43,13 +46,17 @@ func (g *Gateway) limitTables(next http.Handler) http.Handler {
 			return
 		}
 		ctx := r.Context()
+		read := r.Method == http.MethodGet || r.Method == http.MethodHead
+		profile := r.Header.Get("Accept-Profile")
+		if !read {
+			profile = r.Header.Get("Content-Profile")
+		}
+		if read {
+			defer func() { g.tables.TableRead(ctx, profile, table, r, exchangeFrom(ctx).w.Status()) }()
+		}
 		if p, ok := security.PrincipalFrom(ctx); ok && p.Role == security.RoleServiceRole {
 			next.ServeHTTP(w, r)
 			return
-		}
-		profile := r.Header.Get("Accept-Profile")
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			profile = r.Header.Get("Content-Profile")
 		}
 		if !g.tables.TableAllowsIP(profile, table, httpx.ClientIP(ctx)) {
 			g.writeMessage(w, r, http.StatusForbidden, msgTableIPDenied)

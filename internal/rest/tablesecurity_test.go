@@ -180,3 +180,41 @@ func TestTableIPAllowListRefusesOtherClients(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	assert.JSONEq(t, `[{"id":1},{"id":2}]`, string(res.Body))
 }
+
+func TestAuditedActionsReachTheAuditLog(t *testing.T) {
+	e := newSecuredEnv(t)
+	e.secure(t, "customers", map[string]any{
+		"api_config":   map[string]any{"require_ownership": true, "ownership_column": "owner_id"},
+		"audit_config": map[string]any{"enabled": true, "actions": []string{"select", "insert", "update"}},
+	})
+	ann := e.UserToken(t, userA, nil)
+	res := e.get(t, ann, "/customers?select=id&name=eq.Ann")
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res = e.Do(t, servicetest.Request{Method: http.MethodPost, Path: rest.Prefix + "/customers", Token: ann,
+		Body: map[string]any{"id": 3, "name": "Ann 2", "email": "ann2@example.com"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res = e.Do(t, servicetest.Request{Method: http.MethodPatch, Path: rest.Prefix + "/customers?id=eq.3", Token: ann,
+		Body: map[string]any{"name": "Ann 3"}})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+	res = e.Do(t, servicetest.Request{Method: http.MethodDelete, Path: rest.Prefix + "/customers?id=eq.3", Token: ann})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+	// Reads of tables whose config does not audit them are not recorded.
+	require.Equal(t, http.StatusOK, e.get(t, ann, "/orders?select=id").Status)
+
+	rows, err := e.DB.Pool.Query(context.Background(), `SELECT action, actor_type, actor_id,
+		coalesce(details ->> 'query', details -> 'key' ->> 'id', ''), coalesce(details ->> 'columns', '')
+		FROM goforward.audit_log WHERE action LIKE 'table.%' ORDER BY id`)
+	require.NoError(t, err)
+	var got [][]string
+	for rows.Next() {
+		var a, b, c, d, f string
+		require.NoError(t, rows.Scan(&a, &b, &c, &d, &f))
+		got = append(got, []string{a, b, c, d, f})
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, [][]string{
+		{"table.select", "user", userA, "select=id&name=eq.Ann", ""},
+		{"table.insert", "user", userA, "3", ""},
+		{"table.update", "user", userA, "3", `["name"]`},
+	}, got, "delete is not among the audited actions")
+}

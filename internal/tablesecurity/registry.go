@@ -45,6 +45,8 @@ type Rule struct {
 	Allowed []netip.Prefix
 	// RateLimit is the per-table limit; nil: none.
 	RateLimit *RateLimitConfig
+	// AuditSelect writes REST reads of the table to the audit log (TableRead).
+	AuditSelect bool
 	// Overlays are the roles that read the table through a view, and the view's schema.
 	Overlays map[string]string
 }
@@ -162,7 +164,8 @@ func (r *Registry) Load(ctx context.Context) error {
 		}
 		var schemas []string
 		_ = json.Unmarshal(overlays, &schemas)
-		rule := &Rule{Schema: schema, Table: table, RateLimit: cfg.APIConfig.RateLimit, Overlays: map[string]string{}}
+		rule := &Rule{Schema: schema, Table: table, RateLimit: cfg.APIConfig.RateLimit, Overlays: map[string]string{},
+			AuditSelect: cfg.Audits(ActionSelect)}
 		for _, entry := range cfg.APIConfig.IPWhitelist {
 			if p, err := parsePrefix(entry); err == nil {
 				rule.Allowed = append(rule.Allowed, p)
