@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward/internal/audit"
+	"github.com/goforward/goforward/internal/realtime"
+	"github.com/goforward/goforward/internal/servicetest"
 	"github.com/goforward/goforward/internal/tablesecurity"
 )
 
@@ -69,4 +71,36 @@ func TestChangesHonourTableSecurity(t *testing.T) {
 	require.Equal(t, map[string]any{"id": 1.0, "owner_id": userA, "name": "Ann", "email": "ann@new.example", "card": "4000000000000002", "note": "vip"}, full.Data.Record)
 	require.Equal(t, "ann@example.com", full.Data.OldRecord["email"])
 	require.NotContains(t, full.Data.OldRecord, tablesecurity.MaskColumnPrefix+"email")
+}
+
+// A table's IP allow-list refuses postgres_changes bindings from other addresses at join.
+func TestChangesRefuseClientsOutsideATablesIPAllowList(t *testing.T) {
+	t.Parallel()
+	var registry *tablesecurity.Registry
+	n := startNode(t, options{changes: true, tableIPs: func(env *servicetest.Env) realtime.TableIPs {
+		registry = tablesecurity.NewRegistry(env.DB.Pool, nil)
+		return registry
+	}})
+	n.exec(t, `CREATE TABLE public.allowed (id int PRIMARY KEY, v text)`)
+	n.exec(t, `CREATE TABLE public.guarded (id int PRIMARY KEY, v text)`)
+	n.exec(t, `ALTER PUBLICATION supabase_realtime ADD TABLE public.allowed, public.guarded`)
+	svc := tablesecurity.NewService(n.env.DB.Pool, nil)
+	for table, list := range map[string][]string{"allowed": {"127.0.0.1", "::1"}, "guarded": {"10.0.0.0/8"}} {
+		cfg, err := json.Marshal(map[string]any{"api_config": map[string]any{"public_read": true, "ip_whitelist": list}})
+		require.NoError(t, err)
+		_, err = svc.Put(context.Background(), "public", table, cfg, tablesecurity.Change{Audit: audit.Entry{Actor: audit.Actor{Type: audit.ActorSystem}}})
+		require.NoError(t, err)
+	}
+	require.NoError(t, registry.Load(context.Background()))
+
+	c := dial(t, n)
+	c.subscribe("realtime:allowed", "", pgBinding("INSERT", "allowed", ""))
+	_, reply := c.join("realtime:guarded", channelConfig{PostgresChanges: []map[string]any{pgBinding("INSERT", "guarded", "")}}, "")
+	require.Equal(t, "ok", reply.Status, string(reply.Response))
+	sys := c.expectSystem("realtime:guarded")
+	require.Equal(t, "error", sys.Status)
+	require.Contains(t, sys.Message, "your IP address is not allowed to access this table")
+
+	n.exec(t, `INSERT INTO allowed VALUES (1, 'seen')`)
+	require.Equal(t, "seen", c.expectChange("realtime:allowed", anyChange).Data.Record["v"])
 }
