@@ -218,3 +218,48 @@ func TestAuditedActionsReachTheAuditLog(t *testing.T) {
 		{"table.update", "user", userA, "3", `["name"]`},
 	}, got, "delete is not among the audited actions")
 }
+
+// Every row and column option, as a REST client sees it.
+func TestTableSecurityOptionsThroughREST(t *testing.T) {
+	e := newSecuredEnv(t)
+	ann := e.UserToken(t, userA, nil)
+	annMFA := e.UserToken(t, userA, map[string]any{"aal": "aal2"})
+	support := e.UserToken(t, userB, map[string]any{"app_metadata": map[string]any{"role": "support"}})
+	ids := func(t *testing.T, token, path string) string {
+		t.Helper()
+		res := e.get(t, token, path)
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		return string(res.Body)
+	}
+
+	e.secure(t, "customers", api(map[string]any{"require_auth": true, "public_read": true}))
+	res := e.get(t, "", "/customers?select=id")
+	assert.Equal(t, http.StatusUnauthorized, res.Status, "anon is shut out: %s", res.Body)
+	assert.JSONEq(t, `[{"id":1},{"id":2}]`, ids(t, ann, "/customers?select=id&order=id"))
+
+	e.secure(t, "customers", api(map[string]any{"require_mfa": true, "public_read": true}))
+	assert.JSONEq(t, `[]`, ids(t, ann, "/customers?select=id"))
+	assert.JSONEq(t, `[{"id":1},{"id":2}]`, ids(t, annMFA, "/customers?select=id&order=id"))
+
+	e.secure(t, "customers", api(map[string]any{"allowed_roles": []string{"support"}, "public_read": true}))
+	assert.JSONEq(t, `[]`, ids(t, ann, "/customers?select=id"))
+	assert.JSONEq(t, `[{"id":1},{"id":2}]`, ids(t, support, "/customers?select=id&order=id"))
+
+	e.secure(t, "customers", api(map[string]any{"public_read": true, "public_write": true,
+		"hidden_fields": []string{"card"}, "writable_fields": []string{"name"}}))
+	assert.JSONEq(t, `[{"id":1,"owner_id":"`+userA+`","name":"Ann","email":"ann@example.com"}]`, ids(t, ann, "/customers?select=*&id=eq.1"),
+		"select=* leaves the hidden column out")
+	res = e.get(t, ann, "/customers?select=card")
+	assert.GreaterOrEqual(t, res.Status, 400, "a hidden column cannot be asked for: %s", res.Body)
+	assert.NotContains(t, string(res.Body), "4111")
+	res = e.Do(t, servicetest.Request{Method: http.MethodPatch, Path: rest.Prefix + "/customers?id=eq.1", Token: ann, Body: map[string]any{"email": "x@example.com"}})
+	assert.GreaterOrEqual(t, res.Status, 400, "email is not writable: %s", res.Body)
+	res = e.Do(t, servicetest.Request{Method: http.MethodPatch, Path: rest.Prefix + "/customers?id=eq.1", Token: ann, Body: map[string]any{"name": "Ann B"}})
+	assert.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+
+	e.secure(t, "customers", api(map[string]any{"public_read": true, "custom_filters": map[string]string{"select": "name <> 'Bob'"}}))
+	assert.JSONEq(t, `[{"id":1}]`, ids(t, ann, "/customers?select=id"))
+	assert.JSONEq(t, `[{"id":1}]`, ids(t, "", "/customers?select=id"))
+}
+
+func api(opts map[string]any) map[string]any { return map[string]any{"api_config": opts} }
