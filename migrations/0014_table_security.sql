@@ -89,8 +89,11 @@ $$;
 -- helper column, mask kind, fixed mask. A write through a role's view writes the helper
 -- (the view shows it under the column's name), so a helper that changed while its column did
 -- not carries the new value: it is moved to the column, and the helper is masked again.
+-- SECURITY DEFINER because its body calls goforward.gf_mask, and the API roles that write have
+-- no USAGE on schema goforward (a PL/pgSQL body is resolved as the caller at run time); it
+-- only reads and rewrites the row being written.
 CREATE FUNCTION goforward.gf_mask_row() RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE

@@ -10,14 +10,22 @@ type Overlays interface {
 	OverlaySchema(role, schema, table string) (string, bool)
 }
 
-// applyOverlays makes the reads of q go through role's views: the table of a read and every
-// embedded table. Writes still name the table itself (the role's column privileges decide
-// what it may write); what they return and embed is read through the views.
+// applyOverlays makes q go through role's views: the table of a read or a write and every
+// embedded table. A write through the view is a write to the table (the view is simple, so
+// PostgreSQL rewrites it, with the table's defaults, policies and the role's column
+// privileges), and what it returns is read through the view: a masked column written through
+// it is its masked copy, which the table's gf_mask trigger moves to the column.
+//
+// Upserts (PUT, POST with merge-duplicates) are the exception: they name the table itself.
+// Through the view, ON CONFLICT DO UPDATE would set the copy from EXCLUDED's copy, which the
+// insert trigger has already masked, and the masked value would become the column's. On the
+// table, the upsert's statement reads the row back, including the raw column the role may not
+// read: it is refused (permission denied), never answered with the raw value.
 func (s *Service) applyOverlays(q *Query, role string) {
 	if s.overlays == nil {
 		return
 	}
-	if q.kind == kindRead && q.table != nil {
+	if q.kind != kindCall && q.table != nil && !q.countsInserts() {
 		q.table = s.overlay(q.table, role)
 	}
 	var walk func(n *node)
