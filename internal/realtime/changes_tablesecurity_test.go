@@ -10,6 +10,7 @@ import (
 
 	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/realtime"
+	"github.com/goforward/goforward/internal/realtime/phoenix"
 	"github.com/goforward/goforward/internal/servicetest"
 	"github.com/goforward/goforward/internal/tablesecurity"
 )
@@ -103,4 +104,48 @@ func TestChangesRefuseClientsOutsideATablesIPAllowList(t *testing.T) {
 
 	n.exec(t, `INSERT INTO allowed VALUES (1, 'seen')`)
 	require.Equal(t, "seen", c.expectChange("realtime:allowed", anyChange).Data.Record["v"])
+}
+
+// Row options (here require_mfa and allowed_roles) reach postgres_changes through the row
+// checks, which run the compiled policies under each subscriber's claims.
+func TestChangesHonourRowOptionsPerSubscriber(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{changes: true})
+	n.exec(t, `CREATE TABLE public.vault (id int PRIMARY KEY, v text)`)
+	n.exec(t, `CREATE TABLE public.marker (id int PRIMARY KEY)`)
+	n.exec(t, `ALTER PUBLICATION supabase_realtime ADD TABLE public.vault, public.marker`)
+	cfg, err := json.Marshal(map[string]any{"api_config": map[string]any{
+		"public_read": true, "require_mfa": true, "allowed_roles": []string{"auditor"},
+	}})
+	require.NoError(t, err)
+	_, err = tablesecurity.NewService(n.env.DB.Pool, nil).Put(context.Background(), "public", "vault", cfg,
+		tablesecurity.Change{Audit: audit.Entry{Actor: audit.Actor{Type: audit.ActorSystem}}})
+	require.NoError(t, err)
+
+	auditor := map[string]any{"app_metadata": map[string]any{"roles": []string{"auditor"}}}
+	admitted := dial(t, n)
+	admitted.subscribe("realtime:v", n.env.UserToken(t, userA, map[string]any{"aal": "aal2", "app_metadata": auditor["app_metadata"]}),
+		pgBinding("INSERT", "vault", ""))
+	var refused []*client
+	for _, claims := range []map[string]any{
+		{"aal": "aal1", "app_metadata": auditor["app_metadata"]}, // no second factor
+		{"aal": "aal2"}, // not an auditor
+	} {
+		c := dial(t, n)
+		c.subscribe("realtime:v", n.env.UserToken(t, userB, claims), pgBinding("INSERT", "vault", ""), pgBinding("INSERT", "marker", ""))
+		refused = append(refused, c)
+	}
+
+	n.exec(t, `INSERT INTO vault VALUES (1, 'secret')`)
+	require.Equal(t, "secret", admitted.expectChange("realtime:v", anyChange).Data.Record["v"])
+	n.exec(t, `INSERT INTO marker VALUES (1)`)
+	for i, c := range refused {
+		vault := func(m phoenix.Message) bool {
+			return m.Event == "postgres_changes" && strings.Contains(string(m.Payload), `"table":"vault"`)
+		}
+		marker := func(m phoenix.Message) bool {
+			return m.Event == "postgres_changes" && strings.Contains(string(m.Payload), `"table":"marker"`)
+		}
+		require.False(t, c.seenBefore(vault, marker), "subscriber %d got the vault row", i)
+	}
 }
