@@ -14,6 +14,7 @@ import (
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/security"
+	"github.com/goforward/goforward/internal/tablesecurity"
 	"github.com/goforward/goforward/internal/usermigrations"
 )
 
@@ -68,6 +69,7 @@ type Service struct {
 	manage   *Manager
 	mig      *usermigrations.Service // nil: no migrations on this node
 	auditDir string                  // Deps.AuditDir
+	tables   *tablesecurity.Service
 }
 
 // New builds the service.
@@ -89,6 +91,7 @@ func New(cfg Config, deps Deps) *Service {
 	}
 	s.manage = NewManager(deps.Pool, deps.Users, deps.Sessions, s.logger)
 	s.auditDir = deps.AuditDir
+	s.tables = tablesecurity.NewService(deps.Pool, s.logger)
 	return s
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
 	"github.com/goforward/goforward/internal/security"
+	"github.com/goforward/goforward/internal/tablesecurity"
 )
 
 func newServeCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -116,9 +117,14 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	if rl := cfg.Server.RateLimit; rl.RequestsPerSecond > 0 {
 		deps.Limiter = limits.Limiter("gateway", rl.RequestsPerSecond, rl.Burst)
 	}
+	tables := tablesecurity.NewRegistry(database.admin, logger)
+	if len(cfg.REST.Schemas) > 0 {
+		tables.DefaultSchema = cfg.REST.Schemas[0]
+	}
+	deps.Tables = tables
 	services, err := buildServices(serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
-		limits: limits,
+		limits: limits, tables: tables,
 	})
 	if err != nil {
 		return err
@@ -169,6 +175,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group.Go(func() error { return gw.Serve(gctx, ln) })
 	group.Go(func() error { return limits.Run(gctx) })
 	group.Go(func() error { return auditSealer(cfg, dir.Root(), database.admin, logger).Run(gctx) })
+	group.Go(func() error { return tables.Run(gctx) })
 	for _, s := range services {
 		if s.run != nil {
 			group.Go(func() error { return s.run(gctx) })

@@ -27,6 +27,9 @@ func realtimeService() serviceBuilder {
 			client = redis.NewClient(opts)
 		}
 		deps := realtime.Deps{Keys: d.keys, Runner: d.runner, Owner: d.admin, Logger: d.logger}
+		if d.tables != nil {
+			deps.TableIPs = d.tables
+		}
 		if client != nil {
 			deps.Redis = client
 		}

@@ -9,8 +9,11 @@ import (
 // schema cache current (NOTIFY pgrst, 'reload schema').
 func restService() serviceBuilder {
 	return serviceBuilder{name: "rest", build: func(d serviceDeps) (builtService, error) {
-		svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows},
-			rest.Deps{Owner: d.admin, Runner: d.runner, Logger: d.logger})
+		deps := rest.Deps{Owner: d.admin, Runner: d.runner, Logger: d.logger}
+		if d.tables != nil {
+			deps.Overlays = d.tables
+		}
+		svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows}, deps)
 		if err != nil {
 			return builtService{}, err
 		}

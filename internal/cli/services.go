@@ -14,6 +14,7 @@ import (
 	"github.com/goforward/goforward/internal/gateway"
 	"github.com/goforward/goforward/internal/ratelimit"
 	"github.com/goforward/goforward/internal/security"
+	"github.com/goforward/goforward/internal/tablesecurity"
 )
 
 // serviceDeps is what every feature service may be built from.
@@ -25,6 +26,9 @@ type serviceDeps struct {
 	runner *db.RoleRunner // the RLS bridge
 	logger *slog.Logger
 	limits *ratelimit.Store // rate limiters, shared through Redis when configured; serve runs it
+	// tables is the node's table security registry (rate limits, allow-lists, REST's views
+	// for restricted roles); serve runs it. Nil in tests that build services alone.
+	tables *tablesecurity.Registry
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goforward/goforward/internal/httpx"
 )
 
 // The roles a request may run as. A JWT can carry any string in its role claim; only these
@@ -39,6 +42,12 @@ type RequestScope struct {
 	Method  string          // request.method
 	Path    string          // request.path
 	Headers http.Header     // request.headers (lower-cased names, first value), credentials removed
+	// ClientIP is request.client_ip: the client's address as the gateway resolved it (never a
+	// header the client could set). Invalid means the one in the context (httpx.ClientIP),
+	// and none when there is none, as for work no HTTP request started.
+	ClientIP netip.Addr
+	// RequestID is request.id; "" means the context's (httpx.RequestID).
+	RequestID string
 }
 
 // StatementTimeouts bounds each API role's statements; zero means no limit for that role.
@@ -102,7 +111,7 @@ func (r *RoleRunner) Pool() *pgxpool.Pool { return r.pool }
 // fn's error rolls the transaction back and is returned. The transaction ends as InTx ends
 // it, even after ctx has ended.
 func (r *RoleRunner) InRole(ctx context.Context, scope RequestScope, fn func(pgx.Tx) error) error {
-	settings, err := scope.settings(r.timeouts.forRole(scope.Role))
+	settings, err := scope.settings(ctx, r.timeouts.forRole(scope.Role))
 	if err != nil {
 		return err
 	}
@@ -122,9 +131,11 @@ const applySettingsSQL = `SELECT
 	set_config('request.method', $3, true),
 	set_config('request.path', $4, true),
 	set_config('request.headers', $5, true),
-	set_config('statement_timeout', $6, true)`
+	set_config('statement_timeout', $6, true),
+	set_config('request.client_ip', $7, true),
+	set_config('request.id', $8, true)`
 
-func (s RequestScope) settings(timeout time.Duration) ([]any, error) {
+func (s RequestScope) settings(ctx context.Context, timeout time.Duration) ([]any, error) {
 	switch s.Role {
 	case RoleAnon, RoleAuthenticated, RoleServiceRole:
 	default:
@@ -151,6 +162,17 @@ func (s RequestScope) settings(timeout time.Duration) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	ip, id := s.ClientIP, s.RequestID
+	if !ip.IsValid() {
+		ip = httpx.ClientIP(ctx)
+	}
+	if id == "" {
+		id = httpx.RequestID(ctx)
+	}
+	clientIP := ""
+	if ip.IsValid() {
+		clientIP = ip.Unmap().WithZone("").String()
+	}
 	return []any{
 		s.Role,
 		string(claims),
@@ -158,5 +180,7 @@ func (s RequestScope) settings(timeout time.Duration) ([]any, error) {
 		s.Path,
 		string(headerJSON),
 		fmt.Sprintf("%d", timeout.Milliseconds()),
+		clientIP,
+		id,
 	}, nil
 }

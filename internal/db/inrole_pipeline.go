@@ -58,7 +58,7 @@ type PipelineOptions struct {
 // statement running is cancelled (see KeepConnectionOnCancel), the connection stays in the
 // pool, and the error satisfies errors.Is(err, ctx.Err()).
 func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts PipelineOptions, stmts []Statement, read func(i int, rows pgx.Rows) error) (err error) {
-	settings, err := scope.settings(r.timeouts.forRole(scope.Role))
+	settings, err := scope.settings(ctx, r.timeouts.forRole(scope.Role))
 	if err != nil {
 		return err
 	}

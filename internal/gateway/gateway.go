@@ -114,6 +114,9 @@ type Deps struct {
 	// Limiter limits requests per verified user (the sub of a valid JWT) or, for requests
 	// without one, per client IP (IPv6 per /64). Nil: no rate limit.
 	Limiter ratelimit.Limiter
+	// Tables limits requests to /rest/v1/{table} per table (tables.go). Nil: no per-table
+	// limits.
+	Tables TableGuard
 	// Ready reports whether the node can serve (database reachable, schema current); its
 	// error text is shown by /ready, so it must not contain secrets. Nil: always ready.
 	Ready func(ctx context.Context) error
@@ -130,6 +133,7 @@ type Gateway struct {
 	cfg      Config
 	keys     *security.Keys
 	limiter  ratelimit.Limiter
+	tables   TableGuard
 	ready    func(ctx context.Context) error
 	logger   *slog.Logger
 	mux      *http.ServeMux
@@ -156,6 +160,7 @@ func New(cfg Config, deps Deps, services ...Service) (*Gateway, error) {
 		cfg:     withDefaults(cfg),
 		keys:    deps.Keys,
 		limiter: deps.Limiter,
+		tables:  deps.Tables,
 		ready:   deps.Ready,
 		logger:  deps.Logger,
 		mux:     http.NewServeMux(),
@@ -191,6 +196,7 @@ func (g *Gateway) chain() http.Handler {
 	h := http.HandlerFunc(g.dispatch)
 	wrapped := g.compress(h)
 	wrapped = g.limitBody(wrapped)
+	wrapped = g.limitTables(wrapped)
 	// The rate limit runs after the apikey check because it counts per verified user. A
 	// request refused for its key costs less than asking the limiter would.
 	wrapped = g.limitRate(wrapped)

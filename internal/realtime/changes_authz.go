@@ -28,6 +28,9 @@ type roleAccess struct {
 	rls     bool            // row-level security applies to the role
 	// errorText, when set, is delivered instead of the row (Supabase's 400 and 401).
 	errorText string
+	// maskedAs maps a masked copy the role reads to the column it stands for
+	// (changes_masked.go).
+	maskedAs map[string]string
 }
 
 // roleVerdict is the outcome of authorizing one change for one role.
@@ -127,6 +130,7 @@ func (d *changeDispatcher) authorize(ctx context.Context, change *replication.Ch
 		for _, c := range columns {
 			access.columns[c] = true
 		}
+		access.resolveMasks(change.Columns)
 		if !needsRow {
 			return nil
 		}

@@ -98,8 +98,9 @@ func (p *payloadCache) dataFor(access *roleAccess) json.RawMessage {
 			d.OldRecord = json.RawMessage("{}")
 		}
 	} else {
-		for _, c := range ch.Columns {
-			if access.columns[c.Name] {
+		shown, keep := access.output(ch.Columns)
+		for _, c := range shown {
+			if keep(c) {
 				d.Columns = append(d.Columns, columnInfo{Name: c.Name, Type: c.Type})
 			}
 		}
@@ -121,28 +122,28 @@ func (p *payloadCache) dataFor(access *roleAccess) json.RawMessage {
 // exceed the maximum.
 func (p *payloadCache) records(d *changeData, access *roleAccess, valueLimit int) bool {
 	ch := p.change
-	keep := func(c replication.Column) bool { return access.columns[c.Name] }
+	columns, keep := access.output(ch.Columns)
 	// The old row was never checked against row-level security: a DELETE cannot be (the row
 	// is gone), and an UPDATE was checked as its new version, which may have become visible
 	// only through the update (a row handed over to the subscriber). So a role under RLS
 	// learns only the old row's key.
 	keepOld := keep
 	if access.rls {
-		keepOld = func(c replication.Column) bool { return c.PrimaryKey && access.columns[c.Name] }
+		keepOld = func(c replication.Column) bool { return c.PrimaryKey && keep(c) }
 	}
 	switch ch.Type {
 	case replication.Insert:
-		d.Record = renderRecord(ch.Columns, ch.New, keep, valueLimit)
+		d.Record = renderRecord(columns, ch.New, keep, valueLimit)
 	case replication.Update:
-		d.Record = renderRecord(ch.Columns, ch.New, keep, valueLimit)
+		d.Record = renderRecord(columns, ch.New, keep, valueLimit)
 		old := ch.Old
 		if old == nil {
 			// The key did not change, so the server sent no old row; its key is the new one.
 			old = keyOnly(ch.Columns, ch.New)
 		}
-		d.OldRecord = renderRecord(ch.Columns, old, keepOld, valueLimit)
+		d.OldRecord = renderRecord(columns, old, keepOld, valueLimit)
 	case replication.Delete:
-		d.OldRecord = renderRecord(ch.Columns, ch.Old, keepOld, valueLimit)
+		d.OldRecord = renderRecord(columns, ch.Old, keepOld, valueLimit)
 	}
 	return valueLimit > 0 || len(d.Record)+len(d.OldRecord) <= p.maxRecord
 }

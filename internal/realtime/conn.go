@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -39,6 +40,7 @@ type conn struct {
 	vsn       string
 	ws        *websocket.Conn
 	principal security.Principal // the apikey's (or Bearer token's), for channels joined without a token
+	clientIP  netip.Addr         // for the tables' IP allow-lists (tableips.go)
 	release   func()             // gives back the connection's places in the per-key and per-address limits
 	limiter   *rate.Limiter      // joins, token refreshes, broadcasts and presence messages
 

@@ -43,6 +43,8 @@ type options struct {
 	changes bool   // read the replication stream (takes one of the package's slots)
 	redis   string // Redis URL: the node joins a cluster
 	env     *servicetest.Env
+	// tableIPs, when set, gives the service its table IP allow-lists.
+	tableIPs func(env *servicetest.Env) realtime.TableIPs
 }
 
 // node is one realtime service behind the real gateway. Nodes started with options.env share
@@ -72,6 +74,9 @@ func startNode(t *testing.T, opts options) *node {
 			cfg.PostgresChanges.Replication.RetryInterval = 50 * time.Millisecond
 		}
 		deps := realtime.Deps{Keys: env.Keys, Runner: runner, Owner: owner, Logger: env.Logger, Metrics: n.metrics}
+		if opts.tableIPs != nil {
+			deps.TableIPs = opts.tableIPs(env)
+		}
 		if opts.redis != "" {
 			ropts, err := redis.ParseURL(opts.redis)
 			require.NoError(t, err)

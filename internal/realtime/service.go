@@ -68,6 +68,9 @@ type Deps struct {
 	Metrics prometheus.Registerer
 	// Logger receives the service's logs. Nil: slog.Default().
 	Logger *slog.Logger
+	// TableIPs refuses postgres_changes bindings to tables whose IP allow-list does not admit
+	// the client (tableips.go). Nil: no allow-lists.
+	TableIPs TableIPs
 }
 
 // Service is the realtime service. Build it with New, mount its routes with Mount and keep
@@ -88,6 +91,7 @@ type Service struct {
 	// keyLimits and ipLimits count the WebSockets per apikey and per client address.
 	keyLimits *connLimits
 	ipLimits  *connLimits
+	tableIPs  TableIPs
 
 	nextConnID atomic.Uint64
 	nextRef    atomic.Uint64
@@ -119,6 +123,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		s.logger = slog.Default()
 	}
 	var err error
+	s.tableIPs = deps.TableIPs
 	if s.metrics, err = newMetrics(deps.Metrics); err != nil {
 		return nil, err
 	}

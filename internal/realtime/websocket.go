@@ -93,6 +93,7 @@ func (s *Service) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		vsn:       vsn,
 		ws:        ws,
 		principal: principal,
+		clientIP:  httpx.ClientIP(r.Context()),
 		release:   release,
 		limiter:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), int(2*s.cfg.MessagesPerSecond)+1),
 		queue:     newSendQueue(s.cfg.SendQueueSize),

@@ -56,6 +56,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := adm.allows(q); err != nil {
 		return err
 	}
+	s.applyOverlays(q, scope.Role)
 	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})
 	x := &exchange{w: w, q: q, maxRows: int64(s.cfg.MaxRows), adm: adm}
 	return runError(s.reportFailure(r, x, s.execute(r, scope, q, stmt, x)), scope.Role)

@@ -48,6 +48,9 @@ type Deps struct {
 	// JWT the gateway verified: Go Forward mounts a second instance this way for admin
 	// sessions (/admin/v1/rest/v1). Its error is the answer. Nil: the gateway's JWT.
 	Admit func(r *http.Request) (Admission, error)
+	// Overlays are the views restricted roles read tables through (tablesecurity.go). Nil:
+	// none.
+	Overlays Overlays
 }
 
 // Service serves /rest/v1.
@@ -57,6 +60,7 @@ type Service struct {
 	inspector *meta.Inspector
 	logger    *slog.Logger
 	admit     func(r *http.Request) (Admission, error)
+	overlays  Overlays
 }
 
 // New builds the service. It does no I/O: the schema cache is loaded by Run, or by the
@@ -85,8 +89,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			// no longer has.
 			Changed: deps.Runner.ForgetPreparedStatements,
 		}, logger),
-		logger: logger,
-		admit:  deps.Admit,
+		logger:   logger,
+		admit:    deps.Admit,
+		overlays: deps.Overlays,
 	}, nil
 }
 

@@ -42,6 +42,8 @@ type Env struct {
 type Options struct {
 	Gateway gateway.Config // zero: development defaults
 	Limiter bool           // install an in-process rate limiter (off by default so tests are not throttled)
+	// Tables, when set, gives the gateway its per-table guard, built after mount.
+	Tables func(env *Env) gateway.TableGuard
 }
 
 // New starts a gateway serving the services mount builds from the environment's database and
@@ -65,7 +67,11 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 		gwCfg.Development = true
 	}
 	deps := gateway.Deps{Keys: keys, Logger: env.Logger}
-	gw, err := gateway.New(gwCfg, deps, mount(env)...)
+	services := mount(env)
+	if opt.Tables != nil {
+		deps.Tables = opt.Tables(env)
+	}
+	gw, err := gateway.New(gwCfg, deps, services...)
 	require.NoError(t, err)
 	env.Server = httptest.NewServer(gw.Handler())
 	t.Cleanup(env.Server.Close)

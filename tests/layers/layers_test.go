@@ -43,6 +43,7 @@ var layerOf = map[string]string{
 	"security":       base,
 	"sms":            base,
 	"sqlguard":       base,
+	"tablesecurity":  base,
 	"usermigrations": base,
 	"pgtest":         base,
 	"redistest":      base,
