@@ -26,6 +26,8 @@ var (
 	computedSQL string
 	//go:embed sql/views.sql
 	viewsSQL string
+	//go:embed sql/computed_relationships.sql
+	computedRelationshipsSQL string
 )
 
 // Querier is what Inspect reads the catalogs through: a connection, pool or transaction.
@@ -52,6 +54,7 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Schema, error) 
 		{"columns", loadColumns},
 		{"views", l.loadViews},
 		{"keys", l.loadKeys},
+		{"computed relationships", loadComputedRelationships},
 		{"functions", loadFunctions},
 		{"computed fields", loadComputedFields},
 		{"types", loadTypes},
@@ -222,6 +225,37 @@ func loadComputedFields(ctx context.Context, q Querier, s *Schema) error {
 		t.computed[field.Name] = &field
 		t.ComputedFields = slices.DeleteFunc(t.ComputedFields, func(c *ComputedField) bool { return c.Name == field.Name })
 		t.ComputedFields = append(t.ComputedFields, &field)
+		return nil
+	})
+	return err
+}
+
+// loadComputedRelationships adds the relationships that functions define. As in PostgREST,
+// one named like a relation replaces the foreign-key relationships of its argument's relation
+// to that relation, so a function can override what the keys say.
+func loadComputedRelationships(ctx context.Context, q Querier, s *Schema) error {
+	rows, err := q.Query(ctx, computedRelationshipsSQL, s.Schemas)
+	if err != nil {
+		return err
+	}
+	var (
+		table, fn, foreign QName
+		toOne              bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&table.Schema, &table.Name, &fn.Schema, &fn.Name, &foreign.Schema, &foreign.Name, &toOne}, func() error {
+		t := s.tables[table]
+		if t == nil || s.tables[foreign] == nil {
+			return nil
+		}
+		card := OneToMany
+		if toOne {
+			card = ManyToOne
+		}
+		function := fn
+		t.Relationships = slices.DeleteFunc(t.Relationships, func(r *Relationship) bool {
+			return r.Function == nil && r.Foreign == function
+		})
+		t.Relationships = append(t.Relationships, &Relationship{Table: table, Foreign: foreign, Cardinality: card, Function: &function})
 		return nil
 	})
 	return err

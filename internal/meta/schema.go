@@ -115,7 +115,8 @@ const (
 )
 
 // Relationship is a way to reach Foreign rows from Table rows through a foreign key (or, for
-// many-to-many, through two foreign keys of a junction table).
+// many-to-many, through two foreign keys of a junction table), or through a function
+// (a computed relationship).
 type Relationship struct {
 	Table       QName
 	Foreign     QName
@@ -127,6 +128,10 @@ type Relationship struct {
 	ForeignColumns []string
 	// Junction is set for many-to-many relationships.
 	Junction *Junction
+	// Function is set for computed relationships: the function that takes a row of Table and
+	// returns the Foreign rows (one-to-many, or many-to-one when it returns a single row or is
+	// declared ROWS 1). Requests name it rather than Foreign; Columns are empty.
+	Function *QName
 }
 
 // ToOne reports whether embedding yields at most one row (a JSON object rather than an array).

@@ -204,7 +204,10 @@ func (g *gen) columnExpr(alias, column string, computed *meta.ComputedField, pat
 func (g *gen) lateral(parent, child *node) string {
 	from := quoteQualified(child.table.QName) + " AS " + quoteIdent(child.alias)
 	var conds []string
-	if j := child.rel.Junction; j != nil {
+	if fn := child.rel.Function; fn != nil {
+		// A computed relationship: the function of the parent row yields the child rows.
+		from = quoteQualified(*fn) + "(" + quoteIdent(parent.alias) + "::" + quoteQualified(child.rel.Table) + ") AS " + quoteIdent(child.alias)
+	} else if j := child.rel.Junction; j != nil {
 		junction := quoteIdent("j" + strings.TrimPrefix(child.alias, "t"))
 		from += ", " + quoteQualified(j.Table) + " AS " + junction
 		for i, c := range j.TargetColumns {

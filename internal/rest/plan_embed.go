@@ -57,6 +57,13 @@ func (p *planner) embed(parent *node, item SelectItem) (*node, error) {
 func (p *planner) relationship(table *meta.Table, item SelectItem) (*meta.Relationship, error) {
 	var found []*meta.Relationship
 	for _, rel := range table.Relationships {
+		if rel.Function != nil {
+			// A computed relationship is named by its function, and takes no hint.
+			if rel.Function.Name == item.Relation {
+				found = append(found, rel)
+			}
+			continue
+		}
 		byName := rel.Foreign.Name == item.Relation
 		byColumn := rel.Cardinality == meta.ManyToOne && len(rel.Columns) == 1 && rel.Columns[0] == item.Relation
 		if !byName && !byColumn {
@@ -78,6 +85,9 @@ func (p *planner) relationship(table *meta.Table, item SelectItem) (*meta.Relati
 	for i, rel := range found {
 		details[i] = describeRelationship(rel)
 		via := rel.Constraint
+		if rel.Function != nil {
+			via = rel.Function.Name
+		}
 		if rel.Junction != nil {
 			via = rel.Junction.Table.Name
 		}
@@ -104,6 +114,10 @@ func describeRelationship(rel *meta.Relationship) map[string]string {
 	d := map[string]string{
 		"cardinality": string(rel.Cardinality),
 		"embedding":   rel.Table.Name + " with " + rel.Foreign.Name,
+	}
+	if rel.Function != nil {
+		d["relationship"] = "computed by " + rel.Function.String()
+		return d
 	}
 	if j := rel.Junction; j != nil {
 		d["relationship"] = fmt.Sprintf("%s using %s(%s) and %s(%s)", j.Table.Name,
