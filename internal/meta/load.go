@@ -177,6 +177,9 @@ func loadFunctions(ctx context.Context, q Querier, s *Schema) error {
 		if len(fn.OutColumns) == 1 && fn.ReturnType != "record" {
 			fn.OutColumns = nil
 		}
+		if !callable(fn.Params) {
+			return nil
+		}
 		key := fn.QName
 		s.functions[key] = append(s.functions[key], &fn)
 		return nil
@@ -259,4 +262,35 @@ func loadComputedRelationships(ctx context.Context, q Querier, s *Schema) error 
 		return nil
 	})
 	return err
+}
+
+// callable reports whether RPC can call a function with these input parameters, by PostgREST's
+// rule: arguments are passed by name, so every parameter needs one, except that a function
+// whose only parameter is unnamed and of type json, jsonb, text, xml or bytea receives the
+// request body whole. Other functions are left out of the schema cache, as in PostgREST
+// (they are still computed fields or relationships if they qualify as such).
+func callable(params []Param) bool {
+	unnamed := 0
+	for _, p := range params {
+		if p.Name == "" {
+			unnamed++
+		}
+	}
+	switch {
+	case unnamed == 0:
+		return true
+	case unnamed == 1 && len(params) == 1:
+		return IsRawBodyType(params[0].Type)
+	}
+	return false
+}
+
+// IsRawBodyType reports whether a function's single unnamed parameter of this type (as
+// format_type spells it) receives the whole request body.
+func IsRawBodyType(typ string) bool {
+	switch typ {
+	case "json", "jsonb", "text", "xml", "bytea":
+		return true
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -243,6 +244,11 @@ func readBody(req *Request, r *http.Request) error {
 		return httpx.AsAppError(fmt.Errorf("read request body: %w", err))
 	}
 	req.Body = body
+	if req.RPC && r.Method == http.MethodPost {
+		if req.RawBodyType = rawBodyType(r.Header.Get("Content-Type")); req.RawBodyType != "" {
+			return nil
+		}
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if req.RPC {
 			req.Body = []byte("{}")
@@ -260,4 +266,22 @@ func readBody(req *Request, r *http.Request) error {
 	}
 	req.BodyKeys, req.BodyArray = keys, isArray
 	return nil
+}
+
+// rawBodyType maps the Content-Type of a function call whose body PostgREST passes whole to a
+// single unnamed parameter to that parameter's type; "" for JSON (and anything else).
+func rawBodyType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	switch mt {
+	case "text/plain":
+		return "text"
+	case "text/xml":
+		return "xml"
+	case "application/octet-stream":
+		return "bytea"
+	}
+	return ""
 }

@@ -461,14 +461,17 @@ func (p *planner) checkAllParamsUsed() error {
 }
 
 // closest returns the candidate most similar to name when it is similar enough to suggest.
-func closest(name string, candidates []string) string {
+func closest(name string, candidates []string) string { return closestAbove(name, candidates, 0.6) }
+
+// closestAbove returns the candidate most similar to name, if its similarity reaches least.
+func closestAbove(name string, candidates []string, least float64) string {
 	best, bestScore := "", 0.0
 	for _, c := range candidates {
 		if s := similarity(name, c); s > bestScore {
 			best, bestScore = c, s
 		}
 	}
-	if bestScore < 0.6 {
+	if bestScore < least {
 		return ""
 	}
 	return best

@@ -35,6 +35,10 @@ type Request struct {
 	Body []byte
 	// BodyArray tells whether Body is a JSON array (else an object).
 	BodyArray bool
+	// RawBodyType is set when a POST to a function sends a body that is not JSON: "text"
+	// (text/plain), "xml" (text/xml) or "bytea" (application/octet-stream). Such a body goes
+	// whole to a function whose only parameter is unnamed and of that type.
+	RawBodyType string
 	// BodyKeys are the keys of the body's object (or the union of its objects' keys), in
 	// first-seen order.
 	BodyKeys []string
