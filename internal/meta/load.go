@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"fmt"
@@ -184,7 +185,24 @@ func loadFunctions(ctx context.Context, q Querier, s *Schema) error {
 		s.functions[key] = append(s.functions[key], &fn)
 		return nil
 	})
+	for _, overloads := range s.functions {
+		slices.SortFunc(overloads, compareOverloads)
+	}
 	return err
+}
+
+// compareOverloads orders the overloads of a function as PostgREST does (and so lists them
+// in its errors): fewer parameters first, then by the parameters' names and types in order.
+func compareOverloads(a, b *Function) int {
+	if c := cmp.Compare(len(a.Params), len(b.Params)); c != 0 {
+		return c
+	}
+	for i := range a.Params {
+		if c := cmp.Or(cmp.Compare(a.Params[i].Name, b.Params[i].Name), cmp.Compare(a.Params[i].Type, b.Params[i].Type)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(a.OID, b.OID)
 }
 
 func loadTypes(ctx context.Context, q Querier, s *Schema) error {

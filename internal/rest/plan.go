@@ -64,6 +64,7 @@ type node struct {
 	name    string // key in the parent's JSON
 	path    string // embedding path of its query parameters
 	label   string // table name for messages
+	depth   int    // embedding depth: 0 for the top level
 	table   *meta.Table
 	columns map[string]*meta.Column
 	rel     *meta.Relationship
@@ -218,6 +219,15 @@ func tableNode(t *meta.Table) *node {
 	return &node{table: t, columns: cols, label: t.Name}
 }
 
+// undefinedColumn is the error for a column n does not have, worded as PostgreSQL words it for
+// PostgREST's statement, which names an embedded table <table>_<depth>.
+func (n *node) undefinedColumn(column string) *httpx.AppError {
+	if n.depth > 0 && n.table != nil {
+		return columnNotFound(fmt.Sprintf("%s_%d", n.table.Name, n.depth), column)
+	}
+	return columnNotFound(n.label, column)
+}
+
 // computedField returns the computed field name of n's relation when n reads that relation
 // directly and no real column of the same name hides it; nil otherwise.
 func (n *node) computedField(name string) *meta.ComputedField {
@@ -313,7 +323,7 @@ func (p *planner) columnField(n *node, item SelectItem) (outField, error) {
 	if n.columns[item.Field.Name] == nil {
 		f.computed = n.computedField(item.Field.Name)
 		if f.computed == nil {
-			return outField{}, columnNotFound(n.label, item.Field.Name)
+			return outField{}, n.undefinedColumn(item.Field.Name)
 		}
 		// A function call's output name is not guaranteed to be the field's, so name it.
 		if f.alias == "" {
@@ -406,7 +416,7 @@ func (p *planner) condition(n *node, c Condition) (cond, error) {
 			return out, nil
 		}
 	}
-	return cond{}, columnNotFound(n.label, c.Field.Name)
+	return cond{}, n.undefinedColumn(c.Field.Name)
 }
 
 func (p *planner) orderTerm(n *node, t OrderTerm) (orderBy, error) {
@@ -415,7 +425,7 @@ func (p *planner) orderTerm(n *node, t OrderTerm) (orderBy, error) {
 		if n.columns[t.Field.Name] == nil {
 			o.computed = n.computedField(t.Field.Name)
 			if o.computed == nil {
-				return orderBy{}, columnNotFound(n.label, t.Field.Name)
+				return orderBy{}, n.undefinedColumn(t.Field.Name)
 			}
 		}
 		return o, nil
@@ -430,7 +440,8 @@ func (p *planner) orderTerm(n *node, t OrderTerm) (orderBy, error) {
 				fmt.Sprintf("'%s' and '%s' do not form a many-to-one or one-to-one relationship", n.label, child.label), nil)
 		}
 		if child.columns[t.Field.Name] == nil {
-			return orderBy{}, columnNotFound(child.label, t.Field.Name)
+			// PostgREST orders by the embed's subquery, aliased <parent>_<embed>_<depth>.
+			return orderBy{}, columnNotFound(fmt.Sprintf("%s_%s_%d", n.label, child.name, child.depth), t.Field.Name)
 		}
 		o.embed = child
 		return o, nil

@@ -25,6 +25,7 @@ func (p *planner) embed(parent *node, item SelectItem) (*node, error) {
 	child.alias = p.nextAlias()
 	child.lateral = p.nextLateral()
 	child.rel = rel
+	child.depth = parent.depth + 1
 	child.rowTyped = true
 	child.inner = item.Join == "inner"
 	child.spread = item.Kind == ItemSpread

@@ -58,11 +58,24 @@ func TestRPC(t *testing.T) {
 
 func TestRPCAmbiguousOverload(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, `CREATE FUNCTION twin(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
-		CREATE FUNCTION twin(x text) RETURNS text LANGUAGE sql AS 'SELECT x';`)
-	r := e.do(t, call{method: "POST", path: "/rpc/twin", body: map[string]any{"x": 1}})
-	require.Equal(t, http.StatusMultipleChoices, r.Status, "%s", r.Body)
-	require.Contains(t, string(r.Body), "PGRST203")
+	// Created in an order unlike PostgREST's, which lists fewer parameters first, then by the
+	// parameters' names and types.
+	e := newEnv(t, `CREATE FUNCTION twin(x text) RETURNS text LANGUAGE sql AS 'SELECT x';
+		CREATE FUNCTION twin(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
+		CREATE FUNCTION opt(a int DEFAULT 1, b int DEFAULT 2) RETURNS int LANGUAGE sql AS 'SELECT a';
+		CREATE FUNCTION opt(b int DEFAULT 1) RETURNS int LANGUAGE sql AS 'SELECT b';
+		CREATE FUNCTION opt() RETURNS int LANGUAGE sql AS 'SELECT 0';`)
+	for path, message := range map[string]string{
+		"/rpc/twin?x=1": "Could not choose the best candidate function between: public.twin(x => integer), public.twin(x => text)",
+		"/rpc/opt":      "Could not choose the best candidate function between: public.opt(), public.opt(b => integer), public.opt(a => integer, b => integer)",
+	} {
+		r := e.do(t, call{path: path})
+		require.Equal(t, http.StatusMultipleChoices, r.Status, "%s", r.Body)
+		var body map[string]any
+		r.JSON(t, &body)
+		require.Equal(t, map[string]any{"code": "PGRST203", "message": message, "details": nil,
+			"hint": "Try renaming the parameters or the function itself in the database so function overloading can be resolved"}, body)
+	}
 }
 
 // TestRPCUnknownArguments checks that PGRST202 names every argument the client sent, as
