@@ -168,6 +168,9 @@ func (g *gen) field(n *node, f outField) string {
 		}
 	}
 	expr := g.columnExpr(n.alias, f.column, f.computed, f.json)
+	if f.countRows {
+		expr = "count(" + quoteIdent(n.alias) + ")"
+	}
 	if f.cast != "" {
 		expr = "CAST(" + expr + " AS " + f.cast + ")"
 	}

@@ -86,10 +86,14 @@ type outField struct {
 	star     bool
 	column   string
 	computed *meta.ComputedField
-	json     []JSONStep
-	cast     string // SQL type, quoted
-	alias    string
-	embed    *node
+	// countRows is "count" where the relation has no such column: PostgreSQL reads t.count
+	// as count(t), which PostgREST's statement relies on, so select=count or embed(count)
+	// counts the rows (aggregates enabled or not).
+	countRows bool
+	json      []JSONStep
+	cast      string // SQL type, quoted
+	alias     string
+	embed     *node
 }
 
 type cond struct {
@@ -322,7 +326,9 @@ func (p *planner) columnField(n *node, item SelectItem) (outField, error) {
 	f := outField{column: item.Field.Name, json: item.Field.JSON, alias: item.Alias}
 	if n.columns[item.Field.Name] == nil {
 		f.computed = n.computedField(item.Field.Name)
-		if f.computed == nil {
+		if f.computed == nil && item.Field.Name == "count" && len(item.Field.JSON) == 0 {
+			f.countRows = true
+		} else if f.computed == nil {
 			return outField{}, n.undefinedColumn(item.Field.Name)
 		}
 		// A function call's output name is not guaranteed to be the field's, so name it.
