@@ -243,11 +243,11 @@ func (x *exchange) respond(body []byte) error {
 			status = http.StatusPartialContent
 		}
 	case kindCall:
-		if q.function.ReturnsSet {
-			h.Set("Content-Range", contentRange(q.offset, x.page, x.total))
-			if x.total != nil && x.page < *x.total {
-				status = http.StatusPartialContent
-			}
+		// PostgREST sends the range of every call, a function returning one value or row
+		// counting as one row (0-0/1 with count=exact).
+		h.Set("Content-Range", contentRange(q.offset, x.page, x.total))
+		if x.total != nil && x.page < *x.total {
+			status = http.StatusPartialContent
 		}
 		if q.function.ReturnsVoid() {
 			status, send = http.StatusNoContent, false

@@ -56,6 +56,26 @@ func TestRPC(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status)
 }
 
+// TestRPCContentRange: every call answers with its range, as in PostgREST; a function returning
+// one value or one row counts as one row.
+func TestRPCContentRange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	exact := map[string]string{"Prefer": "count=exact"}
+	run(t, e, []scenario{
+		{name: "scalar with count", call: call{method: "POST", path: "/rpc/add", body: map[string]any{"a": 1}, header: exact}, status: 200, raw: "11",
+			headers: map[string]string{"Content-Range": "0-0/1"}},
+		{name: "scalar by GET with count", call: call{path: "/rpc/add?a=1", header: exact}, status: 200, raw: "11",
+			headers: map[string]string{"Content-Range": "0-0/1"}},
+		{name: "scalar by HEAD with count", call: call{method: "HEAD", path: "/rpc/add?a=1", header: exact}, status: 200, raw: "-",
+			headers: map[string]string{"Content-Range": "0-0/1"}},
+		{name: "scalar without count", call: call{path: "/rpc/add?a=1"}, status: 200, headers: map[string]string{"Content-Range": "0-0/*"}},
+		{name: "one row with count", call: call{path: "/rpc/pair", header: exact}, status: 200, body: `{"x":1,"y":"one"}`,
+			headers: map[string]string{"Content-Range": "0-0/1"}},
+		{name: "void", call: call{method: "POST", path: "/rpc/noop", header: exact}, status: 204, headers: map[string]string{"Content-Range": "0-0/1"}},
+	})
+}
+
 func TestRPCAmbiguousOverload(t *testing.T) {
 	t.Parallel()
 	// Created in an order unlike PostgREST's, which lists fewer parameters first, then by the
