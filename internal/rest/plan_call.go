@@ -239,6 +239,8 @@ func (p *planner) callRoot(fn *meta.Function) (*node, error) {
 	switch {
 	case fn.ReturnTable != nil && p.s.Table(fn.ReturnTable.Schema, fn.ReturnTable.Name) != nil:
 		root = tableNode(p.s.Table(fn.ReturnTable.Schema, fn.ReturnTable.Name))
+		// The call's rows are of the table's type: its computed fields apply to them.
+		root.rowTyped = true
 	case len(fn.OutColumns) > 0:
 		root = &node{columns: map[string]*meta.Column{}, label: fn.Name}
 		for _, c := range fn.OutColumns {
