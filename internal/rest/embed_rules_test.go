@@ -62,3 +62,25 @@ func TestEmbeddingByConstraintName(t *testing.T) {
 			body: `[{"id":4,"posts_author_id_fkey":{"name":"Linus"}}]`},
 	})
 }
+
+// TestEmbeddingTwiceUnderOneName: two embeds answering to one key are refused as PostgREST's
+// statement is (PostgreSQL's 42712 for its repeated subquery alias), rather than sending an
+// object with a duplicate key; aliases tell them apart.
+func TestEmbeddingTwiceUnderOneName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do(t, call{path: "/posts?select=authors!author_id(name),authors!posts_reviewer_fk(name)"})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	var body map[string]any
+	r.JSON(t, &body)
+	require.Equal(t, map[string]any{"code": "42712", "message": `table name "posts_authors_1" specified more than once`, "details": nil, "hint": nil}, body)
+
+	r = e.do(t, call{path: "/authors?select=id,posts!author_id(id,comments(id),comments(text))"})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	r.JSON(t, &body)
+	require.Equal(t, `table name "posts_comments_2" specified more than once`, body["message"])
+
+	r = e.do(t, call{path: "/posts?select=id,a:authors!author_id(name),r:authors!posts_reviewer_fk(name)&id=eq.1"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, jsonText(t, `[{"id":1,"a":{"name":"Ada"},"r":{"name":"Grace"}}]`), jsonOf(t, r))
+}

@@ -223,6 +223,24 @@ func tableNode(t *meta.Table) *node {
 	return &node{table: t, columns: cols, label: t.Name}
 }
 
+// checkEmbedName refuses a second embed of the same name at one level, which would give the
+// object two keys of that name. PostgREST's statement names each embed's subquery
+// <table>_<name>_<depth>, so there PostgreSQL refuses the repeated alias (42712); the same
+// error is given here.
+func (n *node) checkEmbedName(child *node) error {
+	for _, sibling := range n.children {
+		if sibling.name == child.name {
+			table := n.label
+			if n.table != nil {
+				table = n.table.Name
+			}
+			return apiError(http.StatusBadRequest, "42712",
+				fmt.Sprintf("table name \"%s_%s_%d\" specified more than once", table, child.name, child.depth), nil, nil)
+		}
+	}
+	return nil
+}
+
 // undefinedColumn is the error for a column n does not have, worded as PostgreSQL words it for
 // PostgREST's statement, which names an embedded table <table>_<depth>.
 func (n *node) undefinedColumn(column string) *httpx.AppError {
@@ -309,6 +327,9 @@ func (p *planner) fillNode(n *node, items []SelectItem) error {
 		case ItemEmbed, ItemSpread:
 			child, err := p.embed(n, item)
 			if err != nil {
+				return err
+			}
+			if err := n.checkEmbedName(child); err != nil {
 				return err
 			}
 			n.children = append(n.children, child)
