@@ -9,7 +9,8 @@ import (
 // schema cache current (NOTIFY pgrst, 'reload schema').
 func restService() serviceBuilder {
 	return serviceBuilder{name: "rest", build: func(d serviceDeps) (builtService, error) {
-		svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows},
+		svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows,
+			ExtraSearchPath: d.cfg.REST.ExtraSearchPath},
 			rest.Deps{Owner: d.admin, Runner: d.runner, Logger: d.logger})
 		if err != nil {
 			return builtService{}, err

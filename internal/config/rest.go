@@ -5,10 +5,12 @@ package config
 type RESTConfig struct {
 	Schemas []string `koanf:"schemas" doc:"Schemas exposed through /rest/v1; the first is the default when a request names none (PostgREST's db-schemas)."`
 	MaxRows int      `koanf:"max_rows" doc:"Most rows a read returns whatever limit the request asks for; 0 means no cap (PostgREST's db-max-rows; Supabase uses 1000)."`
+	// ExtraSearchPath follows the requested schema in every request's search_path.
+	ExtraSearchPath []string `koanf:"extra_search_path" doc:"Schemas after the requested one in each request's search_path, where functions find unqualified names such as extension types (PostgREST's db-extra-search-path; Supabase uses public and extensions)."`
 }
 
 func defaultREST() RESTConfig {
-	return RESTConfig{Schemas: []string{"public"}, MaxRows: 1000}
+	return RESTConfig{Schemas: []string{"public"}, MaxRows: 1000, ExtraSearchPath: []string{"public", "extensions"}}
 }
 
 func validateREST(errs *fieldErrors, r RESTConfig) {
@@ -18,6 +20,11 @@ func validateREST(errs *fieldErrors, r RESTConfig) {
 	for _, s := range r.Schemas {
 		if s == "" {
 			errs.add("rest.schemas", "must not contain an empty name", s)
+		}
+	}
+	for _, s := range r.ExtraSearchPath {
+		if s == "" {
+			errs.add("rest.extra_search_path", "must not contain an empty name", s)
 		}
 	}
 	if r.MaxRows < 0 {

@@ -39,6 +39,10 @@ type RequestScope struct {
 	Method  string          // request.method
 	Path    string          // request.path
 	Headers http.Header     // request.headers (lower-cased names, first value), credentials removed
+	// SearchPath, when set, is the transaction's search_path (a list of quoted schema names),
+	// as PostgREST sets it to the requested schema and its extra search path; empty leaves
+	// the connection's own.
+	SearchPath string
 }
 
 // StatementTimeouts bounds each API role's statements; zero means no limit for that role.
@@ -122,7 +126,8 @@ const applySettingsSQL = `SELECT
 	set_config('request.method', $3, true),
 	set_config('request.path', $4, true),
 	set_config('request.headers', $5, true),
-	set_config('statement_timeout', $6, true)`
+	set_config('statement_timeout', $6, true),
+	set_config('search_path', CASE WHEN $7 = '' THEN current_setting('search_path') ELSE $7 END, true)`
 
 func (s RequestScope) settings(timeout time.Duration) ([]any, error) {
 	switch s.Role {
@@ -158,5 +163,6 @@ func (s RequestScope) settings(timeout time.Duration) ([]any, error) {
 		s.Path,
 		string(headerJSON),
 		fmt.Sprintf("%d", timeout.Milliseconds()),
+		s.SearchPath,
 	}, nil
 }

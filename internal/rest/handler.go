@@ -44,6 +44,12 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		Path:    strings.TrimPrefix(r.URL.Path, Prefix),
 		Headers: r.Header,
 	}
+	// Functions run with the requested schema first on their search_path, as in PostgREST.
+	if req.Schema == "" {
+		scope.SearchPath = s.searchPaths[s.cfg.Schemas[0]]
+	} else {
+		scope.SearchPath = s.searchPaths[req.Schema]
+	}
 	if req.Resource == "" && !req.RPC {
 		return runError(s.serveOpenAPI(w, r, &req, schema, scope), scope.Role)
 	}

@@ -114,7 +114,7 @@ func newEnv(t *testing.T, extra ...string) *env {
 	e.Env = servicetest.New(t, func(se *servicetest.Env) []gateway.Service {
 		_, err := se.DB.Pool.Exec(context.Background(), fixture+strings.Join(extra, "\n"))
 		require.NoError(t, err)
-		svc, err := rest.New(rest.Config{Schemas: []string{"public", "other"}, MaxRows: 100},
+		svc, err := rest.New(rest.Config{Schemas: []string{"public", "other"}, MaxRows: 100, ExtraSearchPath: []string{"public", "extensions"}},
 			rest.Deps{Owner: se.DB.Pool, Runner: se.Runner, Logger: se.Logger})
 		require.NoError(t, err)
 		e.svc = svc

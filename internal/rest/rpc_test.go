@@ -76,6 +76,34 @@ func TestRPCContentRange(t *testing.T) {
 	})
 }
 
+// TestSearchPath: a request's SQL runs with the requested schema first on its search_path,
+// then the extra search path, as PostgREST sets it: a function naming a table without its
+// schema reads the one of the profile it was called through.
+func TestSearchPath(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, `
+CREATE TABLE public.things (id int PRIMARY KEY, name text);
+INSERT INTO public.things VALUES (1, 'here');
+CREATE FUNCTION public.thing_name() RETURNS text LANGUAGE sql STABLE AS 'SELECT name FROM things LIMIT 1';
+CREATE FUNCTION other.thing_name() RETURNS text LANGUAGE sql STABLE AS 'SELECT name FROM things LIMIT 1';
+CREATE FUNCTION other.thing_name_plpgsql() RETURNS text LANGUAGE plpgsql STABLE AS 'BEGIN RETURN (SELECT name FROM things LIMIT 1); END';
+CREATE SCHEMA extensions;
+GRANT USAGE ON SCHEMA extensions TO anon, authenticated, service_role;
+CREATE FUNCTION extensions.twice(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 2 * $1';
+CREATE FUNCTION public.uses_extension(n int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN twice(n); END';
+CREATE FUNCTION other.path() RETURNS text LANGUAGE sql STABLE AS $$SELECT current_setting('search_path')$$;`)
+	other := map[string]string{"Content-Profile": "other"}
+	run(t, e, []scenario{
+		{name: "default schema", call: call{method: "POST", path: "/rpc/thing_name"}, status: 200, body: `"here"`},
+		{name: "the profile's table", call: call{method: "POST", path: "/rpc/thing_name", header: other}, status: 200, body: `"elsewhere"`},
+		{name: "in plpgsql too", call: call{method: "POST", path: "/rpc/thing_name_plpgsql", header: other}, status: 200, body: `"elsewhere"`},
+		{name: "the profile's table by GET", call: call{path: "/rpc/thing_name", header: map[string]string{"Accept-Profile": "other"}}, status: 200,
+			body: `"elsewhere"`},
+		{name: "the extra search path", call: call{path: "/rpc/uses_extension?n=21"}, status: 200, body: `42`},
+		{name: "the whole path", call: call{method: "POST", path: "/rpc/path", header: other}, status: 200, body: `"\"other\", \"public\", \"extensions\""`},
+	})
+}
+
 func TestRPCAmbiguousOverload(t *testing.T) {
 	t.Parallel()
 	// Created in an order unlike PostgREST's, which lists fewer parameters first, then by the

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -33,6 +34,10 @@ type Config struct {
 	MaxRows int
 	// OpenAPIDisabled turns the OpenAPI description at GET /rest/v1/ off (404 PGRST126).
 	OpenAPIDisabled bool
+	// ExtraSearchPath follows the requested schema in each request's search_path, as
+	// PostgREST's db-extra-search-path: functions called by a request resolve unqualified
+	// names in the requested schema first, then in these. Nil: none.
+	ExtraSearchPath []string
 }
 
 // Deps are the service's collaborators.
@@ -48,10 +53,12 @@ type Deps struct {
 
 // Service serves /rest/v1.
 type Service struct {
-	cfg       Config
-	runner    *db.RoleRunner
-	inspector *meta.Inspector
-	logger    *slog.Logger
+	cfg Config
+	// searchPaths is the search_path of a request to each exposed schema.
+	searchPaths map[string]string
+	runner      *db.RoleRunner
+	inspector   *meta.Inspector
+	logger      *slog.Logger
 }
 
 // New builds the service. It does no I/O: the schema cache is loaded by Run, or by the
@@ -72,8 +79,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		logger = slog.Default()
 	}
 	return &Service{
-		cfg:    cfg,
-		runner: deps.Runner,
+		cfg:         cfg,
+		searchPaths: searchPaths(cfg.Schemas, cfg.ExtraSearchPath),
+		runner:      deps.Runner,
 		inspector: meta.NewInspector(deps.Owner, meta.Config{
 			Schemas: cfg.Schemas,
 			// Statements prepared for the old schema may have inferred parameter types it
@@ -98,4 +106,24 @@ func (s *Service) Run(ctx context.Context) error { return s.inspector.Run(ctx) }
 func (s *Service) ReloadSchema(ctx context.Context) error {
 	_, err := s.inspector.Reload(ctx)
 	return err
+}
+
+// searchPaths renders, for each exposed schema, the search_path of a request to it: that
+// schema, then the extra ones (quoted identifiers, each once).
+func searchPaths(schemas, extra []string) map[string]string {
+	out := make(map[string]string, len(schemas))
+	for _, schema := range schemas {
+		path := []string{schema}
+		for _, e := range extra {
+			if !slices.Contains(path, e) {
+				path = append(path, e)
+			}
+		}
+		quoted := make([]string, len(path))
+		for i, name := range path {
+			quoted[i] = quoteIdent(name)
+		}
+		out[schema] = strings.Join(quoted, ", ")
+	}
+	return out
 }
