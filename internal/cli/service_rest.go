@@ -10,7 +10,7 @@ import (
 func restService() serviceBuilder {
 	return serviceBuilder{name: "rest", build: func(d serviceDeps) (builtService, error) {
 		svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows,
-			ExtraSearchPath: d.cfg.REST.ExtraSearchPath},
+			ExtraSearchPath: d.cfg.REST.ExtraSearchPath, AggregatesEnabled: d.cfg.REST.AggregatesEnabled},
 			rest.Deps{Owner: d.admin, Runner: d.runner, Logger: d.logger})
 		if err != nil {
 			return builtService{}, err

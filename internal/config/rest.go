@@ -5,6 +5,8 @@ package config
 type RESTConfig struct {
 	Schemas []string `koanf:"schemas" doc:"Schemas exposed through /rest/v1; the first is the default when a request names none (PostgREST's db-schemas)."`
 	MaxRows int      `koanf:"max_rows" doc:"Most rows a read returns whatever limit the request asks for; 0 means no cap (PostgREST's db-max-rows; Supabase uses 1000)."`
+	// AggregatesEnabled allows aggregate functions in select=.
+	AggregatesEnabled bool `koanf:"aggregates_enabled" doc:"Allow aggregate functions in select (count(), amount.sum(), avg, max, min, grouped by the other selected columns); off by default, as PostgREST's db-aggregates-enabled, since one request can then make the database aggregate a whole table."`
 	// ExtraSearchPath follows the requested schema in every request's search_path.
 	ExtraSearchPath []string `koanf:"extra_search_path" doc:"Schemas after the requested one in each request's search_path, where functions find unqualified names such as extension types (PostgREST's db-extra-search-path; Supabase uses public and extensions)."`
 }

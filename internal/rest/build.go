@@ -80,6 +80,7 @@ type parts struct {
 	from       string
 	joins      string
 	where      string
+	group      string
 	order      string
 	limit      string
 }
@@ -92,6 +93,7 @@ func (p parts) sql() string {
 	b.WriteString(p.from)
 	b.WriteString(p.joins)
 	b.WriteString(p.where)
+	b.WriteString(p.group)
 	b.WriteString(p.order)
 	b.WriteString(p.limit)
 	return b.String()
@@ -104,7 +106,9 @@ func (p parts) filtered() string { return p.from + p.joins + p.where }
 // conditions. full adds the select list, order and paging; without it only what filters.
 func (g *gen) nodeParts(n *node, from string, joinConds []string, full bool) parts {
 	p := parts{from: from}
-	if full {
+	if full && n.grouped {
+		p.selectList, p.group = g.groupedSelect(n)
+	} else if full {
 		p.selectList = g.selectList(n)
 	}
 	var joins strings.Builder
@@ -167,12 +171,23 @@ func (g *gen) field(n *node, f outField) string {
 			return "coalesce(" + lat + `."j", '[]') AS ` + quoteIdent(child.name)
 		}
 	}
-	expr := g.columnExpr(n.alias, f.column, f.computed, f.json)
-	if f.countRows {
+	var expr string
+	switch {
+	case f.countAll && f.hoisted:
+		// The parent counts the rows this spread matched.
+		expr = "1"
+	case f.countAll:
+		expr = "*"
+	case f.countRows:
 		expr = "count(" + quoteIdent(n.alias) + ")"
+	default:
+		expr = g.columnExpr(n.alias, f.column, f.computed, f.json)
 	}
 	if f.cast != "" {
 		expr = "CAST(" + expr + " AS " + f.cast + ")"
+	}
+	if f.agg != "" && !f.hoisted {
+		expr = aggregateExpr(f, expr)
 	}
 	if f.alias != "" {
 		expr += " AS " + quoteIdent(f.alias)

@@ -54,7 +54,7 @@ func buildRequest(s *meta.Schema, method, target, body string, header map[string
 	if err != nil {
 		return rest.Statement{}, err
 	}
-	q, err := rest.Plan(&req, s, rest.PlanOptions{MaxRows: 100})
+	q, err := rest.Plan(&req, s, rest.PlanOptions{MaxRows: 100, AggregatesEnabled: true})
 	if err != nil {
 		return rest.Statement{}, err
 	}
@@ -85,6 +85,8 @@ func TestBuildGolden(t *testing.T) {
 		{name: "embed_spread_and_null_filter", method: "GET", target: "/rest/v1/posts?select=id,...authors!author_id(author:name),reviewer:authors!posts_reviewer_fk()&reviewer=is.null"},
 		{name: "embed_computed_relationships", method: "GET", target: "/rest/v1/posts?select=id,post_comments!inner(text),writer(name)&post_comments.order=id"},
 		{name: "embed_count_column", method: "GET", target: "/rest/v1/authors?select=name,posts!author_id(count)"},
+		{name: "read_aggregates", method: "GET", target: "/rest/v1/posts?select=*,rating.sum()::text,n:count(),a:authors!author_id(name),...authors!posts_reviewer_fk(reviewer:name,born.max())&published=is.true"},
+		{name: "embed_aggregate", method: "GET", target: "/rest/v1/authors?select=name,posts!author_id(published,rating.avg())"},
 		{name: "read_computed_fields", method: "GET", target: "/rest/v1/posts?select=id,title,authors!author_id(label:display_name)&authors.post_count=gt.1&order=id"},
 		{name: "read_computed_filter_order", method: "GET", target: "/rest/v1/authors?select=n:post_count::text&or=(display_name.like.A*,post_count.eq.1)&order=display_name.desc"},
 		{name: "insert_representation", method: "POST", target: "/rest/v1/labels?select=id", body: `{"id":1,"label":"x"}`, header: map[string]string{"Prefer": "return=representation"}},

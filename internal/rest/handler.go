@@ -56,7 +56,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodOptions {
 		return s.serveOptions(w, &req, schema)
 	}
-	q, err := Plan(&req, schema, PlanOptions{MaxRows: int64(s.cfg.MaxRows)})
+	q, err := Plan(&req, schema, PlanOptions{MaxRows: int64(s.cfg.MaxRows), AggregatesEnabled: s.cfg.AggregatesEnabled})
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,11 @@ type node struct {
 	depth   int    // embedding depth: 0 for the top level
 	table   *meta.Table
 	columns map[string]*meta.Column
+	// columnOrder lists the columns in their relation's order (what * expands to).
+	columnOrder []string
+	// grouped is set when the node aggregates (an aggregate in its select list, or one
+	// hoisted from a spread below it): its other output columns are its GROUP BY.
+	grouped bool
 	rel     *meta.Relationship
 	inner   bool
 	spread  bool
@@ -86,6 +91,14 @@ type outField struct {
 	star     bool
 	column   string
 	computed *meta.ComputedField
+	// agg applies an aggregate function (sum, avg, max, min, count) to the value, or with
+	// countAll counts the rows (count()); aggCast casts its result. With rest.aggregates_enabled.
+	agg      string
+	aggCast  string
+	countAll bool
+	// hoisted marks an aggregate of a to-one spread: the spread's subquery hands the raw value
+	// up and the parent aggregates it over its own rows, as PostgREST does.
+	hoisted bool
 	// countRows is "count" where the relation has no such column: PostgreSQL reads t.count
 	// as count(t), which PostgREST's statement relies on, so select=count or embed(count)
 	// counts the rows (aggregates enabled or not).
@@ -127,6 +140,9 @@ type orderBy struct {
 type PlanOptions struct {
 	// MaxRows caps the rows of any read; 0 means no cap.
 	MaxRows int64
+	// AggregatesEnabled allows count(), sum(), avg(), max() and min() in select=
+	// (PostgREST's db-aggregates-enabled); without it they are refused with PGRST123.
+	AggregatesEnabled bool
 }
 
 type planner struct {
@@ -220,7 +236,11 @@ func tableNode(t *meta.Table) *node {
 	for _, c := range t.Columns {
 		cols[c.Name] = c
 	}
-	return &node{table: t, columns: cols, label: t.Name}
+	order := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		order[i] = c.Name
+	}
+	return &node{table: t, columns: cols, columnOrder: order, label: t.Name}
 }
 
 // checkEmbedName refuses a second embed of the same name at one level, which would give the
@@ -314,14 +334,27 @@ func (p *planner) fillNode(n *node, items []SelectItem) error {
 		case ItemStar:
 			n.fields = append(n.fields, outField{star: true})
 		case ItemCount:
-			return aggregatesDisabled()
+			if !p.opts.AggregatesEnabled {
+				return aggregatesDisabled()
+			}
+			f := outField{countAll: true, agg: "count", alias: item.Alias}
+			if err := p.aggregate(n, &f, item); err != nil {
+				return err
+			}
+			n.fields = append(n.fields, f)
 		case ItemColumn:
-			if item.Aggregate != "" {
+			if item.Aggregate != "" && !p.opts.AggregatesEnabled {
 				return aggregatesDisabled()
 			}
 			f, err := p.columnField(n, item)
 			if err != nil {
 				return err
+			}
+			if item.Aggregate != "" {
+				f.agg = item.Aggregate
+				if err := p.aggregate(n, &f, item); err != nil {
+					return err
+				}
 			}
 			n.fields = append(n.fields, f)
 		case ItemEmbed, ItemSpread:
@@ -334,9 +367,46 @@ func (p *planner) fillNode(n *node, items []SelectItem) error {
 			}
 			n.children = append(n.children, child)
 			n.fields = append(n.fields, outField{embed: child, alias: child.name})
+			if child.spread && child.hasHoisted() {
+				n.grouped = true
+			}
 		}
 	}
 	return p.applyParams(n)
+}
+
+// aggregate completes an aggregated field: its output name is the function's unless aliased
+// (as PostgreSQL names the column), its result cast is resolved, and the node groups by its
+// other columns; in a to-one spread the aggregate moves up to the parent.
+func (p *planner) aggregate(n *node, f *outField, item SelectItem) error {
+	if item.AggregateCast != "" {
+		cast, err := p.castType(item.AggregateCast)
+		if err != nil {
+			return err
+		}
+		f.aggCast = cast
+	}
+	if item.Alias != "" {
+		f.alias = item.Alias
+	} else {
+		f.alias = f.agg
+	}
+	if n.spread {
+		f.hoisted = true
+	} else {
+		n.grouped = true
+	}
+	return nil
+}
+
+// hasHoisted reports whether a spread hands an aggregate up to its parent.
+func (n *node) hasHoisted() bool {
+	for _, f := range n.fields {
+		if f.hoisted || (f.embed != nil && f.embed.spread && f.embed.hasHoisted()) {
+			return true
+		}
+	}
+	return false
 }
 
 func aggregatesDisabled() error {

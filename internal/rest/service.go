@@ -34,6 +34,10 @@ type Config struct {
 	MaxRows int
 	// OpenAPIDisabled turns the OpenAPI description at GET /rest/v1/ off (404 PGRST126).
 	OpenAPIDisabled bool
+	// AggregatesEnabled allows aggregate functions in select= (count(), col.sum(), avg, max,
+	// min), as PostgREST's db-aggregates-enabled. Default false: they are refused (PGRST123),
+	// since an aggregate over a large table is an easy way to load the database.
+	AggregatesEnabled bool
 	// ExtraSearchPath follows the requested schema in each request's search_path, as
 	// PostgREST's db-extra-search-path: functions called by a request resolve unqualified
 	// names in the requested schema first, then in these. Nil: none.
