@@ -10,7 +10,8 @@ import (
 func restService() serviceBuilder {
 	return serviceBuilder{name: "rest", build: func(d serviceDeps) (builtService, error) {
 		svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows,
-			ExtraSearchPath: d.cfg.REST.ExtraSearchPath, AggregatesEnabled: d.cfg.REST.AggregatesEnabled},
+			ExtraSearchPath: d.cfg.REST.ExtraSearchPath, AggregatesEnabled: d.cfg.REST.AggregatesEnabled,
+			PlanEnabled: d.cfg.REST.PlanEnabled, PlanAnon: d.cfg.REST.PlanAnon},
 			rest.Deps{Owner: d.admin, Runner: d.runner, Logger: d.logger})
 		if err != nil {
 			return builtService{}, err

@@ -7,6 +7,10 @@ type RESTConfig struct {
 	MaxRows int      `koanf:"max_rows" doc:"Most rows a read returns whatever limit the request asks for; 0 means no cap (PostgREST's db-max-rows; Supabase uses 1000)."`
 	// AggregatesEnabled allows aggregate functions in select=.
 	AggregatesEnabled bool `koanf:"aggregates_enabled" doc:"Allow aggregate functions in select (count(), amount.sum(), avg, max, min, grouped by the other selected columns); off by default, as PostgREST's db-aggregates-enabled, since one request can then make the database aggregate a whole table."`
+	// PlanEnabled allows EXPLAIN output through Accept: application/vnd.pgrst.plan.
+	PlanEnabled bool `koanf:"plan_enabled" doc:"Let requests ask for their execution plan with Accept: application/vnd.pgrst.plan (EXPLAIN, with analyze, verbose, settings, buffers, wal options), run as the caller's role; off by default, as PostgREST's db-plan-enabled (plans reveal table sizes, indexes and settings)."`
+	// PlanAnon extends PlanEnabled to anon.
+	PlanAnon bool `koanf:"plan_anon" doc:"With plan_enabled, let anon (requests with only the anon key) ask for plans too; by default only signed-in users and the service role may."`
 	// ExtraSearchPath follows the requested schema in every request's search_path.
 	ExtraSearchPath []string `koanf:"extra_search_path" doc:"Schemas after the requested one in each request's search_path, where functions find unqualified names such as extension types (PostgREST's db-extra-search-path; Supabase uses public and extensions)."`
 }

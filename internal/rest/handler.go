@@ -56,11 +56,19 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodOptions {
 		return s.serveOptions(w, &req, schema)
 	}
+	if req.Plan != nil && !s.planAllowed(scope.Role) {
+		// As if the plan media type did not exist, which is what PostgREST answers when
+		// db-plan-enabled is off.
+		return apiError(http.StatusNotAcceptable, CodeBadMediaType, "None of these media types are available: "+r.Header.Get("Accept"), nil, nil)
+	}
 	q, err := Plan(&req, schema, PlanOptions{MaxRows: int64(s.cfg.MaxRows), AggregatesEnabled: s.cfg.AggregatesEnabled})
 	if err != nil {
 		return err
 	}
 	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})
+	if req.Plan != nil {
+		return runError(s.servePlan(w, r, scope, q, stmt, req.Plan), scope.Role)
+	}
 	x := &exchange{w: w, q: q, maxRows: int64(s.cfg.MaxRows)}
 	return runError(s.execute(r, scope, q, stmt, x), scope.Role)
 }

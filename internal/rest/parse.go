@@ -37,7 +37,17 @@ func Parse(r *http.Request) (Request, error) {
 		return req, err
 	}
 	if req.Accept, req.StripNulls, err = parseAccept(r.Header.Get("Accept"), req.Resource == "" && !req.RPC); err != nil {
-		return req, err
+		var planErr error
+		if req.Plan, planErr = parsePlanAccept(r.Header.Get("Accept")); planErr != nil {
+			return req, planErr
+		}
+		if req.Plan == nil {
+			return req, err
+		}
+		// The representation the plan is for.
+		if req.Accept, req.StripNulls, err = parseAccept(req.Plan.For, false); err != nil {
+			return req, err
+		}
 	}
 	if req.Range, err = parseRangeHeader(r.Header.Get("Range"), r.Header.Get("Range-Unit")); err != nil {
 		return req, err

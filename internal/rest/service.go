@@ -38,6 +38,13 @@ type Config struct {
 	// min), as PostgREST's db-aggregates-enabled. Default false: they are refused (PGRST123),
 	// since an aggregate over a large table is an easy way to load the database.
 	AggregatesEnabled bool
+	// PlanEnabled lets a request ask for its execution plan with Accept:
+	// application/vnd.pgrst.plan[+json|+text] (PostgREST's db-plan-enabled). Default false:
+	// such requests get 406 PGRST107, as if the media type did not exist.
+	PlanEnabled bool
+	// PlanAnon lets anon ask for plans too when PlanEnabled. Default false: only
+	// authenticated callers and service_role may.
+	PlanAnon bool
 	// ExtraSearchPath follows the requested schema in each request's search_path, as
 	// PostgREST's db-extra-search-path: functions called by a request resolve unqualified
 	// names in the requested schema first, then in these. Nil: none.
@@ -113,16 +120,12 @@ func (s *Service) ReloadSchema(ctx context.Context) error {
 }
 
 // searchPaths renders, for each exposed schema, the search_path of a request to it: that
-// schema, then the extra ones (quoted identifiers, each once).
+// schema, then the extra ones (quoted identifiers; a schema listed twice is harmless, and
+// PostgREST lists it so).
 func searchPaths(schemas, extra []string) map[string]string {
 	out := make(map[string]string, len(schemas))
 	for _, schema := range schemas {
-		path := []string{schema}
-		for _, e := range extra {
-			if !slices.Contains(path, e) {
-				path = append(path, e)
-			}
-		}
+		path := append([]string{schema}, extra...)
 		quoted := make([]string, len(path))
 		for i, name := range path {
 			quoted[i] = quoteIdent(name)
