@@ -322,6 +322,12 @@ func bodyExpr(q *Query) string {
 		rows = stripNulls(q, rows)
 	}
 	switch {
+	case q.media == MediaGeoJSON:
+		// As PostgREST: PostGIS's ST_AsGeoJSON(record) turns each row into a Feature (the
+		// first geometry column its geometry, the other columns its properties). It is found
+		// through the request's search_path (extensions, where Supabase installs PostGIS);
+		// without PostGIS the request fails with 42883.
+		return "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(" + resultAlias + ")::json), '[]'))::text"
 	case q.media == MediaCSV:
 		return "coalesce((SELECT string_agg(" + quoteIdent("_k") + ", ',') FROM json_object_keys(" + rows + "->0) AS " + quoteIdent("_k") + "), '')" +
 			" || E'\\n' || coalesce(string_agg(substring(" + resultAlias + "::text, 2, length(" + resultAlias + "::text) - 2), E'\\n'), '')"

@@ -347,6 +347,8 @@ func contentType(m MediaType, stripNulls bool) string {
 		return "application/vnd.pgrst.object+json; charset=utf-8"
 	case MediaCSV:
 		return "text/csv; charset=utf-8"
+	case MediaGeoJSON:
+		return "application/geo+json; charset=utf-8"
 	}
 	return "application/json; charset=utf-8"
 }

@@ -140,6 +140,8 @@ func parseAccept(header string, root bool) (MediaType, bool, error) {
 			return MediaObject, e.stripNulls, nil
 		case "text/csv":
 			return MediaCSV, false, nil
+		case "application/geo+json":
+			return MediaGeoJSON, false, nil
 		case "application/openapi+json":
 			if root {
 				return MediaOpenAPI, false, nil

@@ -156,6 +156,8 @@ const (
 	MediaJSON MediaType = iota
 	MediaObject
 	MediaCSV
+	// MediaGeoJSON is application/geo+json: a FeatureCollection built by PostGIS.
+	MediaGeoJSON
 	MediaOpenAPI
 )
 
