@@ -173,10 +173,10 @@ func (g *gen) field(n *node, f outField) string {
 	}
 	var expr string
 	switch {
-	case f.countAll && f.hoisted:
+	case f.agg != nil && f.agg.all && f.agg.hoisted:
 		// The parent counts the rows this spread matched.
 		expr = "1"
-	case f.countAll:
+	case f.agg != nil && f.agg.all:
 		expr = "*"
 	case f.countRows:
 		expr = "count(" + quoteIdent(n.alias) + ")"
@@ -186,8 +186,8 @@ func (g *gen) field(n *node, f outField) string {
 	if f.cast != "" {
 		expr = "CAST(" + expr + " AS " + f.cast + ")"
 	}
-	if f.agg != "" && !f.hoisted {
-		expr = aggregateExpr(f, expr)
+	if f.aggregated() {
+		expr = aggregateExpr(f.agg, expr)
 	}
 	if f.alias != "" {
 		expr += " AS " + quoteIdent(f.alias)

@@ -5,11 +5,11 @@ import (
 	"strings"
 )
 
-// aggregateExpr applies f's aggregate to expr and casts the result.
-func aggregateExpr(f outField, expr string) string {
-	expr = f.agg + "(" + expr + ")"
-	if f.aggCast != "" {
-		expr = "CAST(" + expr + " AS " + f.aggCast + ")"
+// aggregateExpr applies a to expr and casts the result.
+func aggregateExpr(a *aggregate, expr string) string {
+	expr = a.fn + "(" + expr + ")"
+	if a.cast != "" {
+		expr = "CAST(" + expr + " AS " + a.cast + ")"
 	}
 	return expr
 }
@@ -29,7 +29,7 @@ func (g *gen) groupedSelect(n *node) (selectList, groupBy string) {
 	for _, f := range n.fields {
 		switch child := f.embed; {
 		case f.star:
-			for _, c := range n.columnOrder {
+			for _, c := range n.columnNames() {
 				add(quoteIdent(n.alias)+"."+quoteIdent(c), false)
 			}
 		case child != nil && len(child.fields) == 0:
@@ -38,7 +38,7 @@ func (g *gen) groupedSelect(n *node) (selectList, groupBy string) {
 				expr := quoteIdent(child.lateral) + "." + quoteIdent(out.name)
 				switch {
 				case out.agg != nil:
-					expr = aggregateExpr(*out.agg, expr)
+					expr = aggregateExpr(out.agg, expr)
 				case out.json:
 					expr += "::jsonb"
 				}
@@ -49,7 +49,7 @@ func (g *gen) groupedSelect(n *node) (selectList, groupBy string) {
 		case child != nil:
 			add("coalesce("+quoteIdent(child.lateral)+`."j"::jsonb, '[]') AS `+quoteIdent(child.name), false)
 		default:
-			add(g.field(n, f), f.agg != "" && !f.hoisted)
+			add(g.field(n, f), f.aggregated())
 		}
 	}
 	selectList = strings.Join(items, ", ")
@@ -62,17 +62,17 @@ func (g *gen) groupedSelect(n *node) (selectList, groupBy string) {
 // spreadOutput is a column a spread's subquery hands to its parent.
 type spreadOutput struct {
 	name string
-	json bool      // an embed's JSON, grouped as jsonb
-	agg  *outField // a hoisted aggregate the parent applies
+	json bool       // an embed's JSON, grouped as jsonb
+	agg  *aggregate // a hoisted aggregate the parent applies
 }
 
 // spreadOutputs lists, in order, the columns a spread's subquery returns.
 func spreadOutputs(n *node) []spreadOutput {
 	var out []spreadOutput
-	for i, f := range n.fields {
+	for _, f := range n.fields {
 		switch child := f.embed; {
 		case f.star:
-			for _, c := range n.columnOrder {
+			for _, c := range n.columnNames() {
 				out = append(out, spreadOutput{name: c})
 			}
 		case child != nil && len(child.fields) == 0:
@@ -85,8 +85,8 @@ func spreadOutputs(n *node) []spreadOutput {
 			if o.name == "" {
 				o.name = f.column
 			}
-			if f.hoisted {
-				o.agg = &n.fields[i]
+			if f.hoisted() {
+				o.agg = f.agg
 			}
 			out = append(out, o)
 		}

@@ -67,8 +67,9 @@ type node struct {
 	depth   int    // embedding depth: 0 for the top level
 	table   *meta.Table
 	columns map[string]*meta.Column
-	// columnOrder lists the columns in their relation's order (what * expands to).
-	columnOrder []string
+	// outColumns lists, in order, the columns of a function's OUT parameters (a node without
+	// a table); see columnNames.
+	outColumns []string
 	// grouped is set when the node aggregates (an aggregate in its select list, or one
 	// hoisted from a spread below it): its other output columns are its GROUP BY.
 	grouped bool
@@ -91,14 +92,9 @@ type outField struct {
 	star     bool
 	column   string
 	computed *meta.ComputedField
-	// agg applies an aggregate function (sum, avg, max, min, count) to the value, or with
-	// countAll counts the rows (count()); aggCast casts its result. With rest.aggregates_enabled.
-	agg      string
-	aggCast  string
-	countAll bool
-	// hoisted marks an aggregate of a to-one spread: the spread's subquery hands the raw value
-	// up and the parent aggregates it over its own rows, as PostgREST does.
-	hoisted bool
+	// agg is set for an aggregate (with rest.aggregates_enabled); a pointer keeps the common
+	// field small.
+	agg *aggregate
 	// countRows is "count" where the relation has no such column: PostgreSQL reads t.count
 	// as count(t), which PostgREST's statement relies on, so select=count or embed(count)
 	// counts the rows (aggregates enabled or not).
@@ -236,11 +232,7 @@ func tableNode(t *meta.Table) *node {
 	for _, c := range t.Columns {
 		cols[c.Name] = c
 	}
-	order := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		order[i] = c.Name
-	}
-	return &node{table: t, columns: cols, columnOrder: order, label: t.Name}
+	return &node{table: t, columns: cols, label: t.Name}
 }
 
 // checkEmbedName refuses a second embed of the same name at one level, which would give the
@@ -268,6 +260,18 @@ func (n *node) undefinedColumn(column string) *httpx.AppError {
 		return columnNotFound(fmt.Sprintf("%s_%d", n.table.Name, n.depth), column)
 	}
 	return columnNotFound(n.label, column)
+}
+
+// aggregate is an aggregate function applied to a field of select=.
+type aggregate struct {
+	fn string // sum, avg, max, min or count
+	// cast casts the result (quoted SQL type); empty for none.
+	cast string
+	// all is count(): the rows, not a column's values.
+	all bool
+	// hoisted marks an aggregate of a to-one spread: the spread's subquery hands the raw value
+	// up and the parent aggregates it over its own rows, as PostgREST does.
+	hoisted bool
 }
 
 // computedField returns the computed field name of n's relation when n reads that relation
@@ -337,7 +341,7 @@ func (p *planner) fillNode(n *node, items []SelectItem) error {
 			if !p.opts.AggregatesEnabled {
 				return aggregatesDisabled()
 			}
-			f := outField{countAll: true, agg: "count", alias: item.Alias}
+			f := outField{agg: &aggregate{fn: "count", all: true}, alias: item.Alias}
 			if err := p.aggregate(n, &f, item); err != nil {
 				return err
 			}
@@ -351,7 +355,7 @@ func (p *planner) fillNode(n *node, items []SelectItem) error {
 				return err
 			}
 			if item.Aggregate != "" {
-				f.agg = item.Aggregate
+				f.agg = &aggregate{fn: item.Aggregate}
 				if err := p.aggregate(n, &f, item); err != nil {
 					return err
 				}
@@ -384,25 +388,43 @@ func (p *planner) aggregate(n *node, f *outField, item SelectItem) error {
 		if err != nil {
 			return err
 		}
-		f.aggCast = cast
+		f.agg.cast = cast
 	}
 	if item.Alias != "" {
 		f.alias = item.Alias
 	} else {
-		f.alias = f.agg
+		f.alias = f.agg.fn
 	}
 	if n.spread {
-		f.hoisted = true
+		f.agg.hoisted = true
 	} else {
 		n.grouped = true
 	}
 	return nil
 }
 
+// columnNames lists n's columns in order: what * stands for.
+func (n *node) columnNames() []string {
+	if n.table == nil {
+		return n.outColumns
+	}
+	names := make([]string, len(n.table.Columns))
+	for i, c := range n.table.Columns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// hoisted reports whether f is an aggregate its node hands up to its parent.
+func (f *outField) hoisted() bool { return f.agg != nil && f.agg.hoisted }
+
+// aggregated reports whether f is an aggregate its own node computes.
+func (f *outField) aggregated() bool { return f.agg != nil && !f.agg.hoisted }
+
 // hasHoisted reports whether a spread hands an aggregate up to its parent.
 func (n *node) hasHoisted() bool {
 	for _, f := range n.fields {
-		if f.hoisted || (f.embed != nil && f.embed.spread && f.embed.hasHoisted()) {
+		if f.hoisted() || (f.embed != nil && f.embed.spread && f.embed.hasHoisted()) {
 			return true
 		}
 	}

@@ -245,7 +245,7 @@ func (p *planner) callRoot(fn *meta.Function) (*node, error) {
 		root = &node{columns: map[string]*meta.Column{}, label: fn.Name}
 		for _, c := range fn.OutColumns {
 			root.columns[c.Name] = &meta.Column{Name: c.Name, Type: c.Type, BaseType: c.BaseType, Nullable: true}
-			root.columnOrder = append(root.columnOrder, c.Name)
+			root.outColumns = append(root.outColumns, c.Name)
 		}
 	default:
 		root = &node{columns: map[string]*meta.Column{}, label: fn.Name}

@@ -61,7 +61,8 @@ func (p *planner) embed(parent *node, item SelectItem) (*node, error) {
 // through one key: its name alone is the one-to-many (the rows pointing at this one, also
 // with the hint naming the referencing column), the column alone the many-to-one.
 func (p *planner) relationship(table *meta.Table, item SelectItem) (*meta.Relationship, error) {
-	var found []*meta.Relationship
+	var buf [2]*meta.Relationship // the usual one match, without a heap allocation
+	found := buf[:0]
 	for _, rel := range table.Relationships {
 		if rel.Function != nil {
 			// A computed relationship is named by its function, and takes no hint.
