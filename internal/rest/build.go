@@ -163,8 +163,15 @@ func (g *gen) field(n *node, f outField) string {
 		}
 		lat := quoteIdent(child.lateral)
 		switch {
-		case child.spread:
+		case child.spread && child.rel.ToOne():
 			return lat + ".*"
+		case child.spread:
+			outs := spreadOutputs(child)
+			items := make([]string, len(outs))
+			for i, out := range outs {
+				items[i] = lat + "." + quoteIdent(out.name)
+			}
+			return strings.Join(items, ", ")
 		case child.rel.ToOne():
 			return "row_to_json(" + lat + ".*) AS " + quoteIdent(child.name)
 		default:
@@ -251,9 +258,28 @@ func (g *gen) lateral(parent, child *node) string {
 	rows := quoteIdent("_" + child.lateral)
 	on := "TRUE"
 	if child.inner {
-		on = lat + `."j" IS NOT NULL`
+		on = lat + "." + child.rowsColumn() + " IS NOT NULL"
 	}
-	return join + "SELECT json_agg(" + rows + `) AS "j" FROM (` + sub + ") AS " + rows + ") AS " + lat + " ON " + on
+	aggs := ""
+	if child.spread {
+		// A to-many spread (PostgREST 13) hands each of its columns to the parent as an array
+		// of that column's values, in the subquery's order.
+		for _, out := range spreadOutputs(child) {
+			col := quoteIdent(out.name)
+			aggs += ", coalesce(json_agg(" + rows + "." + col + "), '[]')::jsonb AS " + col
+		}
+	}
+	return join + "SELECT json_agg(" + rows + ") AS " + child.rowsColumn() + aggs + " FROM (" + sub + ") AS " + rows + ") AS " + lat + " ON " + on
+}
+
+// rowsColumn names the column of a to-many embed's lateral join that holds its rows as a JSON
+// array (NULL when none matched). A spread's lateral also has a column per spread column,
+// which could be called "j", so its rows column takes the join's own (internal) name.
+func (n *node) rowsColumn() string {
+	if n.spread {
+		return quoteIdent("_" + n.lateral)
+	}
+	return `"j"`
 }
 
 func (g *gen) orderTerm(n *node, o orderBy) string {

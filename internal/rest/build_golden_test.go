@@ -83,6 +83,7 @@ func TestBuildGolden(t *testing.T) {
 		{name: "embed_one_to_many_inner", method: "GET", target: "/rest/v1/authors?select=name,posts!author_id!inner(title)&posts.published=is.true&posts.order=id&posts.limit=2"},
 		{name: "embed_many_to_many", method: "GET", target: "/rest/v1/posts?select=id,labels(label)"},
 		{name: "embed_spread_and_null_filter", method: "GET", target: "/rest/v1/posts?select=id,...authors!author_id(author:name),reviewer:authors!posts_reviewer_fk()&reviewer=is.null"},
+		{name: "embed_spread_to_many", method: "GET", target: "/rest/v1/authors?select=id,...posts!author_id!inner(title,comments(text))&posts.order=id"},
 		{name: "embed_computed_relationships", method: "GET", target: "/rest/v1/posts?select=id,post_comments!inner(text),writer(name)&post_comments.order=id"},
 		{name: "embed_count_column", method: "GET", target: "/rest/v1/authors?select=name,posts!author_id(count)"},
 		{name: "read_aggregates", method: "GET", target: "/rest/v1/posts?select=*,rating.sum()::text,n:count(),a:authors!author_id(name),...authors!posts_reviewer_fk(reviewer:name,born.max())&published=is.true"},

@@ -395,6 +395,11 @@ func (p *planner) aggregate(n *node, f *outField, item SelectItem) error {
 	} else {
 		f.alias = f.agg.fn
 	}
+	if n.spread && !n.rel.ToOne() {
+		// As PostgREST 13: a to-many spread aggregates each column into an array already.
+		return apiError(http.StatusBadRequest, CodeNotImplemented, "Feature not implemented",
+			"Aggregates are not implemented for one-to-many or many-to-many spreads.", nil)
+	}
 	if n.spread {
 		f.agg.hoisted = true
 	} else {

@@ -38,11 +38,6 @@ func (p *planner) embed(parent *node, item SelectItem) (*node, error) {
 	if parent.path != "" {
 		child.path = parent.path + "." + child.name
 	}
-	if child.spread && !rel.ToOne() {
-		return nil, apiError(http.StatusBadRequest, "PGRST119",
-			fmt.Sprintf("A spread operation on '%s' is not possible", item.Relation),
-			fmt.Sprintf("'%s' and '%s' do not form a many-to-one or one-to-one relationship", parent.label, target.Name), nil)
-	}
 	items := item.Children
 	if items == nil {
 		items = []SelectItem{}
