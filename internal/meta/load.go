@@ -59,6 +59,7 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Schema, error) 
 		{"functions", loadFunctions},
 		{"computed fields", loadComputedFields},
 		{"types", loadTypes},
+		{"role settings", loadRoleSettings},
 	}
 	for _, step := range steps {
 		if err := step.load(ctx, q, s); err != nil {

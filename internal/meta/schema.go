@@ -42,6 +42,9 @@ type Schema struct {
 	tables    map[QName]*Table
 	functions map[QName][]*Function
 	types     map[string]QName // lower-cased type name → where it lives
+	// settings are PostgREST's in-database configuration (see loadRoleSettings), by name
+	// without the pgrst. prefix.
+	settings map[string]string
 }
 
 // Table is a table, view, materialized view, foreign or partitioned table.

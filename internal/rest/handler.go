@@ -56,12 +56,12 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodOptions {
 		return s.serveOptions(w, &req, schema)
 	}
-	if req.Plan != nil && !s.planAllowed(scope.Role) {
+	if req.Plan != nil && !s.planAllowed(schema, scope.Role) {
 		// As if the plan media type did not exist, which is what PostgREST answers when
 		// db-plan-enabled is off.
 		return apiError(http.StatusNotAcceptable, CodeBadMediaType, "None of these media types are available: "+r.Header.Get("Accept"), nil, nil)
 	}
-	q, err := Plan(&req, schema, PlanOptions{MaxRows: int64(s.cfg.MaxRows), AggregatesEnabled: s.cfg.AggregatesEnabled})
+	q, err := Plan(&req, schema, PlanOptions{MaxRows: int64(s.cfg.MaxRows), AggregatesEnabled: s.aggregatesEnabled(schema)})
 	if err != nil {
 		return err
 	}

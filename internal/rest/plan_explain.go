@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/meta"
 )
 
 // explainStatement wraps q's statement in EXPLAIN with the options asked for, as PostgREST's
@@ -26,10 +27,25 @@ func explainStatement(spec *PlanSpec, stmt Statement) db.Statement {
 	return db.Statement{SQL: "EXPLAIN (" + strings.Join(options, ", ") + ") " + stmt.SQL, Args: stmt.Args, OneOff: true}
 }
 
-// planAllowed reports whether role may ask for plans: rest.plan_enabled, and for anon also
-// rest.plan_anon. A plan shows table sizes, indexes and, with settings, server settings.
-func (s *Service) planAllowed(role string) bool {
-	return s.cfg.PlanEnabled && (role != db.RoleAnon || s.cfg.PlanAnon)
+// planAllowed reports whether role may ask for plans: rest.plan_enabled (or the database's
+// pgrst.db_plan_enabled), and for anon also rest.plan_anon. A plan shows table sizes, indexes
+// and, with settings, server settings.
+func (s *Service) planAllowed(schema *meta.Schema, role string) bool {
+	enabled, set := schema.BoolSetting("db_plan_enabled")
+	if !set {
+		enabled = s.cfg.PlanEnabled
+	}
+	return enabled && (role != db.RoleAnon || s.cfg.PlanAnon)
+}
+
+// aggregatesEnabled is rest.aggregates_enabled unless the database's in-database configuration
+// says otherwise (ALTER ROLE authenticator SET pgrst.db_aggregates_enabled, Supabase's way to
+// turn aggregates on), which, as in PostgREST, overrides the configuration file.
+func (s *Service) aggregatesEnabled(schema *meta.Schema) bool {
+	if enabled, set := schema.BoolSetting("db_aggregates_enabled"); set {
+		return enabled
+	}
+	return s.cfg.AggregatesEnabled
 }
 
 // servePlan runs the EXPLAIN of q as the caller's role and sends it.
