@@ -247,6 +247,17 @@ test('embedded counts, views and computed relationships', async () => {
   });
 });
 
+test('spreading a to-many relationship gives arrays of its columns', async () => {
+  const { data, error } = await db
+    .from('rest_authors')
+    .select('name, ...rest_books(title, year)')
+    .eq('id', 1)
+    .order('id', { referencedTable: 'rest_books' })
+    .single();
+  assert.equal(error, null);
+  assert.deepEqual(data, { name: 'Ursula', title: ['A Wizard of Earthsea', 'The Dispossessed'], year: [1968, 1974] });
+});
+
 test('insert with defaultToNull: false fills identity columns and defaults', async () => {
   // The second row names id, so the request's columns include it and the first row leaves it out.
   const title = unique('ticket');
