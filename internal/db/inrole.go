@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,12 +158,38 @@ func (s RequestScope) settings(timeout time.Duration) ([]any, error) {
 		return nil, err
 	}
 	return []any{
-		s.Role,
+		constantString(s.Role),
 		string(claims),
-		s.Method,
+		constantString(s.Method),
 		s.Path,
 		string(headerJSON),
-		fmt.Sprintf("%d", timeout.Milliseconds()),
+		strconv.FormatInt(timeout.Milliseconds(), 10),
 		s.SearchPath,
 	}, nil
+}
+
+// constantString boxes the usual roles and methods as constants, which need no heap
+// allocation as an interface value, keeping every request's settings cheap.
+func constantString(v string) any {
+	switch v {
+	case RoleAnon:
+		return RoleAnon
+	case RoleAuthenticated:
+		return RoleAuthenticated
+	case RoleServiceRole:
+		return RoleServiceRole
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPatch:
+		return http.MethodPatch
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodDelete:
+		return http.MethodDelete
+	}
+	return v
 }

@@ -75,9 +75,13 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 
 // runError turns the error of running SQL as role into the response PostgREST would give.
 func runError(err error, role string) error {
+	if err == nil {
+		// Before appErr, whose address escapes: a successful request allocates nothing here.
+		return nil
+	}
 	var appErr *httpx.AppError
 	switch {
-	case err == nil || errors.As(err, &appErr):
+	case errors.As(err, &appErr):
 		return err
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		// The request ended (the client went away) and its statement was cancelled: not a
