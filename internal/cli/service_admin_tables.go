@@ -46,7 +46,10 @@ func newAdminTables(d serviceDeps, sessions *access.Sessions) (*adminTables, err
 	if t.logger == nil {
 		t.logger = slog.Default()
 	}
-	svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows},
+	// The same REST as /rest/v1's (search path, switches), admitted by admin session.
+	svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows,
+		ExtraSearchPath: d.cfg.REST.ExtraSearchPath, AggregatesEnabled: d.cfg.REST.AggregatesEnabled,
+		PlanEnabled: d.cfg.REST.PlanEnabled},
 		rest.Deps{Owner: d.admin, Runner: d.runner, Logger: d.logger, Admit: t.admit})
 	if err != nil {
 		return nil, err

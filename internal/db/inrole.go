@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,10 @@ type RequestScope struct {
 	ClientIP netip.Addr
 	// RequestID is request.id; "" means the context's (httpx.RequestID).
 	RequestID string
+	// SearchPath, when set, is the transaction's search_path (a list of quoted schema names),
+	// as PostgREST sets it to the requested schema and its extra search path; empty leaves
+	// the connection's own.
+	SearchPath string
 }
 
 // StatementTimeouts bounds each API role's statements; zero means no limit for that role.
@@ -133,7 +138,8 @@ const applySettingsSQL = `SELECT
 	set_config('request.headers', $5, true),
 	set_config('statement_timeout', $6, true),
 	set_config('request.client_ip', $7, true),
-	set_config('request.id', $8, true)`
+	set_config('request.id', $8, true),
+	set_config('search_path', CASE WHEN $9 = '' THEN current_setting('search_path') ELSE $9 END, true)`
 
 func (s RequestScope) settings(ctx context.Context, timeout time.Duration) ([]any, error) {
 	switch s.Role {
@@ -174,13 +180,40 @@ func (s RequestScope) settings(ctx context.Context, timeout time.Duration) ([]an
 		clientIP = ip.Unmap().WithZone("").String()
 	}
 	return []any{
-		s.Role,
+		constantString(s.Role),
 		string(claims),
-		s.Method,
+		constantString(s.Method),
 		s.Path,
 		string(headerJSON),
-		fmt.Sprintf("%d", timeout.Milliseconds()),
+		strconv.FormatInt(timeout.Milliseconds(), 10),
 		clientIP,
 		id,
+		s.SearchPath,
 	}, nil
+}
+
+// constantString boxes the usual roles and methods as constants, which need no heap
+// allocation as an interface value, keeping every request's settings cheap.
+func constantString(v string) any {
+	switch v {
+	case RoleAnon:
+		return RoleAnon
+	case RoleAuthenticated:
+		return RoleAuthenticated
+	case RoleServiceRole:
+		return RoleServiceRole
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPatch:
+		return http.MethodPatch
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodDelete:
+		return http.MethodDelete
+	}
+	return v
 }

@@ -54,3 +54,49 @@ CREATE FUNCTION hidden.secret(public.people) RETURNS text LANGUAGE sql AS $$SELE
 	require.NotNil(t, view.ComputedField("initial"), "views have computed fields too")
 	require.Nil(t, view.ComputedField("full_name"), "the argument type decides the relation")
 }
+
+func TestInspectComputedRelationships(t *testing.T) {
+	t.Parallel()
+	database := pgtest.NewDatabase(t)
+	_, err := database.Pool.Exec(context.Background(), `
+CREATE TABLE public.people (id int PRIMARY KEY, boss int REFERENCES public.people (id));
+CREATE TABLE public.pets (id int PRIMARY KEY, owner int REFERENCES public.people (id));
+CREATE SCHEMA hidden;
+CREATE TABLE hidden.diary (id int PRIMARY KEY);
+CREATE FUNCTION public.all_pets(public.people) RETURNS SETOF public.pets LANGUAGE sql STABLE AS $$SELECT * FROM public.pets WHERE owner = $1.id$$;
+CREATE FUNCTION public.best_pet(public.people) RETURNS SETOF public.pets ROWS 1 LANGUAGE sql STABLE AS $$SELECT * FROM public.pets LIMIT 1$$;
+CREATE FUNCTION public.some_pet(public.people) RETURNS public.pets LANGUAGE sql STABLE AS $$SELECT * FROM public.pets LIMIT 1$$;
+CREATE FUNCTION public.people(public.pets) RETURNS SETOF public.people ROWS 1 LANGUAGE sql STABLE AS $$SELECT * FROM public.people LIMIT 1$$;
+CREATE FUNCTION public.pet_ids(public.people) RETURNS SETOF int LANGUAGE sql STABLE AS $$SELECT 1$$;
+CREATE FUNCTION public.diaries(public.people) RETURNS SETOF hidden.diary LANGUAGE sql STABLE AS $$SELECT * FROM hidden.diary$$;
+CREATE FUNCTION hidden.pets_elsewhere(public.people) RETURNS SETOF public.pets LANGUAGE sql STABLE AS $$SELECT * FROM public.pets$$;
+CREATE FUNCTION public.two_args(public.people, int) RETURNS SETOF public.pets LANGUAGE sql STABLE AS $$SELECT * FROM public.pets$$;
+`)
+	require.NoError(t, err)
+	s, err := meta.NewInspector(database.Pool, meta.Config{}, nil).Reload(t.Context())
+	require.NoError(t, err)
+
+	computed := func(table *meta.Table) map[string]*meta.Relationship {
+		out := map[string]*meta.Relationship{}
+		for _, r := range table.Relationships {
+			if r.Function != nil {
+				out[r.Function.String()] = r
+			}
+		}
+		return out
+	}
+	people := computed(s.Table("public", "people"))
+	require.Len(t, people, 4, "functions returning rows of an exposed relation, from any schema: %v", people)
+	require.Equal(t, meta.OneToMany, people["public.all_pets"].Cardinality)
+	require.Equal(t, meta.ManyToOne, people["public.best_pet"].Cardinality, "ROWS 1")
+	require.Equal(t, meta.ManyToOne, people["public.some_pet"].Cardinality, "not SETOF")
+	require.Equal(t, meta.OneToMany, people["hidden.pets_elsewhere"].Cardinality)
+	require.Equal(t, meta.QName{Schema: "public", Name: "pets"}, people["public.all_pets"].Foreign)
+
+	pets := s.Table("public", "pets")
+	require.Len(t, computed(pets), 1)
+	for _, r := range pets.Relationships {
+		require.False(t, r.Function == nil && r.Foreign.Name == "people",
+			"the function named like the table replaces the foreign key to it: %+v", r)
+	}
+}

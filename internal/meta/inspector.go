@@ -197,5 +197,7 @@ func (i *Inspector) reloadLogged(ctx context.Context) error {
 }
 
 func isReloadRequest(payload string) bool {
-	return payload == "" || payload == "reload schema"
+	// 'reload config' rereads PostgREST's in-database configuration, which is part of the
+	// snapshot.
+	return payload == "" || payload == "reload schema" || payload == "reload config"
 }

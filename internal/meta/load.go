@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"fmt"
@@ -26,6 +27,8 @@ var (
 	computedSQL string
 	//go:embed sql/views.sql
 	viewsSQL string
+	//go:embed sql/computed_relationships.sql
+	computedRelationshipsSQL string
 )
 
 // Querier is what Inspect reads the catalogs through: a connection, pool or transaction.
@@ -52,9 +55,11 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Schema, error) 
 		{"columns", loadColumns},
 		{"views", l.loadViews},
 		{"keys", l.loadKeys},
+		{"computed relationships", loadComputedRelationships},
 		{"functions", loadFunctions},
 		{"computed fields", loadComputedFields},
 		{"types", loadTypes},
+		{"role settings", loadRoleSettings},
 	}
 	for _, step := range steps {
 		if err := step.load(ctx, q, s); err != nil {
@@ -174,11 +179,31 @@ func loadFunctions(ctx context.Context, q Querier, s *Schema) error {
 		if len(fn.OutColumns) == 1 && fn.ReturnType != "record" {
 			fn.OutColumns = nil
 		}
+		if !callable(fn.Params) {
+			return nil
+		}
 		key := fn.QName
 		s.functions[key] = append(s.functions[key], &fn)
 		return nil
 	})
+	for _, overloads := range s.functions {
+		slices.SortFunc(overloads, compareOverloads)
+	}
 	return err
+}
+
+// compareOverloads orders the overloads of a function as PostgREST does (and so lists them
+// in its errors): fewer parameters first, then by the parameters' names and types in order.
+func compareOverloads(a, b *Function) int {
+	if c := cmp.Compare(len(a.Params), len(b.Params)); c != 0 {
+		return c
+	}
+	for i := range a.Params {
+		if c := cmp.Or(cmp.Compare(a.Params[i].Name, b.Params[i].Name), cmp.Compare(a.Params[i].Type, b.Params[i].Type)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(a.OID, b.OID)
 }
 
 func loadTypes(ctx context.Context, q Querier, s *Schema) error {
@@ -225,4 +250,66 @@ func loadComputedFields(ctx context.Context, q Querier, s *Schema) error {
 		return nil
 	})
 	return err
+}
+
+// loadComputedRelationships adds the relationships that functions define. As in PostgREST,
+// one named like a relation replaces the foreign-key relationships of its argument's relation
+// to that relation, so a function can override what the keys say.
+func loadComputedRelationships(ctx context.Context, q Querier, s *Schema) error {
+	rows, err := q.Query(ctx, computedRelationshipsSQL, s.Schemas)
+	if err != nil {
+		return err
+	}
+	var (
+		table, fn, foreign QName
+		toOne              bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&table.Schema, &table.Name, &fn.Schema, &fn.Name, &foreign.Schema, &foreign.Name, &toOne}, func() error {
+		t := s.tables[table]
+		if t == nil || s.tables[foreign] == nil {
+			return nil
+		}
+		card := OneToMany
+		if toOne {
+			card = ManyToOne
+		}
+		function := fn
+		t.Relationships = slices.DeleteFunc(t.Relationships, func(r *Relationship) bool {
+			return r.Function == nil && r.Foreign == function
+		})
+		t.Relationships = append(t.Relationships, &Relationship{Table: table, Foreign: foreign, Cardinality: card, Function: &function})
+		return nil
+	})
+	return err
+}
+
+// callable reports whether RPC can call a function with these input parameters, by PostgREST's
+// rule: arguments are passed by name, so every parameter needs one, except that a function
+// whose only parameter is unnamed and of type json, jsonb, text, xml or bytea receives the
+// request body whole. Other functions are left out of the schema cache, as in PostgREST
+// (they are still computed fields or relationships if they qualify as such).
+func callable(params []Param) bool {
+	unnamed := 0
+	for _, p := range params {
+		if p.Name == "" {
+			unnamed++
+		}
+	}
+	switch {
+	case unnamed == 0:
+		return true
+	case unnamed == 1 && len(params) == 1:
+		return IsRawBodyType(params[0].Type)
+	}
+	return false
+}
+
+// IsRawBodyType reports whether a function's single unnamed parameter of this type (as
+// format_type spells it) receives the whole request body.
+func IsRawBodyType(typ string) bool {
+	switch typ {
+	case "json", "jsonb", "text", "xml", "bytea":
+		return true
+	}
+	return false
 }

@@ -42,6 +42,9 @@ type Schema struct {
 	tables    map[QName]*Table
 	functions map[QName][]*Function
 	types     map[string]QName // lower-cased type name → where it lives
+	// settings are PostgREST's in-database configuration (see loadRoleSettings), by name
+	// without the pgrst. prefix.
+	settings map[string]string
 }
 
 // Table is a table, view, materialized view, foreign or partitioned table.
@@ -115,7 +118,8 @@ const (
 )
 
 // Relationship is a way to reach Foreign rows from Table rows through a foreign key (or, for
-// many-to-many, through two foreign keys of a junction table).
+// many-to-many, through two foreign keys of a junction table), or through a function
+// (a computed relationship).
 type Relationship struct {
 	Table       QName
 	Foreign     QName
@@ -130,6 +134,10 @@ type Relationship struct {
 	// Referencing is set when Table holds the foreign key's columns (a many-to-one, or the
 	// referencing side of a one-to-one): the direction the constraint itself points.
 	Referencing bool
+	// Function is set for computed relationships: the function that takes a row of Table and
+	// returns the Foreign rows (one-to-many, or many-to-one when it returns a single row or is
+	// declared ROWS 1). Requests name it rather than Foreign; Columns are empty.
+	Function *QName
 }
 
 // ToOne reports whether embedding yields at most one row (a JSON object rather than an array).

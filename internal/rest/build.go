@@ -80,6 +80,7 @@ type parts struct {
 	from       string
 	joins      string
 	where      string
+	group      string
 	order      string
 	limit      string
 }
@@ -92,6 +93,7 @@ func (p parts) sql() string {
 	b.WriteString(p.from)
 	b.WriteString(p.joins)
 	b.WriteString(p.where)
+	b.WriteString(p.group)
 	b.WriteString(p.order)
 	b.WriteString(p.limit)
 	return b.String()
@@ -104,7 +106,9 @@ func (p parts) filtered() string { return p.from + p.joins + p.where }
 // conditions. full adds the select list, order and paging; without it only what filters.
 func (g *gen) nodeParts(n *node, from string, joinConds []string, full bool) parts {
 	p := parts{from: from}
-	if full {
+	if full && n.grouped {
+		p.selectList, p.group = g.groupedSelect(n)
+	} else if full {
 		p.selectList = g.selectList(n)
 	}
 	var joins strings.Builder
@@ -159,17 +163,38 @@ func (g *gen) field(n *node, f outField) string {
 		}
 		lat := quoteIdent(child.lateral)
 		switch {
-		case child.spread:
+		case child.spread && child.rel.ToOne():
 			return lat + ".*"
+		case child.spread:
+			outs := spreadOutputs(child)
+			items := make([]string, len(outs))
+			for i, out := range outs {
+				items[i] = lat + "." + quoteIdent(out.name)
+			}
+			return strings.Join(items, ", ")
 		case child.rel.ToOne():
 			return "row_to_json(" + lat + ".*) AS " + quoteIdent(child.name)
 		default:
 			return "coalesce(" + lat + `."j", '[]') AS ` + quoteIdent(child.name)
 		}
 	}
-	expr := g.columnExpr(n.alias, f.column, f.computed, f.json)
+	var expr string
+	switch {
+	case f.agg != nil && f.agg.all && f.agg.hoisted:
+		// The parent counts the rows this spread matched.
+		expr = "1"
+	case f.agg != nil && f.agg.all:
+		expr = "*"
+	case f.countRows:
+		expr = "count(" + quoteIdent(n.alias) + ")"
+	default:
+		expr = g.columnExpr(n.alias, f.column, f.computed, f.json)
+	}
 	if f.cast != "" {
 		expr = "CAST(" + expr + " AS " + f.cast + ")"
+	}
+	if f.aggregated() {
+		expr = aggregateExpr(f.agg, expr)
 	}
 	if f.alias != "" {
 		expr += " AS " + quoteIdent(f.alias)
@@ -204,7 +229,10 @@ func (g *gen) columnExpr(alias, column string, computed *meta.ComputedField, pat
 func (g *gen) lateral(parent, child *node) string {
 	from := quoteQualified(child.table.QName) + " AS " + quoteIdent(child.alias)
 	var conds []string
-	if j := child.rel.Junction; j != nil {
+	if fn := child.rel.Function; fn != nil {
+		// A computed relationship: the function of the parent row yields the child rows.
+		from = quoteQualified(*fn) + "(" + quoteIdent(parent.alias) + "::" + quoteQualified(child.rel.Table) + ") AS " + quoteIdent(child.alias)
+	} else if j := child.rel.Junction; j != nil {
 		junction := quoteIdent("j" + strings.TrimPrefix(child.alias, "t"))
 		from += ", " + quoteQualified(j.Table) + " AS " + junction
 		for i, c := range j.TargetColumns {
@@ -230,9 +258,28 @@ func (g *gen) lateral(parent, child *node) string {
 	rows := quoteIdent("_" + child.lateral)
 	on := "TRUE"
 	if child.inner {
-		on = lat + `."j" IS NOT NULL`
+		on = lat + "." + child.rowsColumn() + " IS NOT NULL"
 	}
-	return join + "SELECT json_agg(" + rows + `) AS "j" FROM (` + sub + ") AS " + rows + ") AS " + lat + " ON " + on
+	aggs := ""
+	if child.spread {
+		// A to-many spread (PostgREST 13) hands each of its columns to the parent as an array
+		// of that column's values, in the subquery's order.
+		for _, out := range spreadOutputs(child) {
+			col := quoteIdent(out.name)
+			aggs += ", coalesce(json_agg(" + rows + "." + col + "), '[]')::jsonb AS " + col
+		}
+	}
+	return join + "SELECT json_agg(" + rows + ") AS " + child.rowsColumn() + aggs + " FROM (" + sub + ") AS " + rows + ") AS " + lat + " ON " + on
+}
+
+// rowsColumn names the column of a to-many embed's lateral join that holds its rows as a JSON
+// array (NULL when none matched). A spread's lateral also has a column per spread column,
+// which could be called "j", so its rows column takes the join's own (internal) name.
+func (n *node) rowsColumn() string {
+	if n.spread {
+		return quoteIdent("_" + n.lateral)
+	}
+	return `"j"`
 }
 
 func (g *gen) orderTerm(n *node, o orderBy) string {
@@ -301,6 +348,12 @@ func bodyExpr(q *Query) string {
 		rows = stripNulls(q, rows)
 	}
 	switch {
+	case q.media == MediaGeoJSON:
+		// As PostgREST: PostGIS's ST_AsGeoJSON(record) turns each row into a Feature (the
+		// first geometry column its geometry, the other columns its properties). It is found
+		// through the request's search_path (extensions, where Supabase installs PostGIS);
+		// without PostGIS the request fails with 42883.
+		return "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(" + resultAlias + ")::json), '[]'))::text"
 	case q.media == MediaCSV:
 		return "coalesce((SELECT string_agg(" + quoteIdent("_k") + ", ',') FROM json_object_keys(" + rows + "->0) AS " + quoteIdent("_k") + "), '')" +
 			" || E'\\n' || coalesce(string_agg(substring(" + resultAlias + "::text, 2, length(" + resultAlias + "::text) - 2), E'\\n'), '')"

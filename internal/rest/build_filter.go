@@ -81,7 +81,7 @@ func (g *gen) cond(n *node, c cond) string {
 			s = "(" + strings.Join(parts, sep) + ")"
 		}
 	case c.embed != nil:
-		present := quoteIdent(c.embed.lateral) + `."j"`
+		present := quoteIdent(c.embed.lateral) + "." + c.embed.rowsColumn()
 		if c.embed.rel.ToOne() {
 			present = "row_to_json(" + quoteIdent(c.embed.lateral) + ".*)"
 		}

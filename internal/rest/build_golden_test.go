@@ -20,11 +20,19 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files of the SQL builder")
 
+// goldenComputedRelationships are computed relationships of the golden files' schema.
+const goldenComputedRelationships = `
+CREATE FUNCTION post_comments(posts) RETURNS SETOF comments LANGUAGE sql STABLE
+	AS $$SELECT * FROM comments WHERE post_id = $1.id$$;
+CREATE FUNCTION writer(posts) RETURNS SETOF authors ROWS 1 LANGUAGE sql STABLE
+	AS $$SELECT * FROM authors WHERE id = $1.author_id$$;
+`
+
 // fixtureSchema loads the schema cache of fixture (with its computed fields) once per test.
 func fixtureSchema(t testing.TB) *meta.Schema {
 	t.Helper()
 	database := pgtest.NewDatabase(t)
-	_, err := database.Pool.Exec(context.Background(), fixture+computedFields)
+	_, err := database.Pool.Exec(context.Background(), fixture+computedFields+goldenComputedRelationships)
 	require.NoError(t, err)
 	s, err := meta.NewInspector(database.Pool, meta.Config{Schemas: []string{"public", "other"}}, nil).Reload(context.Background())
 	require.NoError(t, err)
@@ -46,7 +54,7 @@ func buildRequest(s *meta.Schema, method, target, body string, header map[string
 	if err != nil {
 		return rest.Statement{}, err
 	}
-	q, err := rest.Plan(&req, s, rest.PlanOptions{MaxRows: 100})
+	q, err := rest.Plan(&req, s, rest.PlanOptions{MaxRows: 100, AggregatesEnabled: true})
 	if err != nil {
 		return rest.Statement{}, err
 	}
@@ -75,6 +83,11 @@ func TestBuildGolden(t *testing.T) {
 		{name: "embed_one_to_many_inner", method: "GET", target: "/rest/v1/authors?select=name,posts!author_id!inner(title)&posts.published=is.true&posts.order=id&posts.limit=2"},
 		{name: "embed_many_to_many", method: "GET", target: "/rest/v1/posts?select=id,labels(label)"},
 		{name: "embed_spread_and_null_filter", method: "GET", target: "/rest/v1/posts?select=id,...authors!author_id(author:name),reviewer:authors!posts_reviewer_fk()&reviewer=is.null"},
+		{name: "embed_spread_to_many", method: "GET", target: "/rest/v1/authors?select=id,...posts!author_id!inner(title,comments(text))&posts.order=id"},
+		{name: "embed_computed_relationships", method: "GET", target: "/rest/v1/posts?select=id,post_comments!inner(text),writer(name)&post_comments.order=id"},
+		{name: "embed_count_column", method: "GET", target: "/rest/v1/authors?select=name,posts!author_id(count)"},
+		{name: "read_aggregates", method: "GET", target: "/rest/v1/posts?select=*,rating.sum()::text,n:count(),a:authors!author_id(name),...authors!posts_reviewer_fk(reviewer:name,born.max())&published=is.true"},
+		{name: "embed_aggregate", method: "GET", target: "/rest/v1/authors?select=name,posts!author_id(published,rating.avg())"},
 		{name: "read_computed_fields", method: "GET", target: "/rest/v1/posts?select=id,title,authors!author_id(label:display_name)&authors.post_count=gt.1&order=id"},
 		{name: "read_computed_filter_order", method: "GET", target: "/rest/v1/authors?select=n:post_count::text&or=(display_name.like.A*,post_count.eq.1)&order=display_name.desc"},
 		{name: "insert_representation", method: "POST", target: "/rest/v1/labels?select=id", body: `{"id":1,"label":"x"}`, header: map[string]string{"Prefer": "return=representation"}},

@@ -17,6 +17,7 @@ REVOKE EXECUTE ON FUNCTION secret_score(authors) FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION secret_score(authors) TO authenticated;
 CREATE FUNCTION tagged(authors, text) RETURNS text LANGUAGE sql STABLE AS $$SELECT $2 || $1.name$$;
 CREATE FUNCTION aliases(authors) RETURNS SETOF text LANGUAGE sql STABLE AS $$SELECT $1.name$$;
+CREATE FUNCTION all_authors() RETURNS SETOF authors LANGUAGE sql STABLE AS $$SELECT * FROM authors$$;
 `
 
 // TestComputedFields: a function taking one row of a table and returning a scalar reads like a
@@ -55,6 +56,12 @@ func TestComputedFields(t *testing.T) {
 		{name: "SETOF is not a computed field", call: call{path: "/authors?select=id,aliases"}, status: 400, code: "42703"},
 		{name: "SETOF is not filterable", call: call{path: "/authors?select=id&aliases=eq.Ada"}, status: 400, code: "42703"},
 		{name: "nor orderable", call: call{path: "/authors?select=id&order=tagged"}, status: 400, code: "42703"},
+		{name: "on the rows of a function", call: call{path: "/rpc/posts_by?author=1&select=id,title&title=eq.from%20the%20function&order=id"}, status: 200,
+			body: `[]`},
+		{name: "on the rows of a function, with filter and order", call: call{method: "POST", path: "/rpc/posts_by?select=id,authors!author_id(post_count)&order=id.desc",
+			body: map[string]any{"author": 1}}, status: 200, body: `[{"id":2,"authors":{"post_count":2}},{"id":1,"authors":{"post_count":2}}]`},
+		{name: "a function's rows of authors", call: call{method: "POST", path: "/rpc/all_authors?select=name,display_name&post_count=eq.1&order=display_name",
+			body: map[string]any{}}, status: 200, body: `[{"name":"Grace","display_name":"Grace #2"},{"name":"Linus","display_name":"Linus #3"}]`},
 		{name: "not on the rows a write returns", call: call{method: "POST", path: "/authors?select=display_name", body: map[string]any{"id": 9, "name": "Nine"},
 			header: map[string]string{"Prefer": "return=representation"}}, status: 400, code: "42703"},
 	})

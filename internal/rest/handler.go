@@ -40,6 +40,12 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		Path:    strings.TrimPrefix(r.URL.Path, Prefix),
 		Headers: r.Header,
 	}
+	// Functions run with the requested schema first on their search_path, as in PostgREST.
+	if req.Schema == "" {
+		scope.SearchPath = s.searchPaths[s.cfg.Schemas[0]]
+	} else {
+		scope.SearchPath = s.searchPaths[req.Schema]
+	}
 	if req.Resource == "" && !req.RPC {
 		return runError(s.serveOpenAPI(w, r, &req, schema, scope, adm), scope.Role)
 	}
@@ -49,7 +55,12 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodOptions {
 		return s.serveOptions(w, &req, schema)
 	}
-	q, err := Plan(&req, schema, PlanOptions{MaxRows: int64(s.cfg.MaxRows)})
+	if req.Plan != nil && !s.planAllowed(schema, scope.Role) {
+		// As if the plan media type did not exist, which is what PostgREST answers when
+		// db-plan-enabled is off.
+		return apiError(http.StatusNotAcceptable, CodeBadMediaType, "None of these media types are available: "+r.Header.Get("Accept"), nil, nil)
+	}
+	q, err := Plan(&req, schema, PlanOptions{MaxRows: int64(s.cfg.MaxRows), AggregatesEnabled: s.aggregatesEnabled(schema)})
 	if err != nil {
 		return err
 	}
@@ -58,15 +69,22 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.applyOverlays(q, scope.Role)
 	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})
+	if req.Plan != nil {
+		return runError(s.servePlan(w, r, scope, q, stmt, req.Plan), scope.Role)
+	}
 	x := &exchange{w: w, q: q, maxRows: int64(s.cfg.MaxRows), adm: adm}
 	return runError(s.reportFailure(r, x, s.execute(r, scope, q, stmt, x)), scope.Role)
 }
 
 // runError turns the error of running SQL as role into the response PostgREST would give.
 func runError(err error, role string) error {
+	if err == nil {
+		// Before appErr, whose address escapes: a successful request allocates nothing here.
+		return nil
+	}
 	var appErr *httpx.AppError
 	switch {
-	case err == nil || errors.As(err, &appErr):
+	case errors.As(err, &appErr):
 		return err
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		// The request ended (the client went away) and its statement was cancelled: not a
@@ -260,11 +278,11 @@ func (x *exchange) respond(body []byte) error {
 			status = http.StatusPartialContent
 		}
 	case kindCall:
-		if q.function.ReturnsSet {
-			h.Set("Content-Range", contentRange(q.offset, x.page, x.total))
-			if x.total != nil && x.page < *x.total {
-				status = http.StatusPartialContent
-			}
+		// PostgREST sends the range of every call, a function returning one value or row
+		// counting as one row (0-0/1 with count=exact).
+		h.Set("Content-Range", contentRange(q.offset, x.page, x.total))
+		if x.total != nil && x.page < *x.total {
+			status = http.StatusPartialContent
 		}
 		if q.function.ReturnsVoid() {
 			status, send = http.StatusNoContent, false
@@ -350,6 +368,8 @@ func contentType(m MediaType, stripNulls bool) string {
 		return "application/vnd.pgrst.object+json; charset=utf-8"
 	case MediaCSV:
 		return "text/csv; charset=utf-8"
+	case MediaGeoJSON:
+		return "application/geo+json; charset=utf-8"
 	}
 	return "application/json; charset=utf-8"
 }

@@ -110,12 +110,21 @@ type env struct {
 // (plus extra SQL), with max rows 100.
 func newEnv(t *testing.T, extra ...string) *env {
 	t.Helper()
+	return newEnvConfig(t, nil, extra...)
+}
+
+// newEnvConfig is newEnv with the service's configuration adjusted by configure.
+func newEnvConfig(t *testing.T, configure func(*rest.Config), extra ...string) *env {
+	t.Helper()
 	e := &env{}
 	e.Env = servicetest.New(t, func(se *servicetest.Env) []gateway.Service {
 		_, err := se.DB.Pool.Exec(context.Background(), fixture+strings.Join(extra, "\n"))
 		require.NoError(t, err)
-		svc, err := rest.New(rest.Config{Schemas: []string{"public", "other"}, MaxRows: 100},
-			rest.Deps{Owner: se.DB.Pool, Runner: se.Runner, Logger: se.Logger})
+		cfg := rest.Config{Schemas: []string{"public", "other"}, MaxRows: 100, ExtraSearchPath: []string{"public", "extensions"}}
+		if configure != nil {
+			configure(&cfg)
+		}
+		svc, err := rest.New(cfg, rest.Deps{Owner: se.DB.Pool, Runner: se.Runner, Logger: se.Logger})
 		require.NoError(t, err)
 		e.svc = svc
 		return []gateway.Service{{Name: "rest", Prefix: rest.Prefix, Mount: svc.Mount}}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,7 +37,17 @@ func Parse(r *http.Request) (Request, error) {
 		return req, err
 	}
 	if req.Accept, req.StripNulls, err = parseAccept(r.Header.Get("Accept"), req.Resource == "" && !req.RPC); err != nil {
-		return req, err
+		var planErr error
+		if req.Plan, planErr = parsePlanAccept(r.Header.Get("Accept")); planErr != nil {
+			return req, planErr
+		}
+		if req.Plan == nil {
+			return req, err
+		}
+		// The representation the plan is for.
+		if req.Accept, req.StripNulls, err = parseAccept(req.Plan.For, false); err != nil {
+			return req, err
+		}
 	}
 	if req.Range, err = parseRangeHeader(r.Header.Get("Range"), r.Header.Get("Range-Unit")); err != nil {
 		return req, err
@@ -243,6 +254,11 @@ func readBody(req *Request, r *http.Request) error {
 		return httpx.AsAppError(fmt.Errorf("read request body: %w", err))
 	}
 	req.Body = body
+	if req.RPC && r.Method == http.MethodPost {
+		if req.RawBodyType = rawBodyType(r.Header.Get("Content-Type")); req.RawBodyType != "" {
+			return nil
+		}
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if req.RPC {
 			req.Body = []byte("{}")
@@ -260,4 +276,22 @@ func readBody(req *Request, r *http.Request) error {
 	}
 	req.BodyKeys, req.BodyArray = keys, isArray
 	return nil
+}
+
+// rawBodyType maps the Content-Type of a function call whose body PostgREST passes whole to a
+// single unnamed parameter to that parameter's type; "" for JSON (and anything else).
+func rawBodyType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	switch mt {
+	case "text/plain":
+		return "text"
+	case "text/xml":
+		return "xml"
+	case "application/octet-stream":
+		return "bytea"
+	}
+	return ""
 }

@@ -140,6 +140,8 @@ func parseAccept(header string, root bool) (MediaType, bool, error) {
 			return MediaObject, e.stripNulls, nil
 		case "text/csv":
 			return MediaCSV, false, nil
+		case "application/geo+json":
+			return MediaGeoJSON, false, nil
 		case "application/openapi+json":
 			if root {
 				return MediaOpenAPI, false, nil
@@ -193,4 +195,63 @@ func contentRange(first, count int64, total *int64) string {
 		return "*/" + totalText
 	}
 	return fmt.Sprintf("%d-%d/%s", first, first+count-1, totalText)
+}
+
+// planOptions are EXPLAIN's options a plan request may ask for, in the order PostgREST writes
+// them.
+var planOptions = []string{"analyze", "verbose", "settings", "buffers", "wal"}
+
+// parsePlanAccept reads Accept: application/vnd.pgrst.plan (text), +text or +json, with
+// for="<media type>" and options=analyze|verbose|settings|buffers|wal, as PostgREST does; nil
+// when Accept names none. It is only consulted when nothing else in Accept is acceptable, so a
+// client that also takes JSON gets JSON.
+func parsePlanAccept(header string) (*PlanSpec, error) {
+	for _, part := range strings.Split(header, ",") {
+		mt, params := looseMediaType(part)
+		var spec PlanSpec
+		switch mt {
+		case "application/vnd.pgrst.plan", "application/vnd.pgrst.plan+text":
+		case "application/vnd.pgrst.plan+json":
+			spec.JSON = true
+		default:
+			continue
+		}
+		spec.For = params["for"]
+		if spec.For == "" {
+			spec.For = "application/json"
+		}
+		asked := strings.Split(params["options"], "|")
+		for _, o := range planOptions {
+			if slices.Contains(asked, o) {
+				spec.Options = append(spec.Options, o)
+			}
+		}
+		return &spec, nil
+	}
+	return nil, nil
+}
+
+// planContentType is the Content-Type of a plan, as PostgREST writes it.
+func planContentType(spec *PlanSpec) string {
+	format := "text"
+	if spec.JSON {
+		format = "json"
+	}
+	ct := "application/vnd.pgrst.plan+" + format + `; for="` + spec.For + `"`
+	if len(spec.Options) > 0 {
+		ct += "; options=" + strings.Join(spec.Options, "|")
+	}
+	return ct + "; charset=utf-8"
+}
+
+// looseMediaType splits "type/subtype; key=value; ..." without mime.ParseMediaType's
+// strictness: postgrest-js sends an empty "options=;" when it asks for no option.
+func looseMediaType(s string) (string, map[string]string) {
+	parts := strings.Split(s, ";")
+	params := map[string]string{}
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(p, "=")
+		params[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return strings.ToLower(strings.TrimSpace(parts[0])), params
 }

@@ -64,8 +64,15 @@ type node struct {
 	name    string // key in the parent's JSON
 	path    string // embedding path of its query parameters
 	label   string // table name for messages
+	depth   int    // embedding depth: 0 for the top level
 	table   *meta.Table
 	columns map[string]*meta.Column
+	// outColumns lists, in order, the columns of a function's OUT parameters (a node without
+	// a table); see columnNames.
+	outColumns []string
+	// grouped is set when the node aggregates (an aggregate in its select list, or one
+	// hoisted from a spread below it): its other output columns are its GROUP BY.
+	grouped bool
 	rel     *meta.Relationship
 	inner   bool
 	spread  bool
@@ -85,10 +92,17 @@ type outField struct {
 	star     bool
 	column   string
 	computed *meta.ComputedField
-	json     []JSONStep
-	cast     string // SQL type, quoted
-	alias    string
-	embed    *node
+	// agg is set for an aggregate (with rest.aggregates_enabled); a pointer keeps the common
+	// field small.
+	agg *aggregate
+	// countRows is "count" where the relation has no such column: PostgreSQL reads t.count
+	// as count(t), which PostgREST's statement relies on, so select=count or embed(count)
+	// counts the rows (aggregates enabled or not).
+	countRows bool
+	json      []JSONStep
+	cast      string // SQL type, quoted
+	alias     string
+	embed     *node
 }
 
 type cond struct {
@@ -122,6 +136,9 @@ type orderBy struct {
 type PlanOptions struct {
 	// MaxRows caps the rows of any read; 0 means no cap.
 	MaxRows int64
+	// AggregatesEnabled allows count(), sum(), avg(), max() and min() in select=
+	// (PostgREST's db-aggregates-enabled); without it they are refused with PGRST123.
+	AggregatesEnabled bool
 }
 
 type planner struct {
@@ -218,6 +235,45 @@ func tableNode(t *meta.Table) *node {
 	return &node{table: t, columns: cols, label: t.Name}
 }
 
+// checkEmbedName refuses a second embed of the same name at one level, which would give the
+// object two keys of that name. PostgREST's statement names each embed's subquery
+// <table>_<name>_<depth>, so there PostgreSQL refuses the repeated alias (42712); the same
+// error is given here.
+func (n *node) checkEmbedName(child *node) error {
+	for _, sibling := range n.children {
+		if sibling.name == child.name {
+			table := n.label
+			if n.table != nil {
+				table = n.table.Name
+			}
+			return apiError(http.StatusBadRequest, "42712",
+				fmt.Sprintf("table name \"%s_%s_%d\" specified more than once", table, child.name, child.depth), nil, nil)
+		}
+	}
+	return nil
+}
+
+// undefinedColumn is the error for a column n does not have, worded as PostgreSQL words it for
+// PostgREST's statement, which names an embedded table <table>_<depth>.
+func (n *node) undefinedColumn(column string) *httpx.AppError {
+	if n.depth > 0 && n.table != nil {
+		return columnNotFound(fmt.Sprintf("%s_%d", n.table.Name, n.depth), column)
+	}
+	return columnNotFound(n.label, column)
+}
+
+// aggregate is an aggregate function applied to a field of select=.
+type aggregate struct {
+	fn string // sum, avg, max, min or count
+	// cast casts the result (quoted SQL type); empty for none.
+	cast string
+	// all is count(): the rows, not a column's values.
+	all bool
+	// hoisted marks an aggregate of a to-one spread: the spread's subquery hands the raw value
+	// up and the parent aggregates it over its own rows, as PostgREST does.
+	hoisted bool
+}
+
 // computedField returns the computed field name of n's relation when n reads that relation
 // directly and no real column of the same name hides it; nil otherwise.
 func (n *node) computedField(name string) *meta.ComputedField {
@@ -282,14 +338,27 @@ func (p *planner) fillNode(n *node, items []SelectItem) error {
 		case ItemStar:
 			n.fields = append(n.fields, outField{star: true})
 		case ItemCount:
-			return aggregatesDisabled()
+			if !p.opts.AggregatesEnabled {
+				return aggregatesDisabled()
+			}
+			f := outField{agg: &aggregate{fn: "count", all: true}, alias: item.Alias}
+			if err := p.aggregate(n, &f, item); err != nil {
+				return err
+			}
+			n.fields = append(n.fields, f)
 		case ItemColumn:
-			if item.Aggregate != "" {
+			if item.Aggregate != "" && !p.opts.AggregatesEnabled {
 				return aggregatesDisabled()
 			}
 			f, err := p.columnField(n, item)
 			if err != nil {
 				return err
+			}
+			if item.Aggregate != "" {
+				f.agg = &aggregate{fn: item.Aggregate}
+				if err := p.aggregate(n, &f, item); err != nil {
+					return err
+				}
 			}
 			n.fields = append(n.fields, f)
 		case ItemEmbed, ItemSpread:
@@ -297,11 +366,74 @@ func (p *planner) fillNode(n *node, items []SelectItem) error {
 			if err != nil {
 				return err
 			}
+			if err := n.checkEmbedName(child); err != nil {
+				return err
+			}
 			n.children = append(n.children, child)
 			n.fields = append(n.fields, outField{embed: child, alias: child.name})
+			if child.spread && child.hasHoisted() {
+				n.grouped = true
+			}
 		}
 	}
 	return p.applyParams(n)
+}
+
+// aggregate completes an aggregated field: its output name is the function's unless aliased
+// (as PostgreSQL names the column), its result cast is resolved, and the node groups by its
+// other columns; in a to-one spread the aggregate moves up to the parent.
+func (p *planner) aggregate(n *node, f *outField, item SelectItem) error {
+	if item.AggregateCast != "" {
+		cast, err := p.castType(item.AggregateCast)
+		if err != nil {
+			return err
+		}
+		f.agg.cast = cast
+	}
+	if item.Alias != "" {
+		f.alias = item.Alias
+	} else {
+		f.alias = f.agg.fn
+	}
+	if n.spread && !n.rel.ToOne() {
+		// As PostgREST 13: a to-many spread aggregates each column into an array already.
+		return apiError(http.StatusBadRequest, CodeNotImplemented, "Feature not implemented",
+			"Aggregates are not implemented for one-to-many or many-to-many spreads.", nil)
+	}
+	if n.spread {
+		f.agg.hoisted = true
+	} else {
+		n.grouped = true
+	}
+	return nil
+}
+
+// columnNames lists n's columns in order: what * stands for.
+func (n *node) columnNames() []string {
+	if n.table == nil {
+		return n.outColumns
+	}
+	names := make([]string, len(n.table.Columns))
+	for i, c := range n.table.Columns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// hoisted reports whether f is an aggregate its node hands up to its parent.
+func (f *outField) hoisted() bool { return f.agg != nil && f.agg.hoisted }
+
+// aggregated reports whether f is an aggregate its own node computes.
+func (f *outField) aggregated() bool { return f.agg != nil && !f.agg.hoisted }
+
+// hasHoisted reports whether a spread hands an aggregate up to its parent.
+func (n *node) hasHoisted() bool {
+	for _, f := range n.fields {
+		if f.hoisted() || (f.embed != nil && f.embed.spread && f.embed.hasHoisted()) {
+			return true
+		}
+	}
+	return false
 }
 
 func aggregatesDisabled() error {
@@ -312,8 +444,10 @@ func (p *planner) columnField(n *node, item SelectItem) (outField, error) {
 	f := outField{column: item.Field.Name, json: item.Field.JSON, alias: item.Alias}
 	if n.columns[item.Field.Name] == nil {
 		f.computed = n.computedField(item.Field.Name)
-		if f.computed == nil {
-			return outField{}, columnNotFound(n.label, item.Field.Name)
+		if f.computed == nil && item.Field.Name == "count" && len(item.Field.JSON) == 0 {
+			f.countRows = true
+		} else if f.computed == nil {
+			return outField{}, n.undefinedColumn(item.Field.Name)
 		}
 		// A function call's output name is not guaranteed to be the field's, so name it.
 		if f.alias == "" {
@@ -406,7 +540,7 @@ func (p *planner) condition(n *node, c Condition) (cond, error) {
 			return out, nil
 		}
 	}
-	return cond{}, columnNotFound(n.label, c.Field.Name)
+	return cond{}, n.undefinedColumn(c.Field.Name)
 }
 
 func (p *planner) orderTerm(n *node, t OrderTerm) (orderBy, error) {
@@ -415,7 +549,7 @@ func (p *planner) orderTerm(n *node, t OrderTerm) (orderBy, error) {
 		if n.columns[t.Field.Name] == nil {
 			o.computed = n.computedField(t.Field.Name)
 			if o.computed == nil {
-				return orderBy{}, columnNotFound(n.label, t.Field.Name)
+				return orderBy{}, n.undefinedColumn(t.Field.Name)
 			}
 		}
 		return o, nil
@@ -430,7 +564,8 @@ func (p *planner) orderTerm(n *node, t OrderTerm) (orderBy, error) {
 				fmt.Sprintf("'%s' and '%s' do not form a many-to-one or one-to-one relationship", n.label, child.label), nil)
 		}
 		if child.columns[t.Field.Name] == nil {
-			return orderBy{}, columnNotFound(child.label, t.Field.Name)
+			// PostgREST orders by the embed's subquery, aliased <parent>_<embed>_<depth>.
+			return orderBy{}, columnNotFound(fmt.Sprintf("%s_%s_%d", n.label, child.name, child.depth), t.Field.Name)
 		}
 		o.embed = child
 		return o, nil
@@ -461,14 +596,17 @@ func (p *planner) checkAllParamsUsed() error {
 }
 
 // closest returns the candidate most similar to name when it is similar enough to suggest.
-func closest(name string, candidates []string) string {
+func closest(name string, candidates []string) string { return closestAbove(name, candidates, 0.6) }
+
+// closestAbove returns the candidate most similar to name, if its similarity reaches least.
+func closestAbove(name string, candidates []string, least float64) string {
 	best, bestScore := "", 0.0
 	for _, c := range candidates {
 		if s := similarity(name, c); s > bestScore {
 			best, bestScore = c, s
 		}
 	}
-	if bestScore < 0.6 {
+	if bestScore < least {
 		return ""
 	}
 	return best

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -26,32 +27,47 @@ func (p *planner) planCall() (*Query, error) {
 	get := req.Method != http.MethodPost
 
 	var (
-		keys       []string
-		singleBody bool
-		fn         *meta.Function
+		keys         []string
+		wholeBodyArg bool // the function gets the request body as its one argument
+		fn           *meta.Function
 	)
-	if get {
+	switch {
+	case get:
 		keys = p.getArgKeys(overloads)
-	} else {
-		if req.BodyArray {
-			return nil, apiError(http.StatusBadRequest, CodeBadBody, "Calling a function with a JSON array body is not supported", nil, nil)
-		}
+	case req.RawBodyType != "" || req.BodyArray:
+	default:
 		keys = req.BodyKeys
 	}
-	candidates := matchingOverloads(overloads, keys)
-	if !get && (len(candidates) == 0 || req.Prefer.Params == "single-object") {
+	var candidates []*meta.Function
+	if !req.BodyArray {
+		candidates = matchingOverloads(overloads, keys, req.RawBodyType != "")
+	}
+	if !get && len(candidates) == 0 {
+		// PostgREST's fallback: a function whose one parameter is unnamed and of the body's
+		// type (json or jsonb for JSON, text, xml, bytea) gets the body whole.
+		candidates = unnamedBodyOverloads(overloads, req.RawBodyType)
+	}
+	if !get && req.RawBodyType == "" && (len(candidates) == 0 || req.Prefer.Params == "single-object") {
 		if single := singleJSONParam(overloads); single != nil {
-			candidates, singleBody = []*meta.Function{single}, true
+			candidates, wholeBodyArg = []*meta.Function{single}, true
 		}
 	}
 	switch len(candidates) {
 	case 0:
+		if req.BodyArray {
+			return nil, apiError(http.StatusBadRequest, CodeBadBody, "Calling a function with a JSON array body is not supported", nil, nil)
+		}
 		return nil, p.noFunction(req.Resource, keys, overloads)
 	case 1:
 		fn = candidates[0]
 	default:
 		return nil, ambiguousFunction(candidates)
 	}
+	// A function whose one parameter is unnamed is called with it positionally: the whole
+	// body of a POST (also when it was matched by the key "", as PostgREST does), or the JSON
+	// object of a GET's arguments.
+	unnamed := len(fn.Params) == 1 && fn.Params[0].Name == ""
+	wholeBodyArg = wholeBodyArg || (unnamed && !get)
 	// max-affected counts the rows a function returns, so it means nothing for one that
 	// returns a single value; PostgREST refuses the combination before running anything.
 	if req.Prefer.Handling == "strict" && req.Prefer.MaxAffected != nil && !fn.ReturnsSet {
@@ -61,11 +77,20 @@ func (p *planner) planCall() (*Query, error) {
 	// GET and HEAD run any function read-only, VOLATILE ones too (as PostgREST does): one
 	// that only reads succeeds, one that writes fails with 25006 (405).
 	q := &Query{kind: kindCall, schema: p.schema, function: fn, media: req.Accept, stripNulls: req.StripNulls, head: req.Method == http.MethodHead,
-		count: req.Prefer.Count, singleBody: singleBody, prefer: req.Prefer,
+		count: req.Prefer.Count, singleBody: wholeBodyArg || unnamed, prefer: req.Prefer,
 		readOnly: get || fn.Volatility != meta.Volatile}
-	if singleBody {
+	switch {
+	case wholeBodyArg && req.RawBodyType == "bytea":
+		// Arguments travel as text: bytea's hex input form carries any bytes.
+		q.argsJSON = []byte(`\x` + hex.EncodeToString(req.Body))
+	case wholeBodyArg:
 		q.argsJSON = req.Body
-	} else {
+	case unnamed:
+		var err error
+		if q.argsJSON, err = p.argsJSON(get, fn); err != nil {
+			return nil, err
+		}
+	default:
 		for _, param := range fn.Params {
 			if slices.Contains(keys, param.Name) {
 				q.args = append(q.args, param)
@@ -131,10 +156,13 @@ func (p *planner) parseCallFilters(argKeys []string) error {
 }
 
 // matchingOverloads returns the functions that take every key as a named parameter and get
-// every parameter without a default.
-func matchingOverloads(overloads []*meta.Function, keys []string) []*meta.Function {
+// every parameter without a default. A body that is not JSON is no call without arguments.
+func matchingOverloads(overloads []*meta.Function, keys []string, rawBody bool) []*meta.Function {
 	var out []*meta.Function
 	for _, fn := range overloads {
+		if rawBody && len(fn.Params) == 0 {
+			continue
+		}
 		ok := true
 		for _, k := range keys {
 			if !slices.ContainsFunc(fn.Params, func(x meta.Param) bool { return x.Name == k }) {
@@ -154,10 +182,27 @@ func matchingOverloads(overloads []*meta.Function, keys []string) []*meta.Functi
 	return out
 }
 
-// singleJSONParam finds an overload with one json/jsonb parameter, which gets the whole body.
+// unnamedBodyOverloads returns the functions whose one parameter is unnamed and takes a body
+// of rawType ("" is JSON: json or jsonb).
+func unnamedBodyOverloads(overloads []*meta.Function, rawType string) []*meta.Function {
+	var out []*meta.Function
+	for _, fn := range overloads {
+		if len(fn.Params) != 1 || fn.Params[0].Name != "" {
+			continue
+		}
+		typ := fn.Params[0].Type
+		if typ == rawType || (rawType == "" && (typ == "json" || typ == "jsonb")) {
+			out = append(out, fn)
+		}
+	}
+	return out
+}
+
+// singleJSONParam finds an overload with one named json/jsonb parameter, which gets the whole
+// body when no overload matches the body's keys (or with Prefer: params=single-object).
 func singleJSONParam(overloads []*meta.Function) *meta.Function {
 	for _, fn := range overloads {
-		if len(fn.Params) == 1 && (fn.Params[0].BaseType == "json" || fn.Params[0].BaseType == "jsonb") {
+		if len(fn.Params) == 1 && fn.Params[0].Name != "" && (fn.Params[0].BaseType == "json" || fn.Params[0].BaseType == "jsonb") {
 			return fn
 		}
 	}
@@ -194,10 +239,13 @@ func (p *planner) callRoot(fn *meta.Function) (*node, error) {
 	switch {
 	case fn.ReturnTable != nil && p.s.Table(fn.ReturnTable.Schema, fn.ReturnTable.Name) != nil:
 		root = tableNode(p.s.Table(fn.ReturnTable.Schema, fn.ReturnTable.Name))
+		// The call's rows are of the table's type: its computed fields apply to them.
+		root.rowTyped = true
 	case len(fn.OutColumns) > 0:
 		root = &node{columns: map[string]*meta.Column{}, label: fn.Name}
 		for _, c := range fn.OutColumns {
 			root.columns[c.Name] = &meta.Column{Name: c.Name, Type: c.Type, BaseType: c.BaseType, Nullable: true}
+			root.outColumns = append(root.outColumns, c.Name)
 		}
 	default:
 		root = &node{columns: map[string]*meta.Column{}, label: fn.Name}
@@ -232,14 +280,28 @@ func (p *planner) noFunction(name string, keys []string, overloads []*meta.Funct
 		}
 		params += " " + strings.Join(sorted, ", ")
 	}
+	if raw := p.req.RawBodyType; raw != "" {
+		// A body that is not JSON can only have been meant for one unnamed parameter.
+		return apiError(http.StatusNotFound, CodeNoFunction,
+			fmt.Sprintf("Could not find the function %s in the schema cache", qualified),
+			fmt.Sprintf("Searched for the function %s with a single unnamed %s parameter, but no matches were found in the schema cache.", qualified, raw),
+			nil)
+	}
 	var hint any
 	if len(overloads) > 0 {
-		names := make([]string, len(overloads[0].Params))
-		for i, x := range overloads[0].Params {
-			names[i] = x.Name
+		// The overload whose parameter list is closest to the arguments sent.
+		lists := make([]string, len(overloads))
+		for i, fn := range overloads {
+			names := make([]string, len(fn.Params))
+			for j, x := range fn.Params {
+				names[j] = x.Name
+			}
+			slices.Sort(names)
+			lists[i] = "(" + strings.Join(names, ", ") + ")"
 		}
-		slices.Sort(names)
-		hint = fmt.Sprintf("Perhaps you meant to call the function %s(%s)", qualified, strings.Join(names, ", "))
+		if best := closestAbove("("+strings.Join(sorted, ", ")+")", lists, 0.33); best != "" {
+			hint = fmt.Sprintf("Perhaps you meant to call the function %s%s", qualified, best)
+		}
 	} else {
 		var all []string
 		for _, fn := range p.s.AllFunctions(p.schema) {

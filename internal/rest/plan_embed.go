@@ -3,6 +3,7 @@ package rest
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/goforward/goforward/internal/meta"
@@ -25,6 +26,7 @@ func (p *planner) embed(parent *node, item SelectItem) (*node, error) {
 	child.alias = p.nextAlias()
 	child.lateral = p.nextLateral()
 	child.rel = rel
+	child.depth = parent.depth + 1
 	child.rowTyped = true
 	child.inner = item.Join == "inner"
 	child.spread = item.Kind == ItemSpread
@@ -36,11 +38,6 @@ func (p *planner) embed(parent *node, item SelectItem) (*node, error) {
 	if parent.path != "" {
 		child.path = parent.path + "." + child.name
 	}
-	if child.spread && !rel.ToOne() {
-		return nil, apiError(http.StatusBadRequest, "PGRST119",
-			fmt.Sprintf("A spread operation on '%s' is not possible", item.Relation),
-			fmt.Sprintf("'%s' and '%s' do not form a many-to-one or one-to-one relationship", parent.label, target.Name), nil)
-	}
 	items := item.Children
 	if items == nil {
 		items = []SelectItem{}
@@ -51,21 +48,27 @@ func (p *planner) embed(parent *node, item SelectItem) (*node, error) {
 	return child, nil
 }
 
-// relationship finds the one relationship of table that item names: by the target table's
-// name, or (many-to-one) by the foreign key column, narrowed by the hint (a constraint name,
-// a column of the key, or the junction table of a many-to-many).
+// relationship finds the one relationship of table that item names, by PostgREST's rules: a
+// computed relationship by its function's name; a foreign key relationship by the target's
+// name or, unless the target is a view, by the constraint's name or its one column on table's
+// side. A hint (a constraint, a column of either side, or the junction of a many-to-many)
+// narrows a search by the target's name. A table referencing itself has two relationships
+// through one key: its name alone is the one-to-many (the rows pointing at this one, also
+// with the hint naming the referencing column), the column alone the many-to-one.
 func (p *planner) relationship(table *meta.Table, item SelectItem) (*meta.Relationship, error) {
-	var found []*meta.Relationship
+	var buf [2]*meta.Relationship // the usual one match, without a heap allocation
+	found := buf[:0]
 	for _, rel := range table.Relationships {
-		byName := rel.Foreign.Name == item.Relation
-		byColumn := rel.Cardinality == meta.ManyToOne && len(rel.Columns) == 1 && rel.Columns[0] == item.Relation
-		if !byName && !byColumn {
+		if rel.Function != nil {
+			// A computed relationship is named by its function, and takes no hint.
+			if rel.Function.Name == item.Relation {
+				found = append(found, rel)
+			}
 			continue
 		}
-		if item.Hint != "" && !matchesHint(rel, item.Hint) {
-			continue
+		if p.relationshipMatches(rel, item) {
+			found = append(found, rel)
 		}
-		found = append(found, rel)
 	}
 	switch len(found) {
 	case 1:
@@ -74,14 +77,21 @@ func (p *planner) relationship(table *meta.Table, item SelectItem) (*meta.Relati
 		return nil, p.noRelationship(table.Name, item)
 	}
 	details := make([]map[string]string, len(found))
-	hints := make([]string, len(found))
+	var hints []string
 	for i, rel := range found {
 		details[i] = describeRelationship(rel)
 		via := rel.Constraint
+		if rel.Function != nil {
+			via = rel.Function.Name
+		}
 		if rel.Junction != nil {
 			via = rel.Junction.Table.Name
 		}
-		hints[i] = fmt.Sprintf("'%s!%s'", rel.Foreign.Name, via)
+		// Two relationships can share a hint (a view and its table through one key): the
+		// hint names each way once.
+		if hint := fmt.Sprintf("'%s!%s'", rel.Foreign.Name, via); !slices.Contains(hints, hint) {
+			hints = append(hints, hint)
+		}
 	}
 	return nil, apiError(http.StatusMultipleChoices, CodeAmbiguousEmbed,
 		fmt.Sprintf("Could not embed because more than one relationship was found for '%s' and '%s'", table.Name, item.Relation),
@@ -90,13 +100,35 @@ func (p *planner) relationship(table *meta.Table, item SelectItem) (*meta.Relati
 			item.Relation, strings.Join(hints, ", ")))
 }
 
-func matchesHint(rel *meta.Relationship, hint string) bool {
-	if j := rel.Junction; j != nil {
-		return j.Table.Name == hint || j.Constraint1 == hint || j.Constraint2 == hint
+func (p *planner) relationshipMatches(rel *meta.Relationship, item SelectItem) bool {
+	byName := rel.Foreign.Name == item.Relation
+	direct := rel.Junction == nil
+	ownColumn := func(c string) bool { return direct && len(rel.Columns) == 1 && rel.Columns[0] == c }
+	foreignColumn := func(c string) bool { return direct && len(rel.ForeignColumns) == 1 && rel.ForeignColumns[0] == c }
+	if rel.Table == rel.Foreign {
+		if item.Hint != "" {
+			return byName && rel.Cardinality == meta.OneToMany && foreignColumn(item.Hint)
+		}
+		return (byName && rel.Cardinality == meta.OneToMany) || (rel.Cardinality == meta.ManyToOne && ownColumn(item.Relation))
 	}
-	return rel.Constraint == hint ||
-		(len(rel.Columns) == 1 && rel.Columns[0] == hint) ||
-		(len(rel.ForeignColumns) == 1 && rel.ForeignColumns[0] == hint)
+	if item.Hint == "" {
+		if byName {
+			return true
+		}
+		// A view's relationships come from its base tables' keys, whose names and columns
+		// are not the view's to offer.
+		if target := p.s.Table(rel.Foreign.Schema, rel.Foreign.Name); target == nil || target.IsView() {
+			return false
+		}
+		return (direct && rel.Constraint == item.Relation) || ownColumn(item.Relation)
+	}
+	if !byName {
+		return false
+	}
+	if j := rel.Junction; j != nil {
+		return j.Table.Name == item.Hint || j.Constraint1 == item.Hint || j.Constraint2 == item.Hint
+	}
+	return rel.Constraint == item.Hint || ownColumn(item.Hint) || foreignColumn(item.Hint)
 }
 
 func describeRelationship(rel *meta.Relationship) map[string]string {
@@ -104,6 +136,10 @@ func describeRelationship(rel *meta.Relationship) map[string]string {
 	d := map[string]string{
 		"cardinality": string(rel.Cardinality),
 		"embedding":   rel.Table.Name + " with " + rel.Foreign.Name,
+	}
+	if rel.Function != nil {
+		d["relationship"] = "computed by " + rel.Function.String()
+		return d
 	}
 	if j := rel.Junction; j != nil {
 		d["relationship"] = fmt.Sprintf("%s using %s(%s) and %s(%s)", j.Table.Name,

@@ -28,6 +28,9 @@ type Request struct {
 	// StripNulls is Accept's nulls=stripped: keys whose value is null are left out of the
 	// returned objects.
 	StripNulls bool
+	// Plan is set when Accept asks for the execution plan (application/vnd.pgrst.plan);
+	// Accept and StripNulls are then the representation it is the plan of (its for=).
+	Plan *PlanSpec
 	// Range is the Range header's items range, when one was sent.
 	Range *ItemRange
 
@@ -35,6 +38,10 @@ type Request struct {
 	Body []byte
 	// BodyArray tells whether Body is a JSON array (else an object).
 	BodyArray bool
+	// RawBodyType is set when a POST to a function sends a body that is not JSON: "text"
+	// (text/plain), "xml" (text/xml) or "bytea" (application/octet-stream). Such a body goes
+	// whole to a function whose only parameter is unnamed and of that type.
+	RawBodyType string
 	// BodyKeys are the keys of the body's object (or the union of its objects' keys), in
 	// first-seen order.
 	BodyKeys []string
@@ -149,6 +156,8 @@ const (
 	MediaJSON MediaType = iota
 	MediaObject
 	MediaCSV
+	// MediaGeoJSON is application/geo+json: a FeatureCollection built by PostGIS.
+	MediaGeoJSON
 	MediaOpenAPI
 )
 
@@ -156,4 +165,15 @@ const (
 type ItemRange struct {
 	First int64
 	Last  int64
+}
+
+// PlanSpec is an Accept: application/vnd.pgrst.plan[+json|+text] request for EXPLAIN output.
+type PlanSpec struct {
+	// JSON is +json (EXPLAIN's FORMAT JSON); otherwise the plan is text.
+	JSON bool
+	// Options are EXPLAIN's options from options=, in PostgREST's order: analyze, verbose,
+	// settings, buffers, wal.
+	Options []string
+	// For is the for= parameter as sent (application/json when absent).
+	For string
 }

@@ -56,13 +56,74 @@ func TestRPC(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status)
 }
 
+// TestRPCContentRange: every call answers with its range, as in PostgREST; a function returning
+// one value or one row counts as one row.
+func TestRPCContentRange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	exact := map[string]string{"Prefer": "count=exact"}
+	run(t, e, []scenario{
+		{name: "scalar with count", call: call{method: "POST", path: "/rpc/add", body: map[string]any{"a": 1}, header: exact}, status: 200, raw: "11",
+			headers: map[string]string{"Content-Range": "0-0/1"}},
+		{name: "scalar by GET with count", call: call{path: "/rpc/add?a=1", header: exact}, status: 200, raw: "11",
+			headers: map[string]string{"Content-Range": "0-0/1"}},
+		{name: "scalar by HEAD with count", call: call{method: "HEAD", path: "/rpc/add?a=1", header: exact}, status: 200, raw: "-",
+			headers: map[string]string{"Content-Range": "0-0/1"}},
+		{name: "scalar without count", call: call{path: "/rpc/add?a=1"}, status: 200, headers: map[string]string{"Content-Range": "0-0/*"}},
+		{name: "one row with count", call: call{path: "/rpc/pair", header: exact}, status: 200, body: `{"x":1,"y":"one"}`,
+			headers: map[string]string{"Content-Range": "0-0/1"}},
+		{name: "void", call: call{method: "POST", path: "/rpc/noop", header: exact}, status: 204, headers: map[string]string{"Content-Range": "0-0/1"}},
+	})
+}
+
+// TestSearchPath: a request's SQL runs with the requested schema first on its search_path,
+// then the extra search path, as PostgREST sets it: a function naming a table without its
+// schema reads the one of the profile it was called through.
+func TestSearchPath(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, `
+CREATE TABLE public.things (id int PRIMARY KEY, name text);
+INSERT INTO public.things VALUES (1, 'here');
+CREATE FUNCTION public.thing_name() RETURNS text LANGUAGE sql STABLE AS 'SELECT name FROM things LIMIT 1';
+CREATE FUNCTION other.thing_name() RETURNS text LANGUAGE sql STABLE AS 'SELECT name FROM things LIMIT 1';
+CREATE FUNCTION other.thing_name_plpgsql() RETURNS text LANGUAGE plpgsql STABLE AS 'BEGIN RETURN (SELECT name FROM things LIMIT 1); END';
+CREATE SCHEMA extensions;
+GRANT USAGE ON SCHEMA extensions TO anon, authenticated, service_role;
+CREATE FUNCTION extensions.twice(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 2 * $1';
+CREATE FUNCTION public.uses_extension(n int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN twice(n); END';
+CREATE FUNCTION other.path() RETURNS text LANGUAGE sql STABLE AS $$SELECT current_setting('search_path')$$;`)
+	other := map[string]string{"Content-Profile": "other"}
+	run(t, e, []scenario{
+		{name: "default schema", call: call{method: "POST", path: "/rpc/thing_name"}, status: 200, body: `"here"`},
+		{name: "the profile's table", call: call{method: "POST", path: "/rpc/thing_name", header: other}, status: 200, body: `"elsewhere"`},
+		{name: "in plpgsql too", call: call{method: "POST", path: "/rpc/thing_name_plpgsql", header: other}, status: 200, body: `"elsewhere"`},
+		{name: "the profile's table by GET", call: call{path: "/rpc/thing_name", header: map[string]string{"Accept-Profile": "other"}}, status: 200,
+			body: `"elsewhere"`},
+		{name: "the extra search path", call: call{path: "/rpc/uses_extension?n=21"}, status: 200, body: `42`},
+		{name: "the whole path", call: call{method: "POST", path: "/rpc/path", header: other}, status: 200, body: `"\"other\", \"public\", \"extensions\""`},
+	})
+}
+
 func TestRPCAmbiguousOverload(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, `CREATE FUNCTION twin(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
-		CREATE FUNCTION twin(x text) RETURNS text LANGUAGE sql AS 'SELECT x';`)
-	r := e.do(t, call{method: "POST", path: "/rpc/twin", body: map[string]any{"x": 1}})
-	require.Equal(t, http.StatusMultipleChoices, r.Status, "%s", r.Body)
-	require.Contains(t, string(r.Body), "PGRST203")
+	// Created in an order unlike PostgREST's, which lists fewer parameters first, then by the
+	// parameters' names and types.
+	e := newEnv(t, `CREATE FUNCTION twin(x text) RETURNS text LANGUAGE sql AS 'SELECT x';
+		CREATE FUNCTION twin(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
+		CREATE FUNCTION opt(a int DEFAULT 1, b int DEFAULT 2) RETURNS int LANGUAGE sql AS 'SELECT a';
+		CREATE FUNCTION opt(b int DEFAULT 1) RETURNS int LANGUAGE sql AS 'SELECT b';
+		CREATE FUNCTION opt() RETURNS int LANGUAGE sql AS 'SELECT 0';`)
+	for path, message := range map[string]string{
+		"/rpc/twin?x=1": "Could not choose the best candidate function between: public.twin(x => integer), public.twin(x => text)",
+		"/rpc/opt":      "Could not choose the best candidate function between: public.opt(), public.opt(b => integer), public.opt(a => integer, b => integer)",
+	} {
+		r := e.do(t, call{path: path})
+		require.Equal(t, http.StatusMultipleChoices, r.Status, "%s", r.Body)
+		var body map[string]any
+		r.JSON(t, &body)
+		require.Equal(t, map[string]any{"code": "PGRST203", "message": message, "details": nil,
+			"hint": "Try renaming the parameters or the function itself in the database so function overloading can be resolved"}, body)
+	}
 }
 
 // TestRPCUnknownArguments checks that PGRST202 names every argument the client sent, as

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -33,6 +34,21 @@ type Config struct {
 	MaxRows int
 	// OpenAPIDisabled turns the OpenAPI description at GET /rest/v1/ off (404 PGRST126).
 	OpenAPIDisabled bool
+	// AggregatesEnabled allows aggregate functions in select= (count(), col.sum(), avg, max,
+	// min), as PostgREST's db-aggregates-enabled. Default false: they are refused (PGRST123),
+	// since an aggregate over a large table is an easy way to load the database.
+	AggregatesEnabled bool
+	// PlanEnabled lets a request ask for its execution plan with Accept:
+	// application/vnd.pgrst.plan[+json|+text] (PostgREST's db-plan-enabled). Default false:
+	// such requests get 406 PGRST107, as if the media type did not exist.
+	PlanEnabled bool
+	// PlanAnon lets anon ask for plans too when PlanEnabled. Default false: only
+	// authenticated callers and service_role may.
+	PlanAnon bool
+	// ExtraSearchPath follows the requested schema in each request's search_path, as
+	// PostgREST's db-extra-search-path: functions called by a request resolve unqualified
+	// names in the requested schema first, then in these. Nil: none.
+	ExtraSearchPath []string
 }
 
 // Deps are the service's collaborators.
@@ -55,12 +71,14 @@ type Deps struct {
 
 // Service serves /rest/v1.
 type Service struct {
-	cfg       Config
-	runner    *db.RoleRunner
-	inspector *meta.Inspector
-	logger    *slog.Logger
-	admit     func(r *http.Request) (Admission, error)
-	overlays  Overlays
+	cfg Config
+	// searchPaths is the search_path of a request to each exposed schema.
+	searchPaths map[string]string
+	runner      *db.RoleRunner
+	inspector   *meta.Inspector
+	logger      *slog.Logger
+	admit       func(r *http.Request) (Admission, error)
+	overlays    Overlays
 }
 
 // New builds the service. It does no I/O: the schema cache is loaded by Run, or by the
@@ -81,8 +99,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		logger = slog.Default()
 	}
 	return &Service{
-		cfg:    cfg,
-		runner: deps.Runner,
+		cfg:         cfg,
+		searchPaths: searchPaths(cfg.Schemas, cfg.ExtraSearchPath),
+		runner:      deps.Runner,
 		inspector: meta.NewInspector(deps.Owner, meta.Config{
 			Schemas: cfg.Schemas,
 			// Statements prepared for the old schema may have inferred parameter types it
@@ -109,4 +128,20 @@ func (s *Service) Run(ctx context.Context) error { return s.inspector.Run(ctx) }
 func (s *Service) ReloadSchema(ctx context.Context) error {
 	_, err := s.inspector.Reload(ctx)
 	return err
+}
+
+// searchPaths renders, for each exposed schema, the search_path of a request to it: that
+// schema, then the extra ones (quoted identifiers; a schema listed twice is harmless, and
+// PostgREST lists it so).
+func searchPaths(schemas, extra []string) map[string]string {
+	out := make(map[string]string, len(schemas))
+	for _, schema := range schemas {
+		path := append([]string{schema}, extra...)
+		quoted := make([]string, len(path))
+		for i, name := range path {
+			quoted[i] = quoteIdent(name)
+		}
+		out[schema] = strings.Join(quoted, ", ")
+	}
+	return out
 }

@@ -8,7 +8,14 @@ SELECT n.nspname AS schema,
        format_type(a.atttypid, a.atttypmod) AS type,
        bt.typname::text AS base_type,
        NOT a.attnotnull AS nullable,
-       pg_get_expr(d.adbin, d.adrelid) AS default_expr,
+       -- What an insert without the column would put there, as PostgREST reads it: a domain's
+       -- default, the sequence of an identity column (BY DEFAULT), nothing for a generated one.
+       CASE
+         WHEN t.typtype = 'd' AND d.adbin IS NULL THEN pg_get_expr(t.typdefaultbin, 0)
+         WHEN a.attidentity = 'd' THEN format('nextval(%L)', pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)::regclass)
+         WHEN a.attgenerated <> '' THEN NULL
+         ELSE pg_get_expr(d.adbin, d.adrelid)
+       END AS default_expr,
        a.attidentity <> '' AS identity,
        a.attgenerated <> '' AS generated,
        coalesce(col_description(c.oid, a.attnum), '') AS description,

@@ -205,3 +205,70 @@ test('error codes', async () => {
   assert.equal(unfiltered.status, 400);
   assert.equal(unfiltered.error.code, '21000');
 });
+
+test('embedded counts, views and computed relationships', async () => {
+  const counts = await db.from('rest_authors').select('name, rest_books(count)').order('id');
+  assert.equal(counts.error, null);
+  assert.deepEqual(counts.data, [
+    { name: 'Ursula', rest_books: [{ count: 2 }] },
+    { name: 'Terry', rest_books: [{ count: 1 }] },
+    { name: 'Iain', rest_books: [{ count: 2 }] },
+  ]);
+
+  const view = await db.from('rest_old_books').select('title, rest_authors(name)').order('id');
+  assert.equal(view.error, null);
+  assert.deepEqual(view.data, [
+    { title: 'A Wizard of Earthsea', rest_authors: { name: 'Ursula' } },
+    { title: 'The Dispossessed', rest_authors: { name: 'Ursula' } },
+  ]);
+
+  const toView = await db
+    .from('rest_authors')
+    .select('name, rest_old_books(title)')
+    .in('id', [1, 2])
+    .order('id')
+    .order('id', { referencedTable: 'rest_old_books' });
+  assert.equal(toView.error, null);
+  assert.deepEqual(toView.data, [
+    { name: 'Ursula', rest_old_books: [{ title: 'A Wizard of Earthsea' }, { title: 'The Dispossessed' }] },
+    { name: 'Terry', rest_old_books: [] },
+  ]);
+
+  const fromRPC = await db.rpc('rest_old_books_by', { author: 1 }).select('title, rest_authors(name)').order('id').limit(1);
+  assert.equal(fromRPC.error, null);
+  assert.deepEqual(fromRPC.data, [{ title: 'A Wizard of Earthsea', rest_authors: { name: 'Ursula' } }]);
+
+  const computed = await db.from('rest_books').select('title, rest_writer(name), rest_same_author(title)').eq('id', 4).single();
+  assert.equal(computed.error, null);
+  assert.deepEqual(computed.data, {
+    title: 'Consider Phlebas',
+    rest_writer: { name: 'Iain' },
+    rest_same_author: [{ title: 'The Player of Games' }],
+  });
+});
+
+test('spreading a to-many relationship gives arrays of its columns', async () => {
+  const { data, error } = await db
+    .from('rest_authors')
+    .select('name, ...rest_books(title, year)')
+    .eq('id', 1)
+    .order('id', { referencedTable: 'rest_books' })
+    .single();
+  assert.equal(error, null);
+  assert.deepEqual(data, { name: 'Ursula', title: ['A Wizard of Earthsea', 'The Dispossessed'], year: [1968, 1974] });
+});
+
+test('insert with defaultToNull: false fills identity columns and defaults', async () => {
+  // The second row names id, so the request's columns include it and the first row leaves it out.
+  const title = unique('ticket');
+  const chosen = 1000000 + Math.floor(Math.random() * 1000000);
+  const { data, error, status } = await adminClient()
+    .from('rest_tickets')
+    .insert([{ title: title + '-a' }, { id: chosen, title: title + '-b', status: 'closed' }], { defaultToNull: false })
+    .select('id, title, status');
+  assert.equal(error, null);
+  assert.equal(status, 201);
+  assert.deepEqual(data.map((r) => [r.title, r.status]), [[title + '-a', 'open'], [title + '-b', 'closed']]);
+  assert.ok(Number.isInteger(data[0].id) && data[0].id < chosen, 'the identity column got its next value');
+  assert.equal(data[1].id, chosen);
+});
