@@ -81,6 +81,7 @@ func (c Config) Validate() error {
 	validateRealtime(&errs, c.Realtime)
 	validateAdmin(&errs, c.Admin)
 	validateAudit(&errs, c.Audit)
+	validateAlerts(&errs, c.Alerts)
 	return errors.Join(errs...)
 }
 

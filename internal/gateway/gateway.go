@@ -123,6 +123,9 @@ type Deps struct {
 	Metrics prometheus.Registerer
 	// Logger receives access logs and errors. Nil: slog.Default().
 	Logger *slog.Logger
+	// Guard refuses addresses the security monitor blocked and counts 401/403 answers per
+	// client (guard.go). Nil: none.
+	Guard ClientGuard
 }
 
 // Gateway routes requests to the mounted services. Build it with New.
@@ -137,6 +140,7 @@ type Gateway struct {
 	metrics  *httpMetrics
 	gzip     func(http.Handler) http.HandlerFunc // nil when compression is off
 	handler  http.Handler
+	guard    ClientGuard // nil: none
 }
 
 type mountedService struct {
@@ -159,6 +163,7 @@ func New(cfg Config, deps Deps, services ...Service) (*Gateway, error) {
 		ready:   deps.Ready,
 		logger:  deps.Logger,
 		mux:     http.NewServeMux(),
+		guard:   deps.Guard,
 	}
 	if g.logger == nil {
 		g.logger = slog.Default()
@@ -198,6 +203,7 @@ func (g *Gateway) chain() http.Handler {
 	wrapped = g.cors(wrapped)
 	wrapped = g.measure(wrapped)
 	wrapped = g.recoverPanics(wrapped)
+	wrapped = g.guardClients(wrapped)
 	wrapped = g.logAccess(wrapped)
 	wrapped = g.resolveClientIP(wrapped)
 	return g.assignRequestID(wrapped)
