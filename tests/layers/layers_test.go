@@ -34,7 +34,6 @@ const (
 var layerOf = map[string]string{
 	"access":         base,
 	"alerts":         base,
-	"alerts":         base,
 	"audit":          base,
 	"config":         base,
 	"datadir":        base,
