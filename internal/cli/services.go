@@ -61,7 +61,9 @@ func serviceBuilders() []serviceBuilder {
 // buildServices builds the services enabled by --services / services; the others are not
 // mounted, so their routes answer 404.
 func buildServices(deps serviceDeps) ([]builtService, error) {
-	deps.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(deps) })
+	if deps.sharedAuth == nil {
+		deps.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(deps) })
+	}
 	var out []builtService
 	for _, b := range serviceBuilders() {
 		if !deps.cfg.ServiceEnabled(b.name) {
