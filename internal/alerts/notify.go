@@ -180,7 +180,9 @@ func (n *Notifier) mailAdmins(ctx context.Context, a Alert) {
 	rows, err := n.pool.Query(ctx, `SELECT u.email FROM goforward.admins a JOIN auth.users u ON u.id = a.user_id
 WHERE a.level = 'system_admin' AND a.revoked_at IS NULL AND coalesce(u.email, '') <> '' ORDER BY u.email`)
 	if err != nil {
-		n.logger.Error("security alerts: read the system admins", "error", err)
+		if ctx.Err() == nil {
+			n.logger.Error("security alerts: read the system admins", "error", err)
+		}
 		return
 	}
 	to, err := pgx.CollectRows(rows, pgx.RowTo[string])

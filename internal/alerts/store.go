@@ -9,6 +9,7 @@
 package alerts
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,9 +79,18 @@ func scanAlert(row pgx.CollectableRow) (Alert, error) {
 	err := row.Scan(&a.ID, &a.Rule, &a.Severity, &a.Subject, &a.Message, &details, &a.FirstSeen, &a.LastSeen, &a.Count,
 		&a.Status, &a.AuditEntryID, &a.Action, &a.ActionUntil, &a.AcknowledgedAt, &a.AcknowledgedBy, &a.AcknowledgedVia,
 		&a.ResolvedAt, &a.ResolvedBy, &a.ResolvedVia)
-	a.Details = json.RawMessage(details)
+	a.Details = compact(details)
 	a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()
 	return a, err
+}
+
+// compact is jsonb's text without its spaces.
+func compact(s string) json.RawMessage {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(s)) != nil {
+		return json.RawMessage(s)
+	}
+	return b.Bytes()
 }
 
 // Querier is what the store reads and writes through: a pool, a connection or a transaction.
@@ -129,7 +139,7 @@ RETURNING `+alertColumns+`, xmax = 0`, f.Rule, f.Severity, f.Subject, f.Message,
 		err := row.Scan(&a.ID, &a.Rule, &a.Severity, &a.Subject, &a.Message, &details, &a.FirstSeen, &a.LastSeen, &a.Count,
 			&a.Status, &a.AuditEntryID, &a.Action, &a.ActionUntil, &a.AcknowledgedAt, &a.AcknowledgedBy, &a.AcknowledgedVia,
 			&a.ResolvedAt, &a.ResolvedBy, &a.ResolvedVia, &created)
-		a.Details = json.RawMessage(details)
+		a.Details = compact(details)
 		a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()
 		return a, err
 	})
@@ -240,16 +250,15 @@ func SetStatus(ctx context.Context, tx pgx.Tx, id int64, status string, actor au
 	if actor.Type == audit.ActorAdmin && actor.ID != "" {
 		by = &actor.ID
 	}
-	col := "acknowledged"
-	if status == StatusResolved {
-		col = "resolved"
-	}
 	// An alert resolved without being acknowledged is acknowledged by the same hand.
-	if _, err := tx.Exec(ctx, `UPDATE goforward.security_alerts SET status = $2,
-  `+col+`_at = now(), `+col+`_by = $3, `+col+`_via = $4,
-  acknowledged_at = coalesce(acknowledged_at, now()), acknowledged_by = CASE WHEN acknowledged_at IS NULL THEN $3 ELSE acknowledged_by END,
-  acknowledged_via = coalesce(acknowledged_via, $4)
-WHERE id = $1`, id, status, by, actor.Type); err != nil {
+	set := `acknowledged_at = now(), acknowledged_by = $2, acknowledged_via = $3`
+	if status == StatusResolved {
+		set = `resolved_at = now(), resolved_by = $2, resolved_via = $3,
+  acknowledged_by = CASE WHEN acknowledged_at IS NULL THEN $2 ELSE acknowledged_by END,
+  acknowledged_via = coalesce(acknowledged_via, $3), acknowledged_at = coalesce(acknowledged_at, now())`
+	}
+	if _, err := tx.Exec(ctx, `UPDATE goforward.security_alerts SET status = $4, `+set+` WHERE id = $1`,
+		id, by, actor.Type, status); err != nil {
 		return Alert{}, fmt.Errorf("alerts: set status: %w", err)
 	}
 	a, err := Get(ctx, tx, id)

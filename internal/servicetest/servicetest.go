@@ -42,6 +42,9 @@ type Env struct {
 type Options struct {
 	Gateway gateway.Config // zero: development defaults
 	Limiter bool           // install an in-process rate limiter (off by default so tests are not throttled)
+	// Guard, when set, builds the gateway's client guard (blocked addresses, 401/403 counting)
+	// over the environment's database.
+	Guard func(env *Env) gateway.ClientGuard
 }
 
 // New starts a gateway serving the services mount builds from the environment's database and
@@ -65,6 +68,9 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 		gwCfg.Development = true
 	}
 	deps := gateway.Deps{Keys: keys, Logger: env.Logger}
+	if opt.Guard != nil {
+		deps.Guard = opt.Guard(env)
+	}
 	gw, err := gateway.New(gwCfg, deps, mount(env)...)
 	require.NoError(t, err)
 	env.Server = httptest.NewServer(gw.Handler())
