@@ -7,11 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -162,6 +164,12 @@ func (n *Notifier) attempt(ctx context.Context, body []byte) error {
 	req.Header.Set(SignatureHeader, Sign([]byte(n.cfg.WebhookSecret), ts, body))
 	res, err := n.client.Do(req)
 	if err != nil {
+		// url.Error repeats the URL, whose query may hold the receiver's own token: keep it
+		// out of the audit log.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return fmt.Errorf("post: %w", err)
 	}
 	defer res.Body.Close()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/alerts"
@@ -73,8 +74,10 @@ func (s securityMonitor) run(ctx context.Context) error {
 	if s.monitor == nil {
 		return nil
 	}
-	go func() { _ = s.notifier.Run(ctx) }()
-	return s.monitor.Run(ctx)
+	group, ctx := errgroup.WithContext(ctx)
+	group.Go(func() error { return s.notifier.Run(ctx) })
+	group.Go(func() error { return s.monitor.Run(ctx) })
+	return group.Wait()
 }
 
 // banLocker locks an account by banning the user through auth's own admin function, in the

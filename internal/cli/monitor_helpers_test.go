@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward/internal/alerts"
@@ -255,5 +254,3 @@ func (e *alertEnv) waitAudit(t *testing.T, action string) map[string]any {
 	}, 30*time.Second, 20*time.Millisecond, "no %s entry", action)
 	return details
 }
-
-var _ = pgx.ErrNoRows

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward/internal/access"
@@ -241,16 +242,30 @@ func TestAlertMonitorsDoNotDoubleCount(t *testing.T) {
 	}
 	other := alerts.NewMonitor(alerts.Config{Rules: []alerts.Rule{{Name: alerts.RuleCredentialStuffing, Threshold: 3, Window: 10 * time.Minute, Severity: "critical"}}},
 		alerts.Deps{Pool: e.DB.Pool})
-	_, err := e.sealer.Seal(context.Background())
+	ctx := context.Background()
+	_, err := e.sealer.Seal(ctx)
+	require.NoError(t, err)
+	// Hold the monitor's position so that both monitors start their step before either reads.
+	hold, err := e.DB.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer hold.Rollback(ctx)
+	_, err = hold.Exec(ctx, `SELECT last_entry_id FROM goforward.security_monitor FOR UPDATE`)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for _, m := range []*alerts.Monitor{e.monitor, other} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			require.NoError(t, m.Drain(context.Background()))
+			assert.NoError(t, m.Drain(ctx))
 		}()
 	}
+	require.Eventually(t, func() bool {
+		var waiting int
+		err := e.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		return err == nil && waiting == 2
+	}, 30*time.Second, 5*time.Millisecond, "both monitors wait for the position")
+	require.NoError(t, hold.Commit(ctx))
 	wg.Wait()
 	a := e.oneAlert(t, alerts.RuleCredentialStuffing)
 	require.EqualValues(t, 1, a.Count)
