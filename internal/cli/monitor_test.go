@@ -14,6 +14,7 @@ import (
 
 	"github.com/goforward/goforward/internal/access"
 	"github.com/goforward/goforward/internal/alerts"
+	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/servicetest"
 )
@@ -406,4 +407,23 @@ func TestAlertsCommands(t *testing.T) {
 	code, _, errOut = run("alerts", "ack", "999999")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "no alert has the id 999999")
+}
+
+// An entry that commits after a later one is still evaluated: the monitor follows the
+// sealer, which chains only ids below which every writer has finished.
+func TestAlertMonitorDoesNotSkipLateCommits(t *testing.T) {
+	t.Parallel()
+	e := newAlertEnv(t, nil)
+	ctx := context.Background()
+	late, err := e.DB.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer late.Rollback(ctx)
+	require.NoError(t, audit.Record(ctx, late, audit.Entry{Actor: audit.Actor{Type: audit.ActorEmergency, ID: "late-session"},
+		Action: "admin.user.sign_out"}))
+	e.createUser(t, "someone@example.com") // later ids, committed first
+	e.pass(t)
+	require.Empty(t, e.alertsOf(t, alerts.RuleEmergencyAccessUsed))
+	require.NoError(t, late.Commit(ctx))
+	e.pass(t)
+	require.Equal(t, "session:late-session", e.oneAlert(t, alerts.RuleEmergencyAccessUsed).Subject)
 }
