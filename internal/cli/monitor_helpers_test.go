@@ -134,7 +134,7 @@ func alertTestRules(cfg *config.Config) {
 	r.UnauthorizedBurst.Threshold = 5
 }
 
-func newAlertEnv(t *testing.T, tune func(*config.Config)) *alertEnv {
+func newAlertEnv(t *testing.T, tune func(*config.Config), limits ...*ratelimit.Store) *alertEnv {
 	t.Helper()
 	e := &alertEnv{hook: newHookReceiver(t), smtp: mailertest.NewServer(t)}
 	cfg := config.Defaults()
@@ -155,13 +155,16 @@ func newAlertEnv(t *testing.T, tune func(*config.Config)) *alertEnv {
 	}
 	require.NoError(t, cfg.Validate())
 	e.cfg = cfg
-	limits := ratelimit.NewStore(ratelimit.StoreConfig{})
+	if len(limits) == 0 {
+		limits = []*ratelimit.Store{ratelimit.NewStore(ratelimit.StoreConfig{})}
+	}
+	store := limits[0]
 	var users func() (*auth.Service, error)
 	e.adminEnv = &adminEnv{clock: &testClock{now: time.Now()}}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e.adminEnv.Env = servicetest.New(t, func(se *servicetest.Env) []gateway.Service {
-		sd := serviceDeps{cfg: cfg, keys: se.Keys, admin: se.DB.Pool, runner: se.Runner, logger: se.Logger, limits: limits}
+		sd := serviceDeps{cfg: cfg, keys: se.Keys, admin: se.DB.Pool, runner: se.Runner, logger: se.Logger, limits: store}
 		sd.sharedAuth = func() (*auth.Service, error) { return users() }
 		built, err := buildServices(sd)
 		require.NoError(t, err)
@@ -174,10 +177,10 @@ func newAlertEnv(t *testing.T, tune func(*config.Config)) *alertEnv {
 		Gateway: gateway.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
 		Guard: func(se *servicetest.Env) gateway.ClientGuard {
 			once := sync.OnceValues(func() (*auth.Service, error) {
-				return newAuthService(serviceDeps{cfg: cfg, keys: se.Keys, admin: se.DB.Pool, runner: se.Runner, logger: se.Logger, limits: limits})
+				return newAuthService(serviceDeps{cfg: cfg, keys: se.Keys, admin: se.DB.Pool, runner: se.Runner, logger: se.Logger, limits: store})
 			})
 			users = once
-			sec, err := newSecurity(cfg, t.TempDir(), se.DB.Pool, limits, once, nil, se.Logger)
+			sec, err := newSecurity(cfg, t.TempDir(), se.DB.Pool, store, once, nil, se.Logger)
 			require.NoError(t, err)
 			e.monitor = sec.monitor
 			go func() { _ = sec.notifier.Run(ctx) }()

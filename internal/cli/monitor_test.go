@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -16,6 +18,9 @@ import (
 	"github.com/goforward/goforward/internal/alerts"
 	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/ratelimit"
+	"github.com/goforward/goforward/internal/redistest"
 	"github.com/goforward/goforward/internal/servicetest"
 )
 
@@ -426,4 +431,37 @@ func TestAlertMonitorDoesNotSkipLateCommits(t *testing.T) {
 	require.NoError(t, late.Commit(ctx))
 	e.pass(t)
 	require.Equal(t, "session:late-session", e.oneAlert(t, alerts.RuleEmergencyAccessUsed).Subject)
+}
+
+// With Redis, an address the monitor blocked on one node is refused by every node.
+func TestAlertBlockIsSharedThroughRedis(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	storeOf := func() *ratelimit.Store {
+		client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+		t.Cleanup(func() { client.Close() })
+		return ratelimit.NewStore(ratelimit.StoreConfig{Redis: client})
+	}
+	e := newAlertEnv(t, func(c *config.Config) {
+		c.Alerts.Rules.UnauthorizedBurst.Action = "block_ip"
+	}, storeOf())
+	// A second node: its own gateway and guard, the same Redis.
+	other := servicetest.New(t, func(*servicetest.Env) []gateway.Service { return nil }, servicetest.Options{
+		Gateway: gateway.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
+		Guard: func(se *servicetest.Env) gateway.ClientGuard {
+			return alerts.NewGuard(alerts.GuardConfig{}, storeOf(), se.DB.Pool, se.Logger)
+		},
+	})
+	fromOther := func(ip string) int {
+		return other.Do(t, servicetest.Request{Method: "GET", Path: "/nothing-here", Header: http.Header{"X-Forwarded-For": {ip}}}).Status
+	}
+	require.Equal(t, http.StatusNotFound, fromOther("198.51.100.60"))
+	for range 5 {
+		res := e.from(t, "198.51.100.60", servicetest.Request{Method: "GET", Path: "/auth/v1/settings", Key: "not-a-key"})
+		require.Equal(t, http.StatusUnauthorized, res.Status)
+	}
+	e.pass(t)
+	e.oneAlert(t, alerts.RuleUnauthorizedBurst)
+	require.Equal(t, http.StatusForbidden, fromOther("198.51.100.60"), "the other node refuses it too")
+	require.Equal(t, http.StatusNotFound, fromOther("198.51.100.61"))
 }
