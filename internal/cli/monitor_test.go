@@ -462,6 +462,7 @@ func TestAlertBlockIsSharedThroughRedis(t *testing.T) {
 	}
 	e.pass(t)
 	e.oneAlert(t, alerts.RuleUnauthorizedBurst)
-	require.Equal(t, http.StatusForbidden, fromOther("198.51.100.60"), "the other node refuses it too")
+	require.Eventually(t, func() bool { return fromOther("198.51.100.60") == http.StatusForbidden }, 30*time.Second, 20*time.Millisecond,
+		"the other node refuses it too, within a second")
 	require.Equal(t, http.StatusNotFound, fromOther("198.51.100.61"))
 }

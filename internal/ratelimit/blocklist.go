@@ -19,7 +19,17 @@ type Blocklist struct {
 	store *Store
 	mu    sync.Mutex
 	local map[string]time.Time
+	// clear remembers, per key, until when Redis said it is not blocked: asking once per key
+	// and NegativeTTL rather than on every request keeps the check off most requests' path, at
+	// the price of a block reaching other nodes up to NegativeTTL late.
+	clear map[string]time.Time
 }
+
+// NegativeTTL is how long a Blocklist trusts Redis's "not blocked" for a key.
+const NegativeTTL = time.Second
+
+// maxClear bounds the "not blocked" memory; past it, it starts over.
+const maxClear = 100_000
 
 var (
 	blockLua   = redis.NewScript(`redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) return 1`)
@@ -28,7 +38,7 @@ var (
 
 // Blocklist returns the block list called name. Names must be unique within a store.
 func (s *Store) Blocklist(name string) *Blocklist {
-	return &Blocklist{name: name, store: s, local: map[string]time.Time{}}
+	return &Blocklist{name: name, store: s, local: map[string]time.Time{}, clear: map[string]time.Time{}}
 }
 
 func (b *Blocklist) redisKey(key string) string {
@@ -44,6 +54,7 @@ func (b *Blocklist) Block(ctx context.Context, key string, d time.Duration) erro
 	if until.After(b.local[key]) {
 		b.local[key] = until
 	}
+	delete(b.clear, key)
 	b.mu.Unlock()
 	if b.store.cfg.Redis == nil {
 		return nil
@@ -60,6 +71,13 @@ func (b *Blocklist) Block(ctx context.Context, key string, d time.Duration) erro
 // Blocked reports whether key is blocked and for how much longer.
 func (b *Blocklist) Blocked(ctx context.Context, key string) (time.Duration, bool) {
 	if b.store.cfg.Redis != nil && b.store.useRedis() {
+		now := b.store.now()
+		b.mu.Lock()
+		clearUntil, known := b.clear[key]
+		b.mu.Unlock()
+		if known && now.Before(clearUntil) {
+			return 0, false
+		}
 		rctx, cancel := b.timeout(ctx)
 		ms, err := blockedLua.Run(rctx, b.store.cfg.Redis, []string{b.redisKey(key)}).Int64()
 		cancel()
@@ -68,6 +86,12 @@ func (b *Blocklist) Blocked(ctx context.Context, key string) (time.Duration, boo
 			if ms > 0 {
 				return time.Duration(ms) * time.Millisecond, true
 			}
+			b.mu.Lock()
+			if len(b.clear) >= maxClear {
+				b.clear = map[string]time.Time{}
+			}
+			b.clear[key] = now.Add(NegativeTTL)
+			b.mu.Unlock()
 			return 0, false
 		}
 		if ctx.Err() == nil {

@@ -22,9 +22,14 @@ func TestBlocklistIsSharedByNodes(t *testing.T) {
 	_, blocked := b.Blocked(ctx, "203.0.113.1")
 	require.False(t, blocked)
 	require.NoError(t, a.Block(ctx, "203.0.113.1", time.Hour))
-	left, blocked := b.Blocked(ctx, "203.0.113.1")
-	require.True(t, blocked, "node b sees node a's block")
+	var left time.Duration
+	require.Eventually(t, func() bool {
+		left, blocked = b.Blocked(ctx, "203.0.113.1")
+		return blocked
+	}, 10*time.Second, 5*time.Millisecond, "node b sees node a's block within NegativeTTL")
 	require.Greater(t, left, 59*time.Minute)
+	_, blocked = a.Blocked(ctx, "203.0.113.1")
+	require.True(t, blocked)
 	_, blocked = b.Blocked(ctx, "203.0.113.2")
 	require.False(t, blocked, "another address")
 	_, blocked = other.Blocked(ctx, "203.0.113.1")
