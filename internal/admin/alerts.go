@@ -16,7 +16,7 @@ import (
 // The security monitor's alerts over HTTP (internal/alerts): GET /alerts (a page, newest
 // first), GET /alerts/{id}, POST /alerts/{id}/acknowledge and POST /alerts/{id}/resolve.
 // Reading them needs can_view_all_logs (they name accounts and addresses under attack);
-// acknowledging and resolving need can_manage_auth.
+// acknowledging and resolving need can_manage_auth. Resolving a block_ip alert lifts its block.
 
 // CodeAlertResolved answers an acknowledgement or resolution of a resolved alert.
 const CodeAlertResolved = "alert_resolved"
@@ -87,6 +87,11 @@ func (s *Service) alertSetStatus(status string) func(w http.ResponseWriter, r *h
 		})
 		if err != nil {
 			return alertError(err)
+		}
+		if status == alerts.StatusResolved && s.blocks != nil {
+			if err := alerts.LiftBlock(r.Context(), s.blocks, a); err != nil {
+				s.logger.Error("admin: lift the block of a resolved alert", "alert", a.ID, "error", err)
+			}
 		}
 		return writeJSON(w, http.StatusOK, a)
 	}

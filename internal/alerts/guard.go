@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -66,6 +67,36 @@ func (g *Guard) Block(ctx context.Context, ip string, d time.Duration) error {
 		return fmt.Errorf("alerts: block %q: %w", ip, err)
 	}
 	return g.blocks.Block(ctx, ratelimit.IPKey(addr), d)
+}
+
+// Unblock lifts the block of the address ip.
+func (g *Guard) Unblock(ctx context.Context, ip string) error {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return fmt.Errorf("alerts: unblock %q: %w", ip, err)
+	}
+	return g.blocks.Unblock(ctx, ratelimit.IPKey(addr))
+}
+
+// Unblocker lifts a block_ip action; *Guard is one.
+type Unblocker interface {
+	Unblock(ctx context.Context, ip string) error
+}
+
+// LiftBlock lifts the block a resolved alert still holds: an address blocked by mistake (or
+// no longer a threat) is let in again as soon as someone resolves its alert. It does nothing
+// for other alerts.
+func LiftBlock(ctx context.Context, u Unblocker, a Alert) error {
+	if a.Action != ActionBlockIP || a.ActionUntil == nil || !time.Now().Before(*a.ActionUntil) {
+		return nil
+	}
+	var d struct {
+		IP string `json:"ip"`
+	}
+	if err := json.Unmarshal(a.Details, &d); err != nil || d.IP == "" {
+		return fmt.Errorf("alerts: alert %d names no address to unblock", a.ID)
+	}
+	return u.Unblock(ctx, d.IP)
 }
 
 // Observe counts a 401 or 403 answer to the request's client.

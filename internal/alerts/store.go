@@ -73,12 +73,16 @@ const alertColumns = `id, rule, severity, subject, message, details::text, first
   audit_entry_id, action, action_until, acknowledged_at, acknowledged_by::text, acknowledged_via, resolved_at,
   resolved_by::text, resolved_via`
 
-func scanAlert(row pgx.CollectableRow) (Alert, error) {
+func scanAlert(row pgx.CollectableRow) (Alert, error) { return scanAlertWith(row) }
+
+// scanAlertWith reads alertColumns and then extra.
+func scanAlertWith(row pgx.CollectableRow, extra ...any) (Alert, error) {
 	var a Alert
 	var details string
-	err := row.Scan(&a.ID, &a.Rule, &a.Severity, &a.Subject, &a.Message, &details, &a.FirstSeen, &a.LastSeen, &a.Count,
+	dest := append([]any{&a.ID, &a.Rule, &a.Severity, &a.Subject, &a.Message, &details, &a.FirstSeen, &a.LastSeen, &a.Count,
 		&a.Status, &a.AuditEntryID, &a.Action, &a.ActionUntil, &a.AcknowledgedAt, &a.AcknowledgedBy, &a.AcknowledgedVia,
-		&a.ResolvedAt, &a.ResolvedBy, &a.ResolvedVia)
+		&a.ResolvedAt, &a.ResolvedBy, &a.ResolvedVia}, extra...)
+	err := row.Scan(dest...)
 	a.Details = compact(details)
 	a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()
 	return a, err
@@ -134,14 +138,7 @@ RETURNING `+alertColumns+`, xmax = 0`, f.Rule, f.Severity, f.Subject, f.Message,
 		return Alert{}, false, fmt.Errorf("alerts: raise %s: %w", f.Rule, err)
 	}
 	a, err = pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (Alert, error) {
-		var a Alert
-		var details string
-		err := row.Scan(&a.ID, &a.Rule, &a.Severity, &a.Subject, &a.Message, &details, &a.FirstSeen, &a.LastSeen, &a.Count,
-			&a.Status, &a.AuditEntryID, &a.Action, &a.ActionUntil, &a.AcknowledgedAt, &a.AcknowledgedBy, &a.AcknowledgedVia,
-			&a.ResolvedAt, &a.ResolvedBy, &a.ResolvedVia, &created)
-		a.Details = compact(details)
-		a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()
-		return a, err
+		return scanAlertWith(row, &created)
 	})
 	if err != nil {
 		return Alert{}, false, fmt.Errorf("alerts: raise %s: %w", f.Rule, err)

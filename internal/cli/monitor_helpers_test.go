@@ -119,6 +119,7 @@ type alertEnv struct {
 	*adminEnv
 	cfg     config.Config
 	monitor *alerts.Monitor
+	guard   *alerts.Guard
 	sealer  *audit.Sealer
 	hook    *hookReceiver
 	smtp    *mailertest.Server
@@ -164,7 +165,7 @@ func newAlertEnv(t *testing.T, tune func(*config.Config), limits ...*ratelimit.S
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e.adminEnv.Env = servicetest.New(t, func(se *servicetest.Env) []gateway.Service {
-		sd := serviceDeps{cfg: cfg, keys: se.Keys, admin: se.DB.Pool, runner: se.Runner, logger: se.Logger, limits: store}
+		sd := serviceDeps{cfg: cfg, keys: se.Keys, admin: se.DB.Pool, runner: se.Runner, logger: se.Logger, limits: store, guard: e.guard}
 		sd.sharedAuth = func() (*auth.Service, error) { return users() }
 		built, err := buildServices(sd)
 		require.NoError(t, err)
@@ -182,7 +183,7 @@ func newAlertEnv(t *testing.T, tune func(*config.Config), limits ...*ratelimit.S
 			users = once
 			sec, err := newSecurity(cfg, t.TempDir(), se.DB.Pool, store, once, nil, se.Logger)
 			require.NoError(t, err)
-			e.monitor = sec.monitor
+			e.monitor, e.guard = sec.monitor, sec.guard
 			go func() { _ = sec.notifier.Run(ctx) }()
 			return sec.guard
 		},

@@ -82,6 +82,7 @@ func TestAlertBruteForceIPAndCredentialStuffingBlockTheAddress(t *testing.T) {
 	e := newAlertEnv(t, func(c *config.Config) {
 		c.Alerts.Rules.BruteForceIP.Action = "block_ip"
 	})
+	e.newAdmin(t, "super@example.com", "super_admin")
 	for i := range 4 {
 		e.wrongPassword(t, "203.0.113.9", "nobody"+strconv.Itoa(i)+"@example.com")
 	}
@@ -99,6 +100,13 @@ func TestAlertBruteForceIPAndCredentialStuffingBlockTheAddress(t *testing.T) {
 	require.JSONEq(t, `{"message":"Access from this address is temporarily blocked"}`, string(res.Body))
 	require.NotEmpty(t, res.Header.Get("Retry-After"))
 	res = e.from(t, "203.0.113.10", servicetest.Request{Method: "GET", Path: "/auth/v1/settings"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+
+	// Resolving the alert lifts the block at once.
+	token := e.session(t, "super@example.com")
+	res = e.do(t, servicetest.Request{Method: "POST", Path: "/admin/v1/alerts/" + strconv.FormatInt(ip.ID, 10) + "/resolve", Token: token, Body: map[string]any{}})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res = e.from(t, "203.0.113.9", servicetest.Request{Method: "GET", Path: "/auth/v1/settings"})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 }
 

@@ -129,6 +129,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	}
 	if monitor.guard != nil {
 		deps.Guard = monitor.guard
+		sd.guard = monitor.guard
 	}
 	services, err := buildServices(sd)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goforward/goforward/internal/alerts"
 	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/db"
@@ -28,6 +29,9 @@ type serviceDeps struct {
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)
+	// guard is the security monitor's client guard, whose blocks the admin service lifts when
+	// their alert is resolved; nil without the monitor.
+	guard *alerts.Guard
 	// clock tells the time to the services that take a clock (auth, admin); nil is time.Now.
 	// Only tests set it.
 	clock func() time.Time

@@ -34,6 +34,7 @@ const maxClear = 100_000
 var (
 	blockLua   = redis.NewScript(`redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) return 1`)
 	blockedLua = redis.NewScript(`return redis.call('PTTL', KEYS[1])`)
+	unblockLua = redis.NewScript(`return redis.call('DEL', KEYS[1])`)
 )
 
 // Blocklist returns the block list called name. Names must be unique within a store.
@@ -118,4 +119,21 @@ func (b *Blocklist) timeout(ctx context.Context) (context.Context, context.Cance
 		t = DefaultRedisTimeout
 	}
 	return context.WithTimeout(ctx, t)
+}
+
+// Unblock lifts key's block here and, with Redis, on every node.
+func (b *Blocklist) Unblock(ctx context.Context, key string) error {
+	b.mu.Lock()
+	delete(b.local, key)
+	b.mu.Unlock()
+	if b.store.cfg.Redis == nil {
+		return nil
+	}
+	ctx, cancel := b.timeout(ctx)
+	defer cancel()
+	if err := unblockLua.Run(ctx, b.store.cfg.Redis, []string{b.redisKey(key)}).Err(); err != nil {
+		b.store.failed(ctx, b.name, err)
+		return fmt.Errorf("ratelimit: unblock: %w", err)
+	}
+	return nil
 }
