@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
@@ -98,7 +99,7 @@ func newAlertsSetCmd(g *globalFlags, stdout, stderr io.Writer, use, short, statu
 				}
 				ids[i] = id
 			}
-			return withControlDB(cmd, g, stderr, func(ctx context.Context, c *controlDB, _ config.Config) error {
+			return withControlDB(cmd, g, stderr, func(ctx context.Context, c *controlDB, cfg config.Config) error {
 				var out []alerts.Alert
 				err := pgx.BeginFunc(ctx, c.Pool, func(tx pgx.Tx) error {
 					for _, id := range ids {
@@ -119,6 +120,9 @@ func newAlertsSetCmd(g *globalFlags, stdout, stderr io.Writer, use, short, statu
 				if err != nil {
 					return err
 				}
+				if status == alerts.StatusResolved {
+					liftBlocks(ctx, cfg, c, out, stderr)
+				}
 				if asJSON {
 					return encodeJSON(stdout, out)
 				}
@@ -131,4 +135,38 @@ func newAlertsSetCmd(g *globalFlags, stdout, stderr io.Writer, use, short, statu
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the alerts as a JSON array")
 	return cmd
+}
+
+// liftBlocks lifts the address blocks of resolved alerts. Blocks are shared through Redis;
+// without redis.url a block lives in the memory of the node that made it, out of this
+// command's reach, and the operator is told so.
+func liftBlocks(ctx context.Context, cfg config.Config, c *controlDB, resolved []alerts.Alert, stderr io.Writer) {
+	var blocking []alerts.Alert
+	for _, a := range resolved {
+		if a.Action == alerts.ActionBlockIP && a.ActionUntil != nil && time.Now().Before(*a.ActionUntil) {
+			blocking = append(blocking, a)
+		}
+	}
+	if len(blocking) == 0 {
+		return
+	}
+	if cfg.Redis.URL == "" {
+		for _, a := range blocking {
+			fmt.Fprintf(stderr, "Note: alert %d's address block lasts until %s: without redis.url it is held by the node that made it; resolve the alert through /admin/v1/alerts to lift it there.\n",
+				a.ID, localTime(*a.ActionUntil))
+		}
+		return
+	}
+	store, closeStore, err := rateLimitStore(cfg, quietLogger(cfg, stderr))
+	if err != nil {
+		fmt.Fprintf(stderr, "Warning: cannot reach Redis to lift address blocks: %v\n", err)
+		return
+	}
+	defer closeStore()
+	guard := alerts.NewGuard(alerts.GuardConfig{}, store, c.Pool, quietLogger(cfg, stderr))
+	for _, a := range blocking {
+		if err := alerts.LiftBlock(ctx, guard, a); err != nil {
+			fmt.Fprintf(stderr, "Warning: alert %d's address block was not lifted: %v\n", a.ID, err)
+		}
+	}
 }

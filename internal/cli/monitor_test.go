@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -473,4 +475,16 @@ func TestAlertBlockIsSharedThroughRedis(t *testing.T) {
 	require.Eventually(t, func() bool { return fromOther("198.51.100.60") == http.StatusForbidden }, 30*time.Second, 20*time.Millisecond,
 		"the other node refuses it too, within a second")
 	require.Equal(t, http.StatusNotFound, fromOther("198.51.100.61"))
+
+	// goforward alerts resolve lifts it through Redis, for both nodes.
+	dataDir := controlDataDir(t)
+	recordServer(t, dataDir, e.DB.URL, false)
+	cfgFile := filepath.Join(t.TempDir(), "goforward.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte("redis:\n  url: redis://"+srv.Addr+"\n"), 0o600))
+	var stdout, stderr strings.Builder
+	id := strconv.FormatInt(e.oneAlert(t, alerts.RuleUnauthorizedBurst).ID, 10)
+	require.Equal(t, 0, Run(context.Background(), []string{"alerts", "resolve", id, "--data-dir", dataDir, "--config", cfgFile}, &stdout, &stderr), stderr.String())
+	require.Eventually(t, func() bool { return fromOther("198.51.100.60") == http.StatusNotFound }, 30*time.Second, 20*time.Millisecond)
+	res := e.from(t, "198.51.100.60", servicetest.Request{Method: "GET", Path: "/auth/v1/settings"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 }
