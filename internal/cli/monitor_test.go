@@ -488,3 +488,24 @@ func TestAlertBlockIsSharedThroughRedis(t *testing.T) {
 	res := e.from(t, "198.51.100.60", servicetest.Request{Method: "GET", Path: "/auth/v1/settings"})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 }
+
+// auth's own lockout is folded in: the account_locked entry raises brute_force_account at
+// once, below the rule's own threshold.
+func TestAlertBruteForceAccountFromAuthsLockout(t *testing.T) {
+	t.Parallel()
+	e := newAlertEnv(t, func(c *config.Config) { c.Alerts.Rules.BruteForceAccount.Threshold = 20 })
+	victim := e.createUser(t, "locked@example.com")
+	for range 4 {
+		e.wrongPassword(t, "198.51.100.90", "locked@example.com")
+	}
+	e.pass(t)
+	require.Empty(t, e.alertsOf(t, alerts.RuleBruteForceAccount))
+	// The fifth wrong password from one address is auth.lockout.attempts: auth locks (429).
+	res := e.from(t, "198.51.100.90", servicetest.Request{Method: "POST", Path: "/auth/v1/token?grant_type=password",
+		Body: map[string]any{"email": "locked@example.com", "password": "not-the-password"}})
+	require.Equal(t, http.StatusTooManyRequests, res.Status, "%s", res.Body)
+	e.pass(t)
+	a := e.oneAlert(t, alerts.RuleBruteForceAccount)
+	require.Equal(t, "user:"+victim, a.Subject)
+	require.Contains(t, string(a.Details), `"lockout"`)
+}
