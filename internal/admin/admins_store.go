@@ -238,12 +238,17 @@ func mayGrant(p access.Principal, action, userID string, level access.Level) err
 	if p.MayGrant(level) {
 		return nil
 	}
+	var err error
 	if level == access.SystemAdmin {
-		return refuse(p, action, "admin", userID, http.StatusForbidden, CodeCannotGrant, ErrCannotGrant,
+		err = refuse(p, action, "admin", userID, http.StatusForbidden, CodeCannotGrant, ErrCannotGrant,
 			"System admins are made only from the command line: goforward admin create --level system_admin")
+	} else {
+		err = refuse(p, action, "admin", userID, http.StatusForbidden, CodeCannotGrant, ErrCannotGrant,
+			"A %s may grant only levels below its own, not %s", describe(p), level)
 	}
-	return refuse(p, action, "admin", userID, http.StatusForbidden, CodeCannotGrant, ErrCannotGrant,
-		"A %s may grant only levels below its own, not %s", describe(p), level)
+	// The security monitor's privilege_escalation rule reports the level that was asked for.
+	err.(*refusal).entry.Details["requested_level"] = string(level)
+	return err
 }
 
 func describe(p access.Principal) string {

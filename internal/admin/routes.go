@@ -40,6 +40,7 @@ func (s *Service) routes() []route {
 	rts = append(rts, s.userRoutes()...)
 	rts = append(rts, s.migrationRoutes()...)
 	rts = append(rts, s.tableSecurityRoutes()...)
+	rts = append(rts, s.alertRoutes()...)
 	return rts
 }
 

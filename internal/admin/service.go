@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goforward/goforward/internal/access"
+	"github.com/goforward/goforward/internal/alerts"
 	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/security"
 	"github.com/goforward/goforward/internal/tablesecurity"
@@ -56,6 +57,9 @@ type Deps struct {
 	// Migrations is the project's migration service (/migrations). Nil: those routes answer
 	// 503.
 	Migrations *usermigrations.Service
+	// Blocks lifts the address block of a block_ip alert when it is resolved (the gateway's
+	// guard). Nil: a block lasts its time.
+	Blocks alerts.Unblocker
 }
 
 // Service serves /admin/v1.
@@ -70,6 +74,7 @@ type Service struct {
 	mig      *usermigrations.Service // nil: no migrations on this node
 	auditDir string                  // Deps.AuditDir
 	tables   *tablesecurity.Service
+	blocks   alerts.Unblocker // nil: none
 }
 
 // New builds the service.
@@ -92,6 +97,7 @@ func New(cfg Config, deps Deps) *Service {
 	s.manage = NewManager(deps.Pool, deps.Users, deps.Sessions, s.logger)
 	s.auditDir = deps.AuditDir
 	s.tables = tablesecurity.NewService(deps.Pool, s.logger)
+	s.blocks = deps.Blocks
 	return s
 }
 

@@ -257,8 +257,12 @@ func (l *leader) stop(ctx context.Context, reason string) {
 		l.s.logger.Error("audit sealer: record the broken chain", "error", err)
 		return
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO goforward.security_alerts (created_at, severity, kind, message, details)
-VALUES ($1, 'critical', 'audit_chain_broken', $2, jsonb_build_object('reason', $2::text))`, l.s.now().UTC(), reason); err != nil {
+	// The monitor's audit_chain_broken rule raises the same alert: one open alert counts both.
+	if _, err := tx.Exec(ctx, `INSERT INTO goforward.security_alerts (first_seen, last_seen, severity, rule, subject, message, details)
+VALUES ($1, $1, 'critical', 'audit_chain_broken', 'audit_log', $2, jsonb_build_object('reason', $2::text))
+ON CONFLICT (rule, subject) WHERE status <> 'resolved'
+DO UPDATE SET count = security_alerts.count + 1, last_seen = excluded.last_seen, message = excluded.message, details = excluded.details`,
+		l.s.now().UTC(), reason); err != nil {
 		l.s.logger.Error("audit sealer: raise the alert", "error", err)
 		return
 	}

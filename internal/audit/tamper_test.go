@@ -136,7 +136,7 @@ func TestVerifyFindsATruncatedTail(t *testing.T) {
 	_, err = e.sealer(audit.SealerConfig{}).Seal(context.Background())
 	require.ErrorIs(t, err, audit.ErrChainBroken)
 	require.Equal(t, 7, e.count(`SELECT count(*) FROM goforward.audit_chain`))
-	require.Equal(t, 1, e.count(`SELECT count(*) FROM goforward.security_alerts WHERE kind = 'audit_chain_broken' AND severity = 'critical'`))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM goforward.security_alerts WHERE rule = 'audit_chain_broken' AND severity = 'critical'`))
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM goforward.audit_log WHERE action = 'audit.chain_broken' AND severity = 'critical'`))
 }
 

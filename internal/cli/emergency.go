@@ -118,9 +118,9 @@ func grantEmergencyAccess(ctx context.Context, c *controlDB, cfg config.Config, 
 		message := fmt.Sprintf("Emergency access (system capabilities) issued from the command line until %s: %s",
 			opened.ExpiresAt.Format(time.RFC3339), reason)
 		// The entry was written in this transaction, so currval names it.
-		if err := tx.QueryRow(ctx, `INSERT INTO goforward.security_alerts (created_at, severity, kind, message, details, audit_entry_id)
-VALUES ($1, 'critical', 'emergency_access', $2, $3, currval(pg_get_serial_sequence('goforward.audit_log', 'id')))
-RETURNING id`, opened.CreatedAt, message, e.Details).Scan(&grant.AlertID); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO goforward.security_alerts (first_seen, last_seen, severity, rule, subject, message, details, audit_entry_id)
+VALUES ($1, $1, 'critical', 'emergency_access', $2, $3, $4, currval(pg_get_serial_sequence('goforward.audit_log', 'id')))
+RETURNING id`, opened.CreatedAt, opened.ID, message, e.Details).Scan(&grant.AlertID); err != nil {
 			return fmt.Errorf("raise the emergency access alert: %w", err)
 		}
 		grant = emergencyGrant{

@@ -73,6 +73,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newUserCmd(&g, stdout, stderr),
 		newMigrateCmd(&g, stdout, stderr),
 		newAuditCmd(&g, stdout, stderr),
+		newAlertsCmd(&g, stdout, stderr),
 	)
 	return root
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/datadir"
 	"github.com/goforward/goforward/internal/db"
@@ -122,10 +124,20 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		tables.DefaultSchema = cfg.REST.Schemas[0]
 	}
 	deps.Tables = tables
-	services, err := buildServices(serviceDeps{
+	sd := serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
 		limits: limits, tables: tables,
-	})
+	}
+	sd.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(sd) })
+	monitor, err := newSecurity(cfg, dir.Root(), database.admin, limits, sd.authService, nil, logger)
+	if err != nil {
+		return err
+	}
+	if monitor.guard != nil {
+		deps.Guard = monitor.guard
+		sd.guard = monitor.guard
+	}
+	services, err := buildServices(sd)
 	if err != nil {
 		return err
 	}
@@ -176,6 +188,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group.Go(func() error { return limits.Run(gctx) })
 	group.Go(func() error { return auditSealer(cfg, dir.Root(), database.admin, logger).Run(gctx) })
 	group.Go(func() error { return tables.Run(gctx) })
+	group.Go(func() error { return monitor.run(gctx) })
 	for _, s := range services {
 		if s.run != nil {
 			group.Go(func() error { return s.run(gctx) })

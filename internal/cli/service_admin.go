@@ -31,10 +31,14 @@ func adminService() serviceBuilder {
 		if d.clock != nil {
 			sessions = newAdminSessions(d.cfg, d.clock)
 		}
-		svc := admin.New(adminConfig(d.cfg), admin.Deps{
+		deps := admin.Deps{
 			Pool: d.admin, Sessions: sessions, Keys: d.keys, Logger: d.logger, Now: d.clock, SignIn: authSvc, Users: authSvc,
 			Migrations: migrationService(d.admin, d.cfg, d.logger), AuditDir: audit.Dir(d.dir),
-		})
+		}
+		if d.guard != nil {
+			deps.Blocks = d.guard
+		}
+		svc := admin.New(adminConfig(d.cfg), deps)
 		tables, err := newAdminTables(d, sessions)
 		if err != nil {
 			return builtService{}, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goforward/goforward/internal/alerts"
 	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/db"
@@ -32,6 +33,9 @@ type serviceDeps struct {
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)
+	// guard is the security monitor's client guard, whose blocks the admin service lifts when
+	// their alert is resolved; nil without the monitor.
+	guard *alerts.Guard
 	// clock tells the time to the services that take a clock (auth, admin); nil is time.Now.
 	// Only tests set it.
 	clock func() time.Time
@@ -65,7 +69,9 @@ func serviceBuilders() []serviceBuilder {
 // buildServices builds the services enabled by --services / services; the others are not
 // mounted, so their routes answer 404.
 func buildServices(deps serviceDeps) ([]builtService, error) {
-	deps.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(deps) })
+	if deps.sharedAuth == nil {
+		deps.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(deps) })
+	}
 	var out []builtService
 	for _, b := range serviceBuilders() {
 		if !deps.cfg.ServiceEnabled(b.name) {

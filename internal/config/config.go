@@ -46,6 +46,7 @@ type Config struct {
 	Realtime    RealtimeConfig `koanf:"realtime" doc:"The realtime service (/realtime/v1), compatible with Supabase Realtime."`
 	Admin       AdminConfig    `koanf:"admin" doc:"The admin service (/admin/v1): administrators' sessions."`
 	Audit       AuditConfig    `koanf:"audit" doc:"The audit log of administrative and security events."`
+	Alerts      AlertsConfig   `koanf:"alerts" doc:"The security monitor: rules over the audit log, alerts in goforward.security_alerts, a webhook, e-mail and actions."`
 	Migrations  MigrateConfig  `koanf:"migrations" doc:"The project's own schema migrations: files in a directory, history in goforward.migrations."`
 	SQL         SQLConfig      `koanf:"sql" doc:"The guarded SQL runner of the meta service (POST /pg/query)."`
 }
@@ -175,6 +176,7 @@ func Defaults() Config {
 		Realtime: defaultRealtime(),
 		Admin:    defaultAdmin(),
 		SQL:      defaultSQL(),
+		Alerts:   defaultAlerts(),
 	}
 }
 

@@ -82,6 +82,7 @@ func (c Config) Validate() error {
 	validateAdmin(&errs, c.Admin)
 	validateAudit(&errs, c.Audit)
 	validateSQL(&errs, c.SQL)
+	validateAlerts(&errs, c.Alerts)
 	return errors.Join(errs...)
 }
 

@@ -126,6 +126,9 @@ type Deps struct {
 	Metrics prometheus.Registerer
 	// Logger receives access logs and errors. Nil: slog.Default().
 	Logger *slog.Logger
+	// Guard refuses addresses the security monitor blocked and counts 401/403 answers per
+	// client (guard.go). Nil: none.
+	Guard ClientGuard
 }
 
 // Gateway routes requests to the mounted services. Build it with New.
@@ -141,6 +144,7 @@ type Gateway struct {
 	metrics  *httpMetrics
 	gzip     func(http.Handler) http.HandlerFunc // nil when compression is off
 	handler  http.Handler
+	guard    ClientGuard // nil: none
 }
 
 type mountedService struct {
@@ -164,6 +168,7 @@ func New(cfg Config, deps Deps, services ...Service) (*Gateway, error) {
 		ready:   deps.Ready,
 		logger:  deps.Logger,
 		mux:     http.NewServeMux(),
+		guard:   deps.Guard,
 	}
 	if g.logger == nil {
 		g.logger = slog.Default()
@@ -204,6 +209,7 @@ func (g *Gateway) chain() http.Handler {
 	wrapped = g.cors(wrapped)
 	wrapped = g.measure(wrapped)
 	wrapped = g.recoverPanics(wrapped)
+	wrapped = g.guardClients(wrapped)
 	wrapped = g.logAccess(wrapped)
 	wrapped = g.resolveClientIP(wrapped)
 	return g.assignRequestID(wrapped)

@@ -44,6 +44,9 @@ type Options struct {
 	Limiter bool           // install an in-process rate limiter (off by default so tests are not throttled)
 	// Tables, when set, gives the gateway its per-table guard, built after mount.
 	Tables func(env *Env) gateway.TableGuard
+	// Guard, when set, builds the gateway's client guard (blocked addresses, 401/403 counting)
+	// over the environment's database.
+	Guard func(env *Env) gateway.ClientGuard
 }
 
 // New starts a gateway serving the services mount builds from the environment's database and
@@ -70,6 +73,9 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 	services := mount(env)
 	if opt.Tables != nil {
 		deps.Tables = opt.Tables(env)
+	}
+	if opt.Guard != nil {
+		deps.Guard = opt.Guard(env)
 	}
 	gw, err := gateway.New(gwCfg, deps, services...)
 	require.NoError(t, err)

@@ -154,7 +154,7 @@ FROM goforward.audit_log WHERE action LIKE 'admin.emergency_access.%' ORDER BY i
 		{"admin.emergency_access.create", "critical", "cli", online.ID, "restore a dropped admin"},
 		{"admin.emergency_access.revoke", "warning", "cli", offline.ID, ""},
 	}, entries)
-	rows, err = conn.Query(t.Context(), `SELECT a.id, a.severity, a.kind, l.resource_id
+	rows, err = conn.Query(t.Context(), `SELECT a.id, a.severity, a.rule, l.resource_id
 FROM goforward.security_alerts a JOIN goforward.audit_log l ON l.id = a.audit_entry_id ORDER BY a.id`)
 	require.NoError(t, err)
 	type alert struct {
