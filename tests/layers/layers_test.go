@@ -21,7 +21,7 @@ const module = "github.com/goforward/goforward"
 // Layers of the packages under internal/ (docs/architecture.md, "Packages and the direction
 // of imports").
 const (
-	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, audit, sqlguard, usermigrations, test fixtures
+	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, apikeys, audit, sqlguard, usermigrations, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
 	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta
 	gateway     = "gateway"     // the HTTP front door
@@ -33,6 +33,7 @@ const (
 // package must be placed here, so that its imports are checked too.
 var layerOf = map[string]string{
 	"access":         base,
+	"apikeys":        base,
 	"audit":          base,
 	"config":         base,
 	"datadir":        base,
