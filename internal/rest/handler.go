@@ -45,6 +45,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		Headers: r.Header,
 	}
 	if req.Resource == "" && !req.RPC {
+		if err := checkKeyScopeForOpenAPI(principal); err != nil {
+			return err
+		}
 		return runError(s.serveOpenAPI(w, r, &req, schema, scope), scope.Role)
 	}
 	if r.Method == http.MethodOptions {
@@ -52,6 +55,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	q, err := Plan(&req, schema, PlanOptions{MaxRows: int64(s.cfg.MaxRows)})
 	if err != nil {
+		return err
+	}
+	if err := checkKeyScope(principal, q); err != nil {
 		return err
 	}
 	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})

@@ -17,8 +17,11 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goforward/goforward/internal/apikeys"
+	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
 	"github.com/goforward/goforward/internal/pgtest"
@@ -36,12 +39,15 @@ type Env struct {
 	Runner *db.RoleRunner   // the RLS bridge over an authenticator pool
 	Logger *slog.Logger     // logs to the test output
 	Server *httptest.Server // the running server
+	// APIKeys verifies opaque API keys at the gateway (Options.APIKeys); nil otherwise.
+	APIKeys *apikeys.Verifier
 }
 
 // Options tune New.
 type Options struct {
 	Gateway gateway.Config // zero: development defaults
 	Limiter bool           // install an in-process rate limiter (off by default so tests are not throttled)
+	APIKeys bool           // accept opaque API keys (Env.CreateAPIKey makes them)
 }
 
 // New starts a gateway serving the services mount builds from the environment's database and
@@ -65,12 +71,32 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 		gwCfg.Development = true
 	}
 	deps := gateway.Deps{Keys: keys, Logger: env.Logger}
+	if opt.APIKeys {
+		env.APIKeys = apikeys.NewVerifier(env.DB.Pool, apikeys.VerifierConfig{}, env.Logger)
+		require.NoError(t, env.APIKeys.Load(context.Background()))
+		deps.APIKeys = env.APIKeys
+	}
 	gw, err := gateway.New(gwCfg, deps, mount(env)...)
 	require.NoError(t, err)
 	env.Server = httptest.NewServer(gw.Handler())
 	t.Cleanup(env.Server.Close)
 	env.URL = env.Server.URL
 	return env
+}
+
+// CreateAPIKey makes an opaque API key (Options.APIKeys) and has the gateway know it at once.
+func (e *Env) CreateAPIKey(t testing.TB, n apikeys.NewKey) apikeys.Created {
+	t.Helper()
+	require.NotNil(t, e.APIKeys, "servicetest.Options.APIKeys is off")
+	ctx := context.Background()
+	var c apikeys.Created
+	require.NoError(t, pgx.BeginFunc(ctx, e.DB.Pool, func(tx pgx.Tx) error {
+		var err error
+		c, err = apikeys.Create(ctx, tx, n, audit.Actor{Type: audit.ActorCLI}, audit.Client{})
+		return err
+	}))
+	require.NoError(t, e.APIKeys.Load(ctx))
+	return c
 }
 
 // AnonKey is the environment's anon key.
