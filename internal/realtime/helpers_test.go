@@ -43,6 +43,7 @@ type options struct {
 	changes bool   // read the replication stream (takes one of the package's slots)
 	redis   string // Redis URL: the node joins a cluster
 	env     *servicetest.Env
+	apiKeys bool // the gateway accepts opaque API keys
 }
 
 // node is one realtime service behind the real gateway. Nodes started with options.env share
@@ -115,7 +116,8 @@ func startNode(t *testing.T, opts options) *node {
 		t.Cleanup(srv.Close)
 		n.url = srv.URL
 	} else {
-		n.env = servicetest.New(t, func(env *servicetest.Env) []gateway.Service { return mount(env, env.Runner, env.DB.Pool) })
+		n.env = servicetest.New(t, func(env *servicetest.Env) []gateway.Service { return mount(env, env.Runner, env.DB.Pool) },
+			servicetest.Options{APIKeys: opts.apiKeys})
 		n.url = n.env.URL
 	}
 	if opts.changes {

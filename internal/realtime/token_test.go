@@ -8,8 +8,28 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goforward/goforward/internal/apikeys"
+	"github.com/goforward/goforward/internal/realtime/phoenix"
 	"github.com/goforward/goforward/internal/security"
 )
+
+// TestOpaqueKeysJoinAsTheirRole: realtime-js sends the key it was created with as the
+// channel's access_token until a user signs in; a Go Forward key there means the socket's
+// own apikey, as an sb_ key does on Supabase.
+func TestOpaqueKeysJoinAsTheirRole(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{apiKeys: true})
+	for _, kind := range []string{security.KindPublishable, security.KindSecret} {
+		key := n.env.CreateAPIKey(t, apikeys.NewKey{Name: kind, Kind: kind}).APIKey
+		c := dial(t, n, dialOptions{key: key})
+		_, reply := c.join("realtime:room-"+kind, channelConfig{}, key)
+		require.Equal(t, "ok", reply.Status, "%s", reply.Response)
+		ref := c.send("", "realtime:room-"+kind, "access_token", map[string]any{"access_token": key})
+		ping := c.send("", "phoenix", "heartbeat", map[string]any{})
+		require.False(t, c.seenBefore(event("realtime:room-"+kind, "phx_close"), func(m phoenix.Message) bool { return m.Ref == ping }),
+			"the key as access_token (ref %s) keeps the channel open", ref)
+	}
+}
 
 // tokenExpiringIn signs a user token that expires after d (negative: expired d ago).
 func tokenExpiringIn(t *testing.T, n *node, d time.Duration) string {
