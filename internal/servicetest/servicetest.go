@@ -48,6 +48,12 @@ type Options struct {
 	Gateway gateway.Config // zero: development defaults
 	Limiter bool           // install an in-process rate limiter (off by default so tests are not throttled)
 	APIKeys bool           // accept opaque API keys (Env.CreateAPIKey makes them)
+	// Keys replaces the environment's keys (a rotated secret, legacy keys disabled); nil:
+	// keys from Secret.
+	Keys *security.Keys
+	// DB is a database another environment already uses (a second node, or the same data
+	// after a restart with other keys); nil: a fresh one.
+	DB *pgtest.Database
 }
 
 // New starts a gateway serving the services mount builds from the environment's database and
@@ -58,11 +64,19 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 	if len(opts) > 0 {
 		opt = opts[0]
 	}
-	keys, err := security.NewKeys([]byte(Secret), "", time.Unix(1_700_000_000, 0))
-	require.NoError(t, err)
+	keys := opt.Keys
+	if keys == nil {
+		var err error
+		keys, err = security.NewKeys([]byte(Secret), "", time.Unix(1_700_000_000, 0))
+		require.NoError(t, err)
+	}
+	database := opt.DB
+	if database == nil {
+		database = pgtest.NewDatabase(t)
+	}
 	env := &Env{
 		Keys:   keys,
-		DB:     pgtest.NewDatabase(t),
+		DB:     database,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	env.Runner = db.NewRoleRunner(env.DB.RequestPool(t), db.RunnerConfig{})
