@@ -26,7 +26,7 @@ func TestAPIKeysLifecycle(t *testing.T) {
 
 	status, created := e.call(t, token, "POST", "/api-keys", map[string]any{
 		"name": "backend", "kind": "secret", "expires_in": 3600,
-		"scopes": map[string]any{"services": []string{"admin", "rest"}, "tables": []string{"public.items"}},
+		"scopes": map[string]any{"services": []string{"admin", "rest"}},
 	})
 	require.Equal(t, http.StatusCreated, status, "%v", created)
 	key, _ := created["api_key"].(string)
@@ -94,6 +94,7 @@ func TestAPIKeysRefuseBadInput(t *testing.T) {
 		"unknown kind":    {"name": "x", "kind": "master"},
 		"unknown service": {"name": "x", "kind": "secret", "scopes": map[string]any{"services": []string{"mail"}}},
 		"bad table":       {"name": "x", "kind": "secret", "scopes": map[string]any{"tables": []string{"items"}}},
+		"tables and meta": {"name": "x", "kind": "secret", "scopes": map[string]any{"services": []string{"meta"}, "tables": []string{"public.items"}}},
 		"past expiry":     {"name": "x", "kind": "secret", "expires_at": "2001-01-01T00:00:00Z"},
 		"both expiries":   {"name": "x", "kind": "secret", "expires_at": "2101-01-01T00:00:00Z", "expires_in": 60},
 		"negative expiry": {"name": "x", "kind": "secret", "expires_in": -5},

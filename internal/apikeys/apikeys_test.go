@@ -106,6 +106,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 		{Name: "a", Kind: security.KindSecret, Scopes: security.KeyScope{Services: []string{"dashboard"}}},
 		{Name: "a", Kind: security.KindSecret, Scopes: security.KeyScope{Tables: []string{"posts"}}},
 		{Name: "a", Kind: security.KindSecret, Scopes: security.KeyScope{Tables: []string{"public. posts"}}},
+		{Name: "a", Kind: security.KindSecret, Scopes: security.KeyScope{Services: []string{"rest", "meta"}, Tables: []string{"public.posts"}}},
 	} {
 		err := pgx.BeginFunc(context.Background(), db.Pool, func(tx pgx.Tx) error {
 			_, err := apikeys.Create(context.Background(), tx, n, cli, audit.Client{})

@@ -126,6 +126,13 @@ func (n NewKey) validate(now time.Time) (NewKey, error) {
 			return n, &ValidationError{"scopes.tables", fmt.Sprintf("%q is not schema.table or schema.*", t)}
 		}
 	}
+	if len(n.Scopes.Tables) > 0 {
+		for _, s := range n.Scopes.Services {
+			if slices.Contains(security.TableBlindServices, s) {
+				return n, &ValidationError{"scopes.services", fmt.Sprintf("%s reaches every table: a key limited to tables may not name it", s)}
+			}
+		}
+	}
 	n.Scopes.Services = sortedSet(n.Scopes.Services)
 	n.Scopes.Tables = sortedSet(n.Scopes.Tables)
 	if n.Limit != nil && !n.Limit.Covers(n.Scopes) {

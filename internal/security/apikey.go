@@ -96,8 +96,17 @@ type KeyScope struct {
 	Tables []string `json:"tables,omitempty"`
 }
 
-// AllowsService reports whether the key may be used with the named service.
+// TableBlindServices reach every table whatever a key's table list says (/admin/v1 and /pg
+// run SQL and read any table; realtime streams any table's changes), so a key limited to
+// some tables is kept out of them.
+var TableBlindServices = []string{"admin", "meta", "realtime"}
+
+// AllowsService reports whether the key may be used with the named service. A key limited to
+// some tables never reaches TableBlindServices.
 func (s KeyScope) AllowsService(name string) bool {
+	if len(s.Tables) > 0 && slices.Contains(TableBlindServices, name) {
+		return false
+	}
 	return len(s.Services) == 0 || slices.Contains(s.Services, name)
 }
 

@@ -109,6 +109,12 @@ func TestKeyScope(t *testing.T) {
 	require.True(t, rest.AllowsTable("public", "posts"))
 	require.False(t, rest.AllowsTable("public", "users"))
 	require.True(t, rest.AllowsTable("audit", "anything"))
+	tablesOnly := security.KeyScope{Tables: []string{"public.posts"}}
+	require.True(t, tablesOnly.AllowsService("rest"))
+	require.True(t, tablesOnly.AllowsService("storage"))
+	for _, blind := range []string{"admin", "meta", "realtime"} {
+		require.False(t, tablesOnly.AllowsService(blind), "%s reaches every table", blind)
+	}
 
 	require.True(t, all.Covers(rest))
 	require.False(t, rest.Covers(all))
