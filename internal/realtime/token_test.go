@@ -1,14 +1,18 @@
 package realtime_test
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward/internal/apikeys"
+	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/realtime/phoenix"
 	"github.com/goforward/goforward/internal/security"
 )
@@ -29,6 +33,42 @@ func TestOpaqueKeysJoinAsTheirRole(t *testing.T) {
 		require.False(t, c.seenBefore(event("realtime:room-"+kind, "phx_close"), func(m phoenix.Message) bool { return m.Ref == ping }),
 			"the key as access_token (ref %s) keeps the channel open", ref)
 	}
+}
+
+// TestKeyScopesAtTheSocket: a key whose services leave out realtime, or that is limited to
+// some tables (realtime streams every table's changes), cannot open a socket; a revoked key
+// neither.
+func TestKeyScopesAtTheSocket(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{apiKeys: true})
+	allowed := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "realtime", Kind: security.KindPublishable,
+		Scopes: security.KeyScope{Services: []string{"realtime"}}})
+	restOnly := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "rest", Kind: security.KindSecret,
+		Scopes: security.KeyScope{Services: []string{"rest"}}}).APIKey
+	tables := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "tables", Kind: security.KindPublishable,
+		Scopes: security.KeyScope{Tables: []string{"public.messages"}}}).APIKey
+
+	c := dial(t, n, dialOptions{key: allowed.APIKey})
+	_, reply := c.join("realtime:room", channelConfig{}, "")
+	require.Equal(t, "ok", reply.Status, "%s", reply.Response)
+
+	refused := func(name, key string, status int) {
+		t.Helper()
+		_, resp, err := tryDial(t, n, dialOptions{key: key})
+		require.Error(t, err, name)
+		require.NotNil(t, resp, name)
+		require.Equal(t, status, resp.StatusCode, name)
+	}
+	refused("services without realtime", restOnly, http.StatusForbidden)
+	refused("limited to tables", tables, http.StatusForbidden)
+
+	ctx := context.Background()
+	require.NoError(t, pgx.BeginFunc(ctx, n.env.DB.Pool, func(tx pgx.Tx) error {
+		_, err := apikeys.Revoke(ctx, tx, allowed.ID, audit.Actor{Type: audit.ActorCLI}, audit.Client{})
+		return err
+	}))
+	require.NoError(t, n.env.APIKeys.Load(ctx))
+	refused("revoked", allowed.APIKey, http.StatusUnauthorized)
 }
 
 // tokenExpiringIn signs a user token that expires after d (negative: expired d ago).
