@@ -77,6 +77,9 @@ func (g *Gateway) requireAPIKey(next http.Handler) http.Handler {
 		if hasPrincipal {
 			ctx = security.WithPrincipal(ctx, principal)
 			ex.role = principal.Role
+			if principal.Key != nil {
+				ex.apiKeyID = principal.Key.ID
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -130,6 +130,21 @@ func TestOpaqueAPIKeys(t *testing.T) {
 	})
 }
 
+// TestAccessLogNamesTheKey: the access log names the key a request came with by its id,
+// never by the key.
+func TestAccessLogNamesTheKey(t *testing.T) {
+	t.Parallel()
+	k := newKeyFixture(t, apikeys.VerifierConfig{})
+	sec := k.create(t, apikeys.NewKey{Name: "server", Kind: security.KindSecret})
+	require.NoError(t, k.verifier.Load(t.Context()))
+	f := newFixture(t, withAPIKeys(k.verifier))
+	resp, _ := get(t, f, "/auth/v1/whoami", map[string]string{"apikey": sec.APIKey})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	logs := f.logs.String()
+	require.Contains(t, logs, `"api_key_id":"`+sec.ID+`"`)
+	require.NotContains(t, logs, sec.APIKey)
+}
+
 func TestOpaqueKeysWithoutAResolverAreInvalid(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
