@@ -45,7 +45,9 @@ old secret (users' sessions, the old anon and service-role keys) are accepted un
 period ends. TOTP secrets, encrypted with a key derived from the JWT secret, are re-encrypted
 with the new one, so MFA keeps working: right away when no server runs, else when the server
 restarts (restart it now: until then it signs with the old secret). The grace period counts
-from now. A secret set in the configuration (jwt.secret, JWT_SECRET) is not rotated here.`,
+from now. A secret set in the configuration (jwt.secret, JWT_SECRET) is rotated there instead:
+set the new one and move the old one to jwt.previous_secret (with
+jwt.previous_secret_valid_until) on every node.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if grace < 0 {
@@ -56,8 +58,8 @@ from now. A secret set in the configuration (jwt.secret, JWT_SECRET) is not rota
 				return err
 			}
 			if cfg.JWT.Secret != "" {
-				return &exitError{code: 2, err: errors.New("the JWT secret comes from the configuration (jwt.secret or JWT_SECRET): change it there on every node; " +
-					"this command rotates the data directory's own secret only")}
+				return &exitError{code: 2, err: errors.New("the JWT secret comes from the configuration (jwt.secret or JWT_SECRET): rotate it there on every node, " +
+					"moving the old value to jwt.previous_secret with jwt.previous_secret_valid_until (docs/apikeys.md); this command rotates the data directory's own secret only")}
 			}
 			return withControlDB(cmd, g, stderr, func(ctx context.Context, c *controlDB, cfg config.Config) error {
 				_, rtErr := c.Dir.ReadRuntime()

@@ -177,6 +177,45 @@ func TestRotateJWTSecretKeepsSessionsAndMFA(t *testing.T) {
 	require.Equal(t, 1, audited)
 }
 
+// TestConfiguredSecretRotation: a configured secret is rotated in the configuration, with
+// jwt.previous_secret for the grace period; the start re-seals TOTP secrets, so MFA works
+// once the previous secret is gone.
+func TestConfiguredSecretRotation(t *testing.T) {
+	t.Parallel()
+	s := newKeysSetup(t)
+	cfg := controlConfig(s.dataDir)
+	cfg.JWT.Secret = strings.Repeat("o", 40)
+	oldKeys, _, err := nodeKeys(cfg, s.state(t))
+	require.NoError(t, err)
+	before := newAdminEnv(t, adminEnvOptions{keys: oldKeys, db: s.db})
+	email := "configured@example.com"
+	before.createUser(t, email)
+	factorID, secret, aal2 := before.enrolledTOTP(t, email)
+
+	cfg.JWT.PreviousSecret, cfg.JWT.Secret = cfg.JWT.Secret, strings.Repeat("n", 40)
+	cfg.JWT.PreviousSecretValidUntil = time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	require.NoError(t, cfg.Validate())
+	during, _, err := nodeKeys(cfg, s.state(t))
+	require.NoError(t, err)
+	require.True(t, during.HasPreviousSecret())
+	require.NoError(t, resealMFASecrets(t.Context(), s.db.Pool, during, before.Logger), "what serve does as it starts")
+	e := newAdminEnv(t, adminEnvOptions{keys: during, db: s.db})
+	r := e.Do(t, servicetest.Request{Method: "GET", Path: "/auth/v1/user", Token: aal2})
+	require.Equal(t, http.StatusOK, r.Status, "the old session within the grace period: %s", r.Body)
+
+	cfg.JWT.PreviousSecret, cfg.JWT.PreviousSecretValidUntil = "", ""
+	after, _, err := nodeKeys(cfg, s.state(t))
+	require.NoError(t, err)
+	later := newAdminEnv(t, adminEnvOptions{keys: after, db: s.db})
+	later.clock.Advance(time.Minute)
+	token := later.userSession(t, email)
+	r = later.Do(t, servicetest.Request{Method: "POST", Path: "/auth/v1/factors/" + factorID + "/challenge", Token: token, Body: map[string]any{}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = later.Do(t, servicetest.Request{Method: "POST", Path: "/auth/v1/factors/" + factorID + "/verify", Token: token,
+		Body: map[string]any{"challenge_id": jsonOf(t, r)["id"].(string), "code": later.totpCode(t, secret)}})
+	require.Equal(t, http.StatusOK, r.Status, "MFA after the rotation: %s", r.Body)
+}
+
 func TestRotateRefusesAConfiguredSecret(t *testing.T) {
 	t.Parallel()
 	s := newKeysSetup(t)
