@@ -74,6 +74,11 @@ type Verifier struct {
 
 	mu      sync.Mutex
 	pending map[string]time.Time // key id → last use not yet written
+
+	// live holds the ids of the keys in memory, for Live.
+	live    atomic.Pointer[map[string]struct{}]
+	hooksMu sync.Mutex
+	hooks   []func()
 }
 
 // keySet is the keys in memory, by the SHA-256 of the key.
@@ -193,8 +198,38 @@ WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now() - $1::int
 	if err != nil {
 		return fmt.Errorf("apikeys: load: %w", err)
 	}
+	live := make(map[string]struct{}, len(set))
+	for _, e := range set {
+		live[e.grant.ID] = struct{}{}
+	}
 	v.set.Store(&set)
+	v.live.Store(&live)
+	v.hooksMu.Lock()
+	hooks := v.hooks
+	v.hooksMu.Unlock()
+	for _, fn := range hooks {
+		fn()
+	}
 	return nil
+}
+
+// Live reports whether the key with id is known and not revoked, as of the last Load (an
+// expired key still is: its holder learns so from its expiry).
+func (v *Verifier) Live(id string) bool {
+	live := v.live.Load()
+	if live == nil {
+		return false
+	}
+	_, ok := (*live)[id]
+	return ok
+}
+
+// OnReload registers fn to run after every Load, so that holders of long-lived connections
+// (realtime's sockets) can end those of keys revoked meanwhile. fn must not block.
+func (v *Verifier) OnReload(fn func()) {
+	v.hooksMu.Lock()
+	v.hooks = append(v.hooks, fn)
+	v.hooksMu.Unlock()
 }
 
 func (v *Verifier) newEntry(id, name, kind string, scopes security.KeyScope, created time.Time, expires *time.Time) (*entry, error) {

@@ -122,7 +122,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	}
 	services, err := buildServices(serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
-		limits: limits,
+		limits: limits, apiKeys: apiKeys,
 	})
 	if err != nil {
 		return err

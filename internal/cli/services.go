@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/goforward/goforward/internal/apikeys"
 	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/db"
@@ -25,6 +26,9 @@ type serviceDeps struct {
 	runner *db.RoleRunner // the RLS bridge
 	logger *slog.Logger
 	limits *ratelimit.Store // rate limiters, shared through Redis when configured; serve runs it
+	// apiKeys is the node's API key verifier (the gateway's); realtime closes the sockets of
+	// revoked keys through it. Nil: none (control commands, tests).
+	apiKeys *apikeys.Verifier
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)

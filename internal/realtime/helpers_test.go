@@ -73,6 +73,9 @@ func startNode(t *testing.T, opts options) *node {
 			cfg.PostgresChanges.Replication.RetryInterval = 50 * time.Millisecond
 		}
 		deps := realtime.Deps{Keys: env.Keys, Runner: runner, Owner: owner, Logger: env.Logger, Metrics: n.metrics}
+		if env.APIKeys != nil {
+			deps.APIKeys = env.APIKeys
+		}
 		if opts.redis != "" {
 			ropts, err := redis.ParseURL(opts.redis)
 			require.NoError(t, err)

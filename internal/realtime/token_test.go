@@ -35,6 +35,33 @@ func TestOpaqueKeysJoinAsTheirRole(t *testing.T) {
 	}
 }
 
+// TestRevokingAKeyClosesItsSockets: a socket opened with a key, or with a user's token under
+// it, ends when the key is revoked; other sockets stay.
+func TestRevokingAKeyClosesItsSockets(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{apiKeys: true})
+	doomed := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "doomed", Kind: security.KindPublishable})
+	kept := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "kept", Kind: security.KindPublishable}).APIKey
+	byKey := dial(t, n, dialOptions{key: doomed.APIKey})
+	other := dial(t, n, dialOptions{key: kept})
+	for _, c := range []*client{byKey, other} {
+		_, reply := c.join("realtime:room", channelConfig{}, "")
+		require.Equal(t, "ok", reply.Status, "%s", reply.Response)
+	}
+
+	ctx := context.Background()
+	require.NoError(t, pgx.BeginFunc(ctx, n.env.DB.Pool, func(tx pgx.Tx) error {
+		_, err := apikeys.Revoke(ctx, tx, doomed.ID, audit.Actor{Type: audit.ActorCLI}, audit.Client{})
+		return err
+	}))
+	require.NoError(t, n.env.APIKeys.Load(ctx), "what the NOTIFY of the revocation makes every node do")
+	code, reason := byKey.waitClosed()
+	require.Equal(t, 1008, code)
+	require.Equal(t, "API key revoked", reason)
+	_, reply := other.join("realtime:other", channelConfig{}, "")
+	require.Equal(t, "ok", reply.Status, "a socket of another key stays: %s", reply.Response)
+}
+
 // TestKeyScopesAtTheSocket: a key whose services leave out realtime, or that is limited to
 // some tables (realtime streams every table's changes), cannot open a socket; a revoked key
 // neither.
