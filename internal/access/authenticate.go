@@ -19,7 +19,7 @@ const CSRFHeader = "X-CSRF-Token"
 
 // Errors of Authenticate. Each service renders them in its own wire shape.
 var (
-	// ErrNoCredentials: the request carries no admin session and no service-role key.
+	// ErrNoCredentials: the request carries no admin session and no service-role or secret key.
 	ErrNoCredentials = errors.New("access: an admin session or the service-role key is required")
 	// ErrNotPrivileged: a valid JWT that is not the service-role key (the anon key, a user's
 	// access token). Users reach admin routes only through an admin session.
@@ -44,20 +44,33 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 		if strings.HasPrefix(token, TokenPrefix) {
 			return a.session(r, token, false)
 		}
-		return a.serviceRole(token)
+		return a.serviceRole(r, token)
 	}
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
 		return a.session(r, c.Value, true)
 	}
 	if key := r.Header.Get("apikey"); key != "" {
-		return a.serviceRole(key)
+		return a.serviceRole(r, key)
 	}
 	return Principal{}, ErrNoCredentials
 }
 
-func (a *Authenticator) serviceRole(token string) (Principal, error) {
+// serviceRole admits the service-role key, or a secret API key (gf_sec_…) as the service role
+// limited to the key's scope. Opaque keys were resolved by the gateway, from memory: the
+// principal it attached is used when it stands for this very token.
+func (a *Authenticator) serviceRole(r *http.Request, token string) (Principal, error) {
+	if security.IsAPIKey(token) {
+		p, ok := security.PrincipalFrom(r.Context())
+		if !ok || p.Key == nil || p.Role != security.RoleServiceRole || !security.SameToken(p.Token, token) {
+			return Principal{}, ErrNotPrivileged
+		}
+		sp := ServiceRole()
+		grant := *p.Key
+		sp.APIKey = &grant
+		return sp, nil
+	}
 	p, err := a.Keys.Verify(token)
-	if err != nil || p.Role != "service_role" {
+	if err != nil || p.Role != security.RoleServiceRole {
 		return Principal{}, ErrNotPrivileged
 	}
 	return ServiceRole(), nil

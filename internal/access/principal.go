@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/goforward/goforward/internal/audit"
+	"github.com/goforward/goforward/internal/security"
 )
 
 // Kind tells how a principal proved itself.
@@ -35,7 +36,10 @@ type Principal struct {
 	// ViaCookie is set when the session came in the dashboard's cookie (not a Bearer token),
 	// which is what makes a CSRF token necessary.
 	ViaCookie bool
-	csrf      string
+	// APIKey is the secret API key a service-role principal came with; nil for the legacy
+	// service-role key and every other kind. A key may only create keys no wider than its own.
+	APIKey *security.APIKeyGrant
+	csrf   string
 }
 
 // CSRF is the CSRF token of a cookie session, which the dashboard must echo in CSRFHeader on
@@ -76,6 +80,10 @@ func (p Principal) MayGrant(l Level) bool {
 // Actor is how the principal appears in the audit log.
 func (p Principal) Actor() audit.Actor {
 	a := audit.Actor{Type: string(p.Kind), ID: p.UserID, Email: p.Email}
+	if p.APIKey != nil {
+		// Which secret key acted: revoking it is the answer to a leak.
+		a.ID = p.APIKey.ID
+	}
 	if p.Session != nil {
 		a.SessionID = p.Session.ID
 		if p.Kind == KindEmergency {

@@ -45,7 +45,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		e.users = &fakeUsers{pool: env.DB.Pool}
 		e.svc = newService(env, e.sessions, e.users)
 		return []gateway.Service{{Name: "admin", Prefix: Prefix, Mount: e.svc.Mount, Open: OpenPaths}}
-	})
+	}, servicetest.Options{APIKeys: true})
 	return e
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward/internal/access"
+	"github.com/goforward/goforward/internal/apikeys"
+	"github.com/goforward/goforward/internal/security"
 	"github.com/goforward/goforward/internal/servicetest"
 )
 
@@ -68,6 +70,8 @@ func TestCapabilityMatrix(t *testing.T) {
 	}
 	service := access.ServiceRole()
 	plainUser := e.user(t, "plain")
+	secretKey := e.CreateAPIKey(t, apikeys.NewKey{Name: "matrix secret", Kind: security.KindSecret}).APIKey
+	publishableKey := e.CreateAPIKey(t, apikeys.NewKey{Name: "matrix publishable", Kind: security.KindPublishable}).APIKey
 	callers := []matrixCaller{
 		{name: "no credentials", auth: func(*testing.T) servicetest.Request { return servicetest.Request{Key: "-", Token: "-"} },
 			refusal: http.StatusUnauthorized, code: CodeNoAuthorization},
@@ -78,6 +82,10 @@ func TestCapabilityMatrix(t *testing.T) {
 		}, refusal: http.StatusForbidden, code: CodeNotAdmin},
 		{name: "service role", auth: func(*testing.T) servicetest.Request { return servicetest.Request{Key: "-", Token: e.ServiceRoleKey()} },
 			principal: &service},
+		{name: "secret api key", auth: func(*testing.T) servicetest.Request { return servicetest.Request{Key: "-", Token: secretKey} },
+			principal: &service},
+		{name: "publishable api key", auth: func(*testing.T) servicetest.Request { return servicetest.Request{Key: publishableKey} },
+			refusal: http.StatusForbidden, code: CodeNotAdmin},
 		{name: "emergency", auth: sessionFor(access.SystemAdmin, access.KindEmergency), principal: principal(access.KindEmergency, access.SystemAdmin)},
 	}
 	for _, l := range access.Levels {

@@ -20,6 +20,7 @@ import (
 	"github.com/goforward/goforward/internal/mailer"
 	"github.com/goforward/goforward/internal/mailer/mailertest"
 	"github.com/goforward/goforward/internal/pgtest"
+	"github.com/goforward/goforward/internal/security"
 	"github.com/goforward/goforward/internal/servicetest"
 )
 
@@ -62,6 +63,8 @@ type options struct {
 	cfg     func(*auth.Config)
 	deps    func(*auth.Deps)
 	gateway gateway.Config
+	keys    *security.Keys   // nil: servicetest's
+	db      *pgtest.Database // nil: a fresh database
 }
 
 // newEnv starts the service on a fresh database. Tests get generous rate limits, no minimum
@@ -96,7 +99,7 @@ func newEnv(t *testing.T, opts ...options) *env {
 		require.NoError(t, err)
 		e.svc = svc
 		return []gateway.Service{{Name: "auth", Prefix: auth.Prefix, Mount: svc.Mount, Open: auth.OpenPaths}}
-	}, servicetest.Options{Gateway: opt.gateway})
+	}, servicetest.Options{Gateway: opt.gateway, Keys: opt.keys, DB: opt.db})
 	return e
 }
 

@@ -79,11 +79,8 @@ func controlKeys(cfg config.Config, dir datadir.Dir) (*security.Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	secret := state.JWTSecret
-	if cfg.JWT.Secret != "" {
-		secret = cfg.JWT.Secret
-	}
-	return security.NewKeys([]byte(secret), cfg.JWT.Issuer, time.Unix(state.KeysIssuedAt, 0), security.WithAudience(cfg.JWT.Audience))
+	keys, _, err := nodeKeys(cfg, state)
+	return keys, err
 }
 
 // cliUserAgent names the command line and the account running it in the audit log.

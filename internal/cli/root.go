@@ -69,6 +69,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newInitCmd(&g, stdout, stderr),
 		newEmergencyAccessCmd(&g, stdout, stderr),
 		newSessionsCmd(&g, stdout, stderr),
+		newKeysCmd(&g, stdout, stderr),
 		newAdminCmd(&g, stdout, stderr),
 		newUserCmd(&g, stdout, stderr),
 		newMigrateCmd(&g, stdout, stderr),

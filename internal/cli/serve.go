@@ -20,12 +20,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/goforward/goforward/internal/apikeys"
 	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/datadir"
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
-	"github.com/goforward/goforward/internal/security"
 	"github.com/goforward/goforward/internal/tablesecurity"
 )
 
@@ -83,12 +83,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	if err != nil {
 		return err
 	}
-	secret, secretSource := state.JWTSecret, "data directory"
-	if cfg.JWT.Secret != "" {
-		secret, secretSource = cfg.JWT.Secret, "configuration"
-	}
-	keys, err := security.NewKeys([]byte(secret), cfg.JWT.Issuer, time.Unix(state.KeysIssuedAt, 0),
-		security.WithAudience(cfg.JWT.Audience))
+	keys, secretSource, err := nodeKeys(cfg, state)
 	if err != nil {
 		return fmt.Errorf("jwt secret from the %s: %w", secretSource, err)
 	}
@@ -115,7 +110,16 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	if err != nil {
 		return err
 	}
-	deps := gateway.Deps{Keys: keys, Ready: database.ready, Metrics: registry, Logger: logger}
+	if err := resealMFASecrets(ctx, database.admin, keys, logger); err != nil {
+		return err
+	}
+	// Every node holds the live API keys in memory and learns of changes by NOTIFY; a first
+	// load that fails stops the start, since every key would be refused.
+	apiKeys := apikeys.NewVerifier(database.admin, apikeys.VerifierConfig{Issuer: cfg.JWT.Issuer}, logger.With("component", "apikeys"))
+	if err := apiKeys.Load(ctx); err != nil {
+		return err
+	}
+	deps := gateway.Deps{Keys: keys, APIKeys: apiKeys, Ready: database.ready, Metrics: registry, Logger: logger}
 	if rl := cfg.Server.RateLimit; rl.RequestsPerSecond > 0 {
 		deps.Limiter = limits.Limiter("gateway", rl.RequestsPerSecond, rl.Burst)
 	}
@@ -126,7 +130,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	deps.Tables = tables
 	sd := serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
-		limits: limits, tables: tables,
+		limits: limits, tables: tables, apiKeys: apiKeys,
 	}
 	sd.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(sd) })
 	monitor, err := newSecurity(cfg, dir.Root(), database.admin, limits, sd.authService, nil, logger)
@@ -189,6 +193,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group.Go(func() error { return auditSealer(cfg, dir.Root(), database.admin, logger).Run(gctx) })
 	group.Go(func() error { return tables.Run(gctx) })
 	group.Go(func() error { return monitor.run(gctx) })
+	group.Go(func() error { return apiKeys.Run(gctx) })
 	for _, s := range services {
 		if s.run != nil {
 			group.Go(func() error { return s.run(gctx) })

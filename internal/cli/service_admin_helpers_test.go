@@ -15,6 +15,8 @@ import (
 
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/pgtest"
+	"github.com/goforward/goforward/internal/security"
 	"github.com/goforward/goforward/internal/servicetest"
 )
 
@@ -59,6 +61,10 @@ type adminEnvOptions struct {
 	// from any client address.
 	trustLoopbackProxy bool
 	config             func(*config.Config)
+	// keys and db replace servicetest's (a rotated secret; the same data as another env).
+	keys    *security.Keys
+	db      *pgtest.Database
+	apiKeys bool // the gateway accepts opaque API keys
 }
 
 func newAdminEnv(t *testing.T, opt adminEnvOptions) *adminEnv {
@@ -93,7 +99,7 @@ func newAdminEnv(t *testing.T, opt adminEnvOptions) *adminEnv {
 			out = append(out, b.Service)
 		}
 		return out
-	}, servicetest.Options{Gateway: gw})
+	}, servicetest.Options{Gateway: gw, Keys: opt.keys, DB: opt.db, APIKeys: opt.apiKeys})
 	return e
 }
 

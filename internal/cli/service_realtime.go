@@ -33,6 +33,9 @@ func realtimeService() serviceBuilder {
 		if client != nil {
 			deps.Redis = client
 		}
+		if d.apiKeys != nil {
+			deps.APIKeys = d.apiKeys
+		}
 		svc, err := realtime.New(realtimeConfig(d.cfg.Realtime), deps)
 		if err != nil {
 			if client != nil {

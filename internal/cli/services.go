@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goforward/goforward/internal/alerts"
+	"github.com/goforward/goforward/internal/apikeys"
 	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/db"
@@ -30,6 +31,9 @@ type serviceDeps struct {
 	// tables is the node's table security registry (rate limits, allow-lists, REST's views
 	// for restricted roles); serve runs it. Nil in tests that build services alone.
 	tables *tablesecurity.Registry
+	// apiKeys is the node's API key verifier (the gateway's); realtime closes the sockets of
+	// revoked keys through it. Nil: none (control commands, tests).
+	apiKeys *apikeys.Verifier
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)

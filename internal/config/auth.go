@@ -19,6 +19,7 @@ type AuthConfig struct {
 	BcryptCost                            int                 `koanf:"bcrypt_cost" doc:"bcrypt work factor of password hashes (4 to 31); each step doubles the time a sign-in takes."`
 	RefreshTokenReuseInterval             time.Duration       `koanf:"refresh_token_reuse_interval" doc:"How long a rotated refresh token may still be exchanged, for concurrent refreshes from several tabs; 0 allows no reuse."`
 	UpdatePasswordRequireReauthentication bool                `koanf:"update_password_require_reauthentication" doc:"Require a nonce from GET /auth/v1/reauthenticate to change the password of a session older than 24 hours."`
+	LegacyKeys                            bool                `koanf:"legacy_keys" doc:"Accept the legacy JWT API keys (the anon and service-role keys, and any JWT whose role is anon or service_role) as apikey or Bearer; false leaves only publishable and secret keys (goforward keys create) and users' tokens."`
 	TemplatesDir                          string              `koanf:"templates_dir" doc:"Directory of e-mail templates overriding the built-in ones: <kind>.html bodies and <kind>.subject lines for confirmation, recovery, magic_link, invite, email_change and reauthentication; empty uses the built-in ones."`
 	OTP                                   AuthOTPConfig       `koanf:"otp" doc:"One-time codes and links sent by e-mail and SMS."`
 	Lockout                               AuthLockoutConfig   `koanf:"lockout" doc:"Locking accounts after repeated wrong passwords (and wrong second-factor codes), and flagging addresses that try many accounts."`
@@ -109,6 +110,7 @@ func (c Config) Autoconfirm(setting string) bool {
 func defaultAuth() AuthConfig {
 	return AuthConfig{
 		SiteURL:                   "http://localhost:3000",
+		LegacyKeys:                true,
 		MailerAutoconfirm:         AutoconfirmAuto,
 		PhoneAutoconfirm:          AutoconfirmAuto,
 		PasswordMinLength:         6,

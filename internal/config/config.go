@@ -109,12 +109,26 @@ type RedisConfig struct {
 
 // JWTConfig configures token signing.
 type JWTConfig struct {
-	Secret string        `koanf:"secret" envalias:"JWT_SECRET" redact:"value" doc:"HS256 signing secret of at least 32 characters, shared by every node; empty generates one at first start and keeps it in data_dir."`
-	Expiry time.Duration `koanf:"expiry" doc:"Lifetime of a user's access token."`
-	Issuer string        `koanf:"issuer" doc:"Value of the iss claim in issued tokens."`
+	Secret string `koanf:"secret" envalias:"JWT_SECRET" redact:"value" doc:"HS256 signing secret of at least 32 characters, shared by every node; empty generates one at first start and keeps it in data_dir."`
+	// PreviousSecret is how a configured secret is rotated (goforward keys rotate-jwt-secret
+	// rotates only the data directory's own): the replaced secret, accepted for a grace period.
+	PreviousSecret           string        `koanf:"previous_secret" redact:"value" doc:"When rotating jwt.secret: the secret it replaced. Tokens it signed (sessions, the old anon and service-role keys) are accepted until jwt.previous_secret_valid_until, and TOTP secrets encrypted with a key derived from it are re-encrypted with the new one at start, so MFA keeps working. Empty: none."`
+	PreviousSecretValidUntil string        `koanf:"previous_secret_valid_until" doc:"End of jwt.previous_secret's grace period, as an RFC 3339 time (2030-01-02T15:04:05Z). Required with jwt.previous_secret."`
+	Expiry                   time.Duration `koanf:"expiry" doc:"Lifetime of a user's access token."`
+	Issuer                   string        `koanf:"issuer" doc:"Value of the iss claim in issued tokens."`
 	// Audience works like PostgREST's jwt-aud, except that a token without aud is refused
 	// too; only the node's own anon and service-role keys, which have no aud, are exempt.
 	Audience string `koanf:"audience" doc:"When set, every JWT presented (apikey, Bearer, realtime access_token) other than this node's anon and service-role keys must name it in its aud claim; the auth service's access tokens carry authenticated (GoTrue's default GOTRUE_JWT_AUD). Empty checks no audience."`
+}
+
+// PreviousSecretDeadline is the end of jwt.previous_secret's grace period; false when no
+// previous secret is configured (Validate has checked the time).
+func (j JWTConfig) PreviousSecretDeadline() (time.Time, bool) {
+	if j.PreviousSecret == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, j.PreviousSecretValidUntil)
+	return t, err == nil
 }
 
 // LogConfig configures the structured logger.

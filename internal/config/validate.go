@@ -239,6 +239,21 @@ func validateJWT(errs *fieldErrors, j JWTConfig) {
 	if j.Secret != "" && len(j.Secret) < MinJWTSecretLength {
 		errs.add("jwt.secret", fmt.Sprintf("must be at least %d characters (it has %d), or empty to generate one", MinJWTSecretLength, len(j.Secret)), nil)
 	}
+	switch {
+	case j.PreviousSecret == "" && j.PreviousSecretValidUntil != "":
+		errs.add("jwt.previous_secret_valid_until", "is set without jwt.previous_secret", j.PreviousSecretValidUntil)
+	case j.PreviousSecret == "":
+	case j.Secret == "":
+		errs.add("jwt.previous_secret", "needs jwt.secret: a secret generated in the data directory is rotated with goforward keys rotate-jwt-secret", nil)
+	case len(j.PreviousSecret) < MinJWTSecretLength:
+		errs.add("jwt.previous_secret", fmt.Sprintf("must be at least %d characters (it has %d)", MinJWTSecretLength, len(j.PreviousSecret)), nil)
+	case j.PreviousSecret == j.Secret:
+		errs.add("jwt.previous_secret", "is the same as jwt.secret", nil)
+	default:
+		if _, err := time.Parse(time.RFC3339, j.PreviousSecretValidUntil); err != nil {
+			errs.add("jwt.previous_secret_valid_until", "must be an RFC 3339 time such as 2030-01-02T15:04:05Z when jwt.previous_secret is set", j.PreviousSecretValidUntil)
+		}
+	}
 	if j.Expiry < minJWTExpiry || j.Expiry > maxJWTExpiry {
 		errs.add("jwt.expiry", "must be between 30s and 168h (one week)", j.Expiry)
 	}

@@ -57,6 +57,17 @@ func TestValidateRules(t *testing.T) {
 		{"redis URL without a host", func(c *Config) { c.Redis.URL = "redis:///0" }, "redis.url", "must be a redis:// or rediss:// URL with a host"},
 		{"empty rate-limit prefix", func(c *Config) { c.Redis.RateLimitPrefix = "" }, "redis.rate_limit_prefix", "must not be empty"},
 		{"short JWT secret", func(c *Config) { c.JWT.Secret = strings.Repeat("x", 31) }, "jwt.secret", "must be at least 32 characters (it has 31)"},
+		{"previous JWT secret without a configured one", func(c *Config) {
+			c.JWT.PreviousSecret, c.JWT.PreviousSecretValidUntil = strings.Repeat("p", 32), "2030-01-02T15:04:05Z"
+		}, "jwt.previous_secret", "needs jwt.secret"},
+		{"short previous JWT secret", func(c *Config) {
+			c.JWT.Secret, c.JWT.PreviousSecret, c.JWT.PreviousSecretValidUntil = strings.Repeat("s", 32), "short", "2030-01-02T15:04:05Z"
+		}, "jwt.previous_secret", "must be at least 32 characters (it has 5)"},
+		{"previous JWT secret without its deadline", func(c *Config) {
+			c.JWT.Secret, c.JWT.PreviousSecret = strings.Repeat("s", 32), strings.Repeat("p", 32)
+		}, "jwt.previous_secret_valid_until", "must be an RFC 3339 time"},
+		{"deadline without a previous JWT secret", func(c *Config) { c.JWT.PreviousSecretValidUntil = "2030-01-02T15:04:05Z" },
+			"jwt.previous_secret_valid_until", "is set without jwt.previous_secret"},
 		{"JWT expiry too short", func(c *Config) { c.JWT.Expiry = 29 * time.Second }, "jwt.expiry", "must be between 30s and 168h (one week) (got 29s)"},
 		{"JWT expiry too long", func(c *Config) { c.JWT.Expiry = 8 * 24 * time.Hour }, "jwt.expiry", "must be between 30s and 168h (one week) (got 192h)"},
 		{"unknown log level", func(c *Config) { c.Log.Level = "trace" }, "log.level", `must be one of debug, info, warn, error (got "trace")`},
@@ -98,6 +109,9 @@ func TestValidateAcceptsGoodValues(t *testing.T) {
 		{"redis", func(c *Config) { c.Redis.URL = "redis://:pw@cache:6379/0" }},
 		{"rediss", func(c *Config) { c.Redis.URL = "rediss://user:pw@cache:6380" }},
 		{"32-character JWT secret", func(c *Config) { c.JWT.Secret = strings.Repeat("s", 32) }},
+		{"previous JWT secret", func(c *Config) {
+			c.JWT.Secret, c.JWT.PreviousSecret, c.JWT.PreviousSecretValidUntil = strings.Repeat("s", 32), strings.Repeat("p", 32), "2030-01-02T15:04:05Z"
+		}},
 		{"shortest JWT expiry", func(c *Config) { c.JWT.Expiry = 30 * time.Second }},
 		{"longest JWT expiry", func(c *Config) { c.JWT.Expiry = 7 * 24 * time.Hour }},
 		{"text debug logs", func(c *Config) { c.Log = LogConfig{Level: "debug", Format: "text"} }},

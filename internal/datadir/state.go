@@ -18,6 +18,13 @@ type State struct {
 	// KeysIssuedAt is the iat of the anon and service-role keys; with the secret it determines
 	// the keys exactly.
 	KeysIssuedAt int64 `json:"keys_issued_at"`
+	// PreviousJWTSecret is the secret `goforward keys rotate-jwt-secret` replaced: tokens it
+	// signed (sessions' access tokens, the old anon and service-role keys) are accepted until
+	// PreviousJWTSecretValidUntil, and TOTP secrets sealed with a key derived from it can still
+	// be opened and re-sealed. Empty when the secret was never rotated.
+	PreviousJWTSecret string `json:"previous_jwt_secret,omitempty"`
+	// PreviousJWTSecretValidUntil ends the grace period of PreviousJWTSecret (Unix seconds).
+	PreviousJWTSecretValidUntil int64 `json:"previous_jwt_secret_valid_until,omitempty"`
 	// AuthenticatorPassword is the password of the authenticator login role of the managed
 	// cluster.
 	AuthenticatorPassword string `json:"authenticator_password"`
@@ -52,6 +59,35 @@ func (d Dir) LoadOrCreateState() (State, error) {
 		if err := writeJSONFile(d.statePath(), st); err != nil {
 			return State{}, fmt.Errorf("save state: %w", err)
 		}
+	}
+	return st, nil
+}
+
+// SaveState replaces state.json with st.
+func (d Dir) SaveState(st State) error {
+	if err := writeJSONFile(d.statePath(), st); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// RotateJWTSecret replaces the JWT secret in state.json with a fresh one and keeps the old
+// one as PreviousJWTSecret until now+grace; the anon and service-role keys are issued anew
+// (KeysIssuedAt = now). A secret from a rotation before is forgotten. It returns the new
+// state; a running server takes it at its next start.
+func (d Dir) RotateJWTSecret(now time.Time, grace time.Duration) (State, error) {
+	st, err := d.LoadOrCreateState()
+	if err != nil {
+		return State{}, err
+	}
+	fresh, err := randomHex(32)
+	if err != nil {
+		return State{}, err
+	}
+	st.PreviousJWTSecret, st.PreviousJWTSecretValidUntil = st.JWTSecret, now.Add(grace).Unix()
+	st.JWTSecret, st.KeysIssuedAt = fresh, now.Unix()
+	if err := d.SaveState(st); err != nil {
+		return State{}, err
 	}
 	return st, nil
 }

@@ -42,6 +42,11 @@ func (g *Gateway) logAccess(next http.Handler) http.Handler {
 				slog.String("ip", clientIPText(ctx)),
 				slog.String("role", ex.role),
 			}
+			if ex.apiKeyID != "" {
+				// Which key (never the key itself): what to revoke after a leak, and
+				// what last_used_at alone cannot tell.
+				attrs = append(attrs, slog.String("api_key_id", ex.apiKeyID))
+			}
 			if !completed {
 				attrs = append(attrs, slog.Bool("aborted", true))
 			}

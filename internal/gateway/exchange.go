@@ -26,6 +26,7 @@ type exchange struct {
 	internal bool   // /health, /ready, /metrics: never rate limited
 	maxBody  int64  // <= 0: unlimited
 	role     string // the principal's role, once known
+	apiKeyID string // the id of the opaque API key the request came with, if any
 	w        *httpx.StatusWriter
 }
 

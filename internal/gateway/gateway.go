@@ -107,10 +107,22 @@ type Service struct {
 	MaxBodyBytes int64
 }
 
+// APIKeyResolver recognises Go Forward's opaque API keys (gf_pub_…, gf_sec_…); an
+// *apikeys.Verifier is one. It must answer from memory: it is asked on every request that
+// carries such a key.
+type APIKeyResolver interface {
+	// Resolve returns the principal key stands for, with its grant in Principal.Key, or an
+	// error for an unknown, revoked or expired key.
+	Resolve(ctx context.Context, key string) (security.Principal, error)
+}
+
 // Deps are the gateway's collaborators.
 type Deps struct {
 	// Keys verifies apikeys and Bearer tokens. Required.
 	Keys *security.Keys
+	// APIKeys resolves opaque API keys wherever a JWT key is accepted (apikey header or
+	// query, Bearer token, /metrics). Nil: opaque keys are refused as invalid.
+	APIKeys APIKeyResolver
 	// Limiter limits requests per verified user (the sub of a valid JWT) or, for requests
 	// without one, per client IP (IPv6 per /64). Nil: no rate limit.
 	Limiter ratelimit.Limiter
@@ -135,6 +147,7 @@ type Deps struct {
 type Gateway struct {
 	cfg      Config
 	keys     *security.Keys
+	apiKeys  APIKeyResolver
 	limiter  ratelimit.Limiter
 	tables   TableGuard
 	ready    func(ctx context.Context) error
@@ -163,6 +176,7 @@ func New(cfg Config, deps Deps, services ...Service) (*Gateway, error) {
 	g := &Gateway{
 		cfg:     withDefaults(cfg),
 		keys:    deps.Keys,
+		apiKeys: deps.APIKeys,
 		limiter: deps.Limiter,
 		tables:  deps.Tables,
 		ready:   deps.Ready,

@@ -53,12 +53,16 @@ type whoami struct {
 	AuthError    string `json:"auth_error"`
 	RequestID    string `json:"request_id"`
 	ClientIP     string `json:"ip"`
+	KeyID        string `json:"key_id"`
 }
 
 func whoamiHandler(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, ok := security.PrincipalFrom(ctx)
 	out := whoami{Role: p.Role, Subject: p.Subject, HasPrincipal: ok, RequestID: httpx.RequestID(ctx), ClientIP: httpx.ClientIP(ctx).String()}
+	if p.Key != nil {
+		out.KeyID = p.Key.ID
+	}
 	if err := security.AuthErrorFrom(ctx); err != nil {
 		out.AuthError = err.Error()
 	}

@@ -17,15 +17,20 @@ const (
 	msgNoAPIKey      = "No API key found in request"
 	msgInvalidAPIKey = "Invalid authentication credentials"
 	msgRateLimited   = "API rate limit exceeded"
-	msgBodyTooLarge  = "Request body is too large"
-	msgInternalError = "Internal server error"
+	// Kong's ACL plugin's words, for an opaque key used outside its scope.
+	msgServiceNotAllowed  = "You cannot consume this service"
+	msgSecretKeyInBrowser = "Secret API keys cannot be used from a browser; use a publishable key"
+	msgBodyTooLarge       = "Request body is too large"
+	msgInternalError      = "Internal server error"
 )
 
 // The gateway's own routes, which need no apikey and are never rate limited.
 const (
-	healthPath  = "/health"
-	readyPath   = "/ready"
-	metricsPath = "/metrics"
+	// metricsScope is the service name a scoped secret key needs to read /metrics.
+	metricsScope = "metrics"
+	healthPath   = "/health"
+	readyPath    = "/ready"
+	metricsPath  = "/metrics"
 )
 
 // readyCheckTimeout bounds Deps.Ready so a hung dependency cannot hang the probe.
@@ -56,10 +61,11 @@ func (g *Gateway) mountOwnRoutes() {
 	})))
 }
 
-// protectMetrics answers 401 unless the request carries the service-role key, when
-// Config.ProtectMetrics is set: metrics name routes, tables and pool sizes, and show traffic.
-// Only the apikey header and the Bearer token count, never ?apikey=, which would put the key
-// in proxies' logs and scrape configurations' URLs.
+// protectMetrics answers 401 unless the request carries the service-role key, or a secret API
+// key whose scope names "metrics" (or no service at all), when Config.ProtectMetrics is set:
+// metrics name routes, tables and pool sizes, and show traffic. Only the apikey header and
+// the Bearer token count, never ?apikey=, which would put the key in proxies' logs and scrape
+// configurations' URLs.
 func (g *Gateway) protectMetrics(next http.Handler) http.Handler {
 	if !g.cfg.ProtectMetrics {
 		return next
@@ -71,7 +77,8 @@ func (g *Gateway) protectMetrics(next http.Handler) http.Handler {
 				continue
 			}
 			presented = true
-			if p, err := g.keys.Verify(key); err == nil && p.Role == security.RoleServiceRole {
+			p, err := g.verify(r.Context(), key)
+			if err == nil && p.Role == security.RoleServiceRole && (p.Key == nil || p.Key.Scope.AllowsService(metricsScope)) {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -35,12 +35,13 @@ func expiredError(exp time.Time) *authError {
 }
 
 // authorize resolves the token a channel presents. An empty token, or an opaque key (sb_…,
-// which realtime-js sends on and Supabase ignores), means the connection's own apikey.
+// which realtime-js sends on and Supabase ignores, or Go Forward's own gf_pub_…/gf_sec_…),
+// means the connection's own apikey.
 // Realtime is stricter than the gateway about time: a token is expired from its exp on,
 // with no leeway, since the channel is closed at that very moment.
 func (s *Service) authorize(token string, fallback security.Principal) (*channelAuth, *authError) {
 	principal := fallback
-	if token != "" && !strings.HasPrefix(token, "sb_") {
+	if token != "" && !isOpaqueKey(token) {
 		p, err := s.keys.Verify(token)
 		switch {
 		case errors.Is(err, security.ErrTokenExpired):
@@ -74,6 +75,12 @@ func (s *Service) authorize(token string, fallback security.Principal) (*channel
 		return nil, &authError{"InvalidJWTToken", "The role claim must be anon, authenticated or service_role"}
 	}
 	return &channelAuth{principal: principal, exp: exp}, nil
+}
+
+// isOpaqueKey reports whether token is an API key rather than a JWT: realtime-js sends the
+// key it was created with as access_token until a user signs in.
+func isOpaqueKey(token string) bool {
+	return strings.HasPrefix(token, "sb_") || security.IsAPIKey(token)
 }
 
 // unverifiedExpiry reads exp from a token whose signature was checked but which failed on

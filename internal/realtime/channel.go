@@ -231,7 +231,7 @@ func (c *conn) accessToken(ctx context.Context, ch *channel, msg phoenix.Message
 		return
 	}
 	token := *payload.AccessToken
-	if token == "" || strings.HasPrefix(token, "sb_") || token == ch.auth.Load().principal.Token {
+	if token == "" || isOpaqueKey(token) || token == ch.auth.Load().principal.Token {
 		return
 	}
 	auth, authErr := c.svc.authorize(token, c.principal)

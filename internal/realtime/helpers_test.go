@@ -45,6 +45,7 @@ type options struct {
 	env     *servicetest.Env
 	// tableIPs, when set, gives the service its table IP allow-lists.
 	tableIPs func(env *servicetest.Env) realtime.TableIPs
+	apiKeys  bool // the gateway accepts opaque API keys
 }
 
 // node is one realtime service behind the real gateway. Nodes started with options.env share
@@ -76,6 +77,9 @@ func startNode(t *testing.T, opts options) *node {
 		deps := realtime.Deps{Keys: env.Keys, Runner: runner, Owner: owner, Logger: env.Logger, Metrics: n.metrics}
 		if opts.tableIPs != nil {
 			deps.TableIPs = opts.tableIPs(env)
+		}
+		if env.APIKeys != nil {
+			deps.APIKeys = env.APIKeys
 		}
 		if opts.redis != "" {
 			ropts, err := redis.ParseURL(opts.redis)
@@ -120,7 +124,8 @@ func startNode(t *testing.T, opts options) *node {
 		t.Cleanup(srv.Close)
 		n.url = srv.URL
 	} else {
-		n.env = servicetest.New(t, func(env *servicetest.Env) []gateway.Service { return mount(env, env.Runner, env.DB.Pool) })
+		n.env = servicetest.New(t, func(env *servicetest.Env) []gateway.Service { return mount(env, env.Runner, env.DB.Pool) },
+			servicetest.Options{APIKeys: opts.apiKeys})
 		n.url = n.env.URL
 	}
 	if opts.changes {

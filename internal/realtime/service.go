@@ -71,6 +71,17 @@ type Deps struct {
 	// TableIPs refuses postgres_changes bindings to tables whose IP allow-list does not admit
 	// the client (tableips.go). Nil: no allow-lists.
 	TableIPs TableIPs
+	// APIKeys tells which opaque API keys are still live; sockets opened with a key that is
+	// revoked are closed. Nil: none are watched.
+	APIKeys KeyWatcher
+}
+
+// KeyWatcher is what realtime needs of the gateway's API key verifier (*apikeys.Verifier).
+type KeyWatcher interface {
+	// Live reports whether the key with id is still live.
+	Live(id string) bool
+	// OnReload runs fn after every change to the keys.
+	OnReload(fn func())
 }
 
 // Service is the realtime service. Build it with New, mount its routes with Mount and keep
@@ -164,6 +175,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		if err := s.metrics.watchSource(src); err != nil {
 			return nil, err
 		}
+	}
+	if keys := deps.APIKeys; keys != nil {
+		keys.OnReload(func() { s.closeRevoked(keys) })
 	}
 	return s, nil
 }
@@ -261,6 +275,18 @@ func (s *Service) unregister(c *conn) {
 	if _, ok := s.conns[c]; ok {
 		delete(s.conns, c)
 		s.metrics.connections.Dec()
+	}
+}
+
+// closeRevoked ends the sockets opened with an API key (or with a user's token under one)
+// that is no longer live: a revocation must not leave a stream open.
+func (s *Service) closeRevoked(keys KeyWatcher) {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	for c := range s.conns {
+		if k := c.principal.Key; k != nil && !keys.Live(k.ID) {
+			c.close(websocket.ClosePolicyViolation, "API key revoked")
+		}
 	}
 }
 

@@ -1,15 +1,102 @@
 package realtime_test
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goforward/goforward/internal/apikeys"
+	"github.com/goforward/goforward/internal/audit"
+	"github.com/goforward/goforward/internal/realtime/phoenix"
 	"github.com/goforward/goforward/internal/security"
 )
+
+// TestOpaqueKeysJoinAsTheirRole: realtime-js sends the key it was created with as the
+// channel's access_token until a user signs in; a Go Forward key there means the socket's
+// own apikey, as an sb_ key does on Supabase.
+func TestOpaqueKeysJoinAsTheirRole(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{apiKeys: true})
+	for _, kind := range []string{security.KindPublishable, security.KindSecret} {
+		key := n.env.CreateAPIKey(t, apikeys.NewKey{Name: kind, Kind: kind}).APIKey
+		c := dial(t, n, dialOptions{key: key})
+		_, reply := c.join("realtime:room-"+kind, channelConfig{}, key)
+		require.Equal(t, "ok", reply.Status, "%s", reply.Response)
+		ref := c.send("", "realtime:room-"+kind, "access_token", map[string]any{"access_token": key})
+		ping := c.send("", "phoenix", "heartbeat", map[string]any{})
+		require.False(t, c.seenBefore(event("realtime:room-"+kind, "phx_close"), func(m phoenix.Message) bool { return m.Ref == ping }),
+			"the key as access_token (ref %s) keeps the channel open", ref)
+	}
+}
+
+// TestRevokingAKeyClosesItsSockets: a socket opened with a key, or with a user's token under
+// it, ends when the key is revoked; other sockets stay.
+func TestRevokingAKeyClosesItsSockets(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{apiKeys: true})
+	doomed := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "doomed", Kind: security.KindPublishable})
+	kept := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "kept", Kind: security.KindPublishable}).APIKey
+	byKey := dial(t, n, dialOptions{key: doomed.APIKey})
+	other := dial(t, n, dialOptions{key: kept})
+	for _, c := range []*client{byKey, other} {
+		_, reply := c.join("realtime:room", channelConfig{}, "")
+		require.Equal(t, "ok", reply.Status, "%s", reply.Response)
+	}
+
+	ctx := context.Background()
+	require.NoError(t, pgx.BeginFunc(ctx, n.env.DB.Pool, func(tx pgx.Tx) error {
+		_, err := apikeys.Revoke(ctx, tx, doomed.ID, audit.Actor{Type: audit.ActorCLI}, audit.Client{})
+		return err
+	}))
+	require.NoError(t, n.env.APIKeys.Load(ctx), "what the NOTIFY of the revocation makes every node do")
+	code, reason := byKey.waitClosed()
+	require.Equal(t, 1008, code)
+	require.Equal(t, "API key revoked", reason)
+	_, reply := other.join("realtime:other", channelConfig{}, "")
+	require.Equal(t, "ok", reply.Status, "a socket of another key stays: %s", reply.Response)
+}
+
+// TestKeyScopesAtTheSocket: a key whose services leave out realtime, or that is limited to
+// some tables (realtime streams every table's changes), cannot open a socket; a revoked key
+// neither.
+func TestKeyScopesAtTheSocket(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, options{apiKeys: true})
+	allowed := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "realtime", Kind: security.KindPublishable,
+		Scopes: security.KeyScope{Services: []string{"realtime"}}})
+	restOnly := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "rest", Kind: security.KindSecret,
+		Scopes: security.KeyScope{Services: []string{"rest"}}}).APIKey
+	tables := n.env.CreateAPIKey(t, apikeys.NewKey{Name: "tables", Kind: security.KindPublishable,
+		Scopes: security.KeyScope{Tables: []string{"public.messages"}}}).APIKey
+
+	c := dial(t, n, dialOptions{key: allowed.APIKey})
+	_, reply := c.join("realtime:room", channelConfig{}, "")
+	require.Equal(t, "ok", reply.Status, "%s", reply.Response)
+
+	refused := func(name, key string, status int) {
+		t.Helper()
+		_, resp, err := tryDial(t, n, dialOptions{key: key})
+		require.Error(t, err, name)
+		require.NotNil(t, resp, name)
+		require.Equal(t, status, resp.StatusCode, name)
+	}
+	refused("services without realtime", restOnly, http.StatusForbidden)
+	refused("limited to tables", tables, http.StatusForbidden)
+
+	ctx := context.Background()
+	require.NoError(t, pgx.BeginFunc(ctx, n.env.DB.Pool, func(tx pgx.Tx) error {
+		_, err := apikeys.Revoke(ctx, tx, allowed.ID, audit.Actor{Type: audit.ActorCLI}, audit.Client{})
+		return err
+	}))
+	require.NoError(t, n.env.APIKeys.Load(ctx))
+	refused("revoked", allowed.APIKey, http.StatusUnauthorized)
+}
 
 // tokenExpiringIn signs a user token that expires after d (negative: expired d ago).
 func tokenExpiringIn(t *testing.T, n *node, d time.Duration) string {

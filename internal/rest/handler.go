@@ -47,6 +47,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		scope.SearchPath = s.searchPaths[req.Schema]
 	}
 	if req.Resource == "" && !req.RPC {
+		if err := checkKeyScopeForOpenAPI(principal); err != nil {
+			return err
+		}
 		return runError(s.serveOpenAPI(w, r, &req, schema, scope, adm), scope.Role)
 	}
 	if err := adm.allowsResource(&req, schema.Schemas[0]); err != nil {
@@ -65,6 +68,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := adm.allows(q); err != nil {
+		return err
+	}
+	if err := checkKeyScope(principal, q); err != nil {
 		return err
 	}
 	s.applyOverlays(q, scope.Role)

@@ -39,6 +39,10 @@ var (
 	ErrTokenInvalid = errors.New("token is invalid")
 )
 
+// ErrLegacyKeyDisabled is wrapped (with ErrTokenInvalid) by Verify's error for a JWT with
+// role anon or service_role when WithoutLegacyKeys is set.
+var ErrLegacyKeyDisabled = errors.New("legacy JWT API keys are disabled (auth.legacy_keys: false); use a publishable or secret key")
+
 // Keys signs and verifies HS256 JWTs with one secret and holds the anon and service-role
 // keys derived from it. It is safe for concurrent use.
 type Keys struct {
@@ -55,6 +59,17 @@ type Keys struct {
 	// request carries one of them, and an HMAC plus a JSON parse per request is the largest
 	// cost of the apikey check.
 	static []staticKey
+	// previous is the secret before the last rotation, nil when there is none.
+	previous *previousSecret
+	// noLegacy refuses every JWT whose role is anon or service_role.
+	noLegacy bool
+}
+
+// previousSecret is a replaced secret: tokens it signed verify until validUntil, and values
+// derived from it (auth's MFA secret key) can still be derived, so they can be re-encrypted.
+type previousSecret struct {
+	secret     []byte
+	validUntil time.Time
 }
 
 // staticKey is a token verified in full once, with the instant it stops being valid.
@@ -74,6 +89,26 @@ type Option func(*Keys)
 // nothing, as GoTrue and PostgREST do without GOTRUE_JWT_AUD / jwt-aud.
 func WithAudience(audience string) Option {
 	return func(k *Keys) { k.audience = audience }
+}
+
+// WithPreviousSecret makes Verify accept tokens signed with secret, the one replaced by the
+// last rotation, until validUntil (a grace period, so that sessions and the old anon and
+// service-role keys keep working while clients move over). After that only
+// SignWithPreviousSecret still uses it, to derive keys that data sealed before the rotation
+// needs. A zero validUntil accepts nothing signed with it.
+func WithPreviousSecret(secret []byte, validUntil time.Time) Option {
+	return func(k *Keys) {
+		if len(secret) > 0 {
+			k.previous = &previousSecret{secret: append([]byte(nil), secret...), validUntil: validUntil}
+		}
+	}
+}
+
+// WithoutLegacyKeys makes Verify refuse every JWT whose role is anon or service_role: the
+// anon and service-role keys (this node's, those of the previous secret, and any minted with
+// the secret), wherever they are presented. Opaque API keys take their place.
+func WithoutLegacyKeys() Option {
+	return func(k *Keys) { k.noLegacy = true }
 }
 
 // NewKeys derives the anon and service-role keys from secret: HS256 JWTs with claims
@@ -127,6 +162,9 @@ func NewKeys(secret []byte, issuer string, issuedAt time.Time, opts ...Option) (
 	// expired) is not cached and goes through the full parse every time.
 	validUntil := time.Unix(expiresAt.Unix(), 0).Add(Leeway)
 	for _, token := range []string{k.anonKey, k.serviceRoleKey} {
+		if k.noLegacy {
+			break
+		}
 		if p, err := k.verifyToken(token); err == nil {
 			k.static = append(k.static, staticKey{token: token, principal: p, validUntil: validUntil})
 		}
@@ -144,10 +182,42 @@ func (k *Keys) AnonKey() string { return k.anonKey }
 // security. Never log it or send it to a browser.
 func (k *Keys) ServiceRoleKey() string { return k.serviceRoleKey }
 
+// LegacyKeysDisabled reports whether WithoutLegacyKeys was given.
+func (k *Keys) LegacyKeysDisabled() bool { return k.noLegacy }
+
+// HasPreviousSecret reports whether a secret replaced by a rotation is known
+// (WithPreviousSecret), whether or not its grace period is over.
+func (k *Keys) HasPreviousSecret() bool { return k.previous != nil }
+
+// PreviousSecretValidUntil is the end of the previous secret's grace period; zero without one.
+func (k *Keys) PreviousSecretValidUntil() time.Time {
+	if k.previous == nil {
+		return time.Time{}
+	}
+	return k.previous.validUntil
+}
+
 // Sign returns claims as an HS256 JWT signed with the secret. The claims are signed as given:
 // callers set iss, exp and the rest themselves.
 func (k *Keys) Sign(claims jwt.MapClaims) (string, error) {
-	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(k.secret)
+	return sign(k.secret, claims)
+}
+
+// ErrNoPreviousSecret is SignWithPreviousSecret's error when no previous secret is known.
+var ErrNoPreviousSecret = errors.New("security: no previous jwt secret")
+
+// SignWithPreviousSecret is Sign with the secret the last rotation replaced, whatever its
+// grace period: for deriving the keys that data sealed before the rotation was sealed with
+// (the signed token itself must not be handed out; Verify refuses it after the grace period).
+func (k *Keys) SignWithPreviousSecret(claims jwt.MapClaims) (string, error) {
+	if k.previous == nil {
+		return "", ErrNoPreviousSecret
+	}
+	return sign(k.previous.secret, claims)
+}
+
+func sign(secret []byte, claims jwt.MapClaims) (string, error) {
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 	if err != nil {
 		return "", fmt.Errorf("security: sign token: %w", err)
 	}
@@ -160,7 +230,9 @@ func (k *Keys) Sign(claims jwt.MapClaims) (string, error) {
 // present), checks aud when WithAudience was given, and requires a non-empty string "role"
 // claim. Errors wrap ErrTokenExpired or ErrTokenInvalid. The anon and
 // service-role keys are recognised by a constant-time comparison instead (until they expire),
-// with the same result.
+// with the same result. Within the grace period of WithPreviousSecret, tokens signed with the
+// previous secret verify too. With WithoutLegacyKeys, tokens with role anon or service_role
+// are refused (ErrTokenInvalid and ErrLegacyKeyDisabled).
 func (k *Keys) Verify(token string) (Principal, error) {
 	if p, ok := k.verifyStatic(token); ok {
 		return p, nil
@@ -195,6 +267,9 @@ func (k *Keys) verifyToken(token string) (Principal, error) {
 		if t.Method != jwt.SigningMethodHS256 {
 			return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
 		}
+		if p := k.previous; p != nil && k.now().Before(p.validUntil) {
+			return jwt.VerificationKeySet{Keys: []jwt.VerificationKey{k.secret, p.secret}}, nil
+		}
 		return k.secret, nil
 	})
 	switch {
@@ -209,6 +284,9 @@ func (k *Keys) verifyToken(token string) (Principal, error) {
 	role, ok := claims["role"].(string)
 	if !ok || role == "" {
 		return Principal{}, fmt.Errorf("%w: role claim must be a non-empty string", ErrTokenInvalid)
+	}
+	if k.noLegacy && (role == RoleAnon || role == RoleServiceRole) {
+		return Principal{}, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrLegacyKeyDisabled)
 	}
 	subject, _ := claims["sub"].(string)
 	payload, err := payloadOf(token)

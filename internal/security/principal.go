@@ -9,13 +9,17 @@ import (
 
 // Principal is the verified identity behind a request: the database role to assume, the
 // subject (user id; empty for the anon and service-role keys) and the verified JWT payload,
-// verbatim, for request.jwt.claims. Token is the raw JWT; it must never be logged, and
-// Principal's LogValue leaves it (and the claims) out.
+// verbatim, for request.jwt.claims. Token is the raw JWT (or opaque API key); it must never
+// be logged, and Principal's LogValue leaves it (and the claims) out.
 type Principal struct {
 	Role    string
 	Subject string
 	Claims  json.RawMessage
 	Token   string
+	// Key is the opaque API key (gf_pub_…, gf_sec_…) the request came with, nil for the JWT
+	// keys. It stays set when a user's access token decides the role, so that the key's
+	// scope limits the whole request.
+	Key *APIKeyGrant
 }
 
 // LogValue keeps the token and the claims (which carry e-mail addresses and metadata) out of

@@ -17,8 +17,11 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goforward/goforward/internal/apikeys"
+	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
 	"github.com/goforward/goforward/internal/pgtest"
@@ -36,6 +39,8 @@ type Env struct {
 	Runner *db.RoleRunner   // the RLS bridge over an authenticator pool
 	Logger *slog.Logger     // logs to the test output
 	Server *httptest.Server // the running server
+	// APIKeys verifies opaque API keys at the gateway (Options.APIKeys); nil otherwise.
+	APIKeys *apikeys.Verifier
 }
 
 // Options tune New.
@@ -46,7 +51,14 @@ type Options struct {
 	Tables func(env *Env) gateway.TableGuard
 	// Guard, when set, builds the gateway's client guard (blocked addresses, 401/403 counting)
 	// over the environment's database.
-	Guard func(env *Env) gateway.ClientGuard
+	Guard   func(env *Env) gateway.ClientGuard
+	APIKeys bool // accept opaque API keys (Env.CreateAPIKey makes them)
+	// Keys replaces the environment's keys (a rotated secret, legacy keys disabled); nil:
+	// keys from Secret.
+	Keys *security.Keys
+	// DB is a database another environment already uses (a second node, or the same data
+	// after a restart with other keys); nil: a fresh one.
+	DB *pgtest.Database
 }
 
 // New starts a gateway serving the services mount builds from the environment's database and
@@ -57,11 +69,19 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 	if len(opts) > 0 {
 		opt = opts[0]
 	}
-	keys, err := security.NewKeys([]byte(Secret), "", time.Unix(1_700_000_000, 0))
-	require.NoError(t, err)
+	keys := opt.Keys
+	if keys == nil {
+		var err error
+		keys, err = security.NewKeys([]byte(Secret), "", time.Unix(1_700_000_000, 0))
+		require.NoError(t, err)
+	}
+	database := opt.DB
+	if database == nil {
+		database = pgtest.NewDatabase(t)
+	}
 	env := &Env{
 		Keys:   keys,
-		DB:     pgtest.NewDatabase(t),
+		DB:     database,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	env.Runner = db.NewRoleRunner(env.DB.RequestPool(t), db.RunnerConfig{})
@@ -70,6 +90,11 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 		gwCfg.Development = true
 	}
 	deps := gateway.Deps{Keys: keys, Logger: env.Logger}
+	if opt.APIKeys {
+		env.APIKeys = apikeys.NewVerifier(env.DB.Pool, apikeys.VerifierConfig{}, env.Logger)
+		require.NoError(t, env.APIKeys.Load(context.Background()))
+		deps.APIKeys = env.APIKeys
+	}
 	services := mount(env)
 	if opt.Tables != nil {
 		deps.Tables = opt.Tables(env)
@@ -83,6 +108,21 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 	t.Cleanup(env.Server.Close)
 	env.URL = env.Server.URL
 	return env
+}
+
+// CreateAPIKey makes an opaque API key (Options.APIKeys) and has the gateway know it at once.
+func (e *Env) CreateAPIKey(t testing.TB, n apikeys.NewKey) apikeys.Created {
+	t.Helper()
+	require.NotNil(t, e.APIKeys, "servicetest.Options.APIKeys is off")
+	ctx := context.Background()
+	var c apikeys.Created
+	require.NoError(t, pgx.BeginFunc(ctx, e.DB.Pool, func(tx pgx.Tx) error {
+		var err error
+		c, err = apikeys.Create(ctx, tx, n, audit.Actor{Type: audit.ActorCLI}, audit.Client{})
+		return err
+	}))
+	require.NoError(t, e.APIKeys.Load(ctx))
+	return c
 }
 
 // AnonKey is the environment's anon key.

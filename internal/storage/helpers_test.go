@@ -75,7 +75,7 @@ func newEnvAround(t *testing.T, kind string, cfg storage.Config, wrap func(blob.
 		return []gateway.Service{{
 			Name: "storage", Prefix: storage.Prefix, Mount: svc.Mount, Open: storage.OpenPaths, MaxBodyBytes: -1,
 		}}
-	})
+	}, servicetest.Options{APIKeys: true})
 	return e
 }
 

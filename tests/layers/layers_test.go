@@ -21,7 +21,7 @@ const module = "github.com/goforward/goforward"
 // Layers of the packages under internal/ (docs/architecture.md, "Packages and the direction
 // of imports").
 const (
-	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, audit, alerts, sqlguard, usermigrations, test fixtures
+	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, apikeys, audit, alerts, sqlguard, usermigrations, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
 	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta
 	gateway     = "gateway"     // the HTTP front door
@@ -34,6 +34,7 @@ const (
 var layerOf = map[string]string{
 	"access":         base,
 	"alerts":         base,
+	"apikeys":        base,
 	"audit":          base,
 	"config":         base,
 	"datadir":        base,
