@@ -1,10 +1,12 @@
 package gateway_test
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,6 +152,19 @@ func TestMetricsNeedTheServiceRoleKeyWhenProtected(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(o *options) { o.cfg.ProtectMetrics = true })
 	service := f.keys.ServiceRoleKey()
+	// The scenarios run in parallel, and a request is counted after its answer is sent: count
+	// one first, so that the scrapes below always have a request counter to show.
+	require.Eventually(t, func() bool {
+		req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/metrics", nil)
+		require.NoError(t, err)
+		req.Header.Set("apikey", service)
+		resp, err := f.srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode == http.StatusOK && strings.Contains(string(raw), "goforward_http_requests_total")
+	}, 10*time.Second, 10*time.Millisecond)
 	run(t, f, []scenario{
 		{name: "no key", url: "/metrics", expectedStatus: http.StatusUnauthorized, expectedContent: []string{kong("No API key found in request")}},
 		{
