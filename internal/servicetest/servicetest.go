@@ -95,12 +95,14 @@ func New(t testing.TB, mount func(env *Env) []gateway.Service, opts ...Options) 
 		require.NoError(t, env.APIKeys.Load(context.Background()))
 		deps.APIKeys = env.APIKeys
 	}
+	// The client guard is built before the services (they may use what it builds), the
+	// table guard after them (it reads what they mounted).
+	if opt.Guard != nil {
+		deps.Guard = opt.Guard(env)
+	}
 	services := mount(env)
 	if opt.Tables != nil {
 		deps.Tables = opt.Tables(env)
-	}
-	if opt.Guard != nil {
-		deps.Guard = opt.Guard(env)
 	}
 	gw, err := gateway.New(gwCfg, deps, services...)
 	require.NoError(t, err)
