@@ -38,6 +38,7 @@ const (
 	CodeFeatureNotEnabled     = "FeatureNotEnabled"
 	CodeAborted               = "Aborted"
 	CodeDatabaseTimeout       = "DatabaseTimeout"
+	CodeDatabaseError         = "DatabaseError"
 )
 
 // detailError is the Details key holding the body's "error" field (a short name that
@@ -158,6 +159,8 @@ func renderError(w http.ResponseWriter, _ *http.Request, err *httpx.AppError) {
 		code = CodeDatabaseTimeout
 	case httpx.CodeInternal:
 		code = CodeInternalError
+	case httpx.CodeUnavailable:
+		code, name = CodeDatabaseError, "Database unavailable"
 	}
 	if name == "" {
 		name = code
