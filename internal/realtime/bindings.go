@@ -212,6 +212,10 @@ func (d *changeDispatcher) checkCatalog(ctx context.Context, ch *channel, req *j
 		if req.problems[i] != "" || !ok {
 			continue
 		}
+		if db.IsUnavailable(err) {
+			req.problems[i] = joinUnavailableMessage
+			continue
+		}
 		if err != nil || len(columns[at]) == 0 {
 			req.problems[i] = fmt.Sprintf("Unable to subscribe to changes with given parameters. Please check Realtime is enabled for the given connect parameters: [event: %s, schema: %s, table: %s, filters: %s]",
 				b.event, b.schema, b.table, describeFilters(b.filters))

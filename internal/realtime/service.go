@@ -156,6 +156,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			return nil, fmt.Errorf("realtime: %w", err)
 		}
 		s.source = src
+		s.watchStream()
 		if err := s.metrics.watchSource(src); err != nil {
 			return nil, err
 		}
