@@ -30,12 +30,14 @@ func IsUnavailable(err error) bool {
 		// Class 08, connection exception; anything else is the statement's own failure.
 		return len(pgErr.Code) == 5 && pgErr.Code[:2] == "08"
 	}
+	// A net.OpError, not any net.Error: syscall.Errno satisfies net.Error too, and a full
+	// disk (ENOSPC) is no database outage.
 	var connectErr *pgconn.ConnectError
-	var netErr net.Error
+	var opErr *net.OpError
 	return errors.As(err, &connectErr) ||
 		errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.As(err, &netErr) ||
+		errors.Is(err, syscall.EPIPE) || errors.As(err, &opErr) ||
 		pgconn.SafeToRetry(err)
 }

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -201,6 +204,26 @@ func TestHandleDatabaseUnavailableIsA503(t *testing.T) {
 				require.Equal(t, "1", resp.Header.Get("Retry-After"))
 				require.NotContains(t, body, "127.0.0.1", "the cause stays in the log")
 			}
+		})
+	}
+}
+
+func TestHandleKeepsOtherServerErrors(t *testing.T) {
+	t.Parallel()
+	diskFull := &fs.PathError{Op: "write", Path: "blob", Err: syscall.ENOSPC}
+	for name, tc := range map[string]struct {
+		err    error
+		status int
+	}{
+		"a 507 for a full disk":         {httpx.NewError(http.StatusInsufficientStorage, "full", "Full").WithCause(diskFull), http.StatusInsufficientStorage},
+		"a bare full disk is no outage": {diskFull, http.StatusInternalServerError},
+		"a 502 wrapping a refused conn": {httpx.NewError(http.StatusBadGateway, "upstream", "Upstream").WithCause(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), http.StatusBadGateway},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := serve(t, func(http.ResponseWriter, *http.Request) error { return tc.err })
+			resp, body := get(t, srv.URL)
+			require.Equal(t, tc.status, resp.StatusCode, body)
 		})
 	}
 }

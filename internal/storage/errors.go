@@ -39,6 +39,8 @@ const (
 	CodeAborted               = "Aborted"
 	CodeDatabaseTimeout       = "DatabaseTimeout"
 	CodeDatabaseError         = "DatabaseError"
+	// CodeInsufficientStorage is Go Forward's: the local backend's disk (or quota) is full.
+	CodeInsufficientStorage = "InsufficientStorage"
 )
 
 // detailError is the Details key holding the body's "error" field (a short name that
@@ -132,6 +134,13 @@ func errInvalidSignature(message string) *httpx.AppError {
 
 func errExpiredToken() *httpx.AppError {
 	return storageError(http.StatusBadRequest, CodeExpiredToken, "", "The provided token has expired.")
+}
+
+// errInsufficientStorage is a 507: the bytes could not be stored for lack of space; nothing of
+// them was kept.
+func errInsufficientStorage() *httpx.AppError {
+	return storageError(http.StatusInsufficientStorage, CodeInsufficientStorage, "Insufficient Storage",
+		"The storage backend is out of space; nothing was stored")
 }
 
 func errFeatureNotEnabled(feature string) *httpx.AppError {
