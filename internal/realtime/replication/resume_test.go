@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/realtime/replication"
 )
 
@@ -71,41 +70,4 @@ func TestSourceHandsOnEachChangeOnceAcrossBrokenSessions(t *testing.T) {
 		require.Equal(t, fmt.Sprint(i+1), id, "change %d: each row once, in commit order (got %d changes)", i, len(got))
 	}
 	require.Len(t, got, total)
-}
-
-// TestSourceConfirmsThroughAPoolThatCancelsQueries: the process's pools send PostgreSQL a
-// cancel request when a context ends (db.KeepConnectionOnCancel). The stream's receive
-// deadlines must not become cancel requests, which end a walsender's stream: the reader would
-// then never confirm a position and start over from the slot's beginning every time.
-func TestSourceConfirmsThroughAPoolThatCancelsQueries(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	pool, err := db.Open(t.Context(), f.db.URL, db.PoolConfig{MaxConns: 4})
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	src, err := replication.New(replication.Config{Slot: f.slot, RetryInterval: 50 * time.Millisecond}, pool,
-		slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = src.Run(ctx, func(context.Context, *replication.Change) error { return nil })
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	f.waitStreaming(t)
-	var pid int32
-	require.NoError(t, f.db.Pool.QueryRow(t.Context(), `SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, f.slot).Scan(&pid))
-
-	f.exec(t, `INSERT INTO items (id) VALUES (1)`)
-	var lsn string
-	require.NoError(t, f.db.Pool.QueryRow(t.Context(), `SELECT pg_current_wal_lsn()::text`).Scan(&lsn))
-	require.Eventually(t, func() bool {
-		var confirmed bool
-		err := f.db.Pool.QueryRow(t.Context(), `SELECT confirmed_flush_lsn >= $2::pg_lsn FROM pg_replication_slots WHERE slot_name = $1`, f.slot, lsn).Scan(&confirmed)
-		return err == nil && confirmed
-	}, 20*time.Second, 10*time.Millisecond, "the commit's position is confirmed")
-	var samePID bool
-	require.NoError(t, f.db.Pool.QueryRow(t.Context(), `SELECT active_pid = $2 FROM pg_replication_slots WHERE slot_name = $1`, f.slot, pid).Scan(&samePID))
-	require.True(t, samePID, "the same session still streams")
 }

@@ -20,9 +20,10 @@ func (s *Source) stream(ctx context.Context, emit EmitFunc) (bool, error) {
 	cfg := s.pool.Config().ConnConfig.Config.Copy()
 	cfg.RuntimeParams["replication"] = "database"
 	cfg.RuntimeParams["application_name"] = ApplicationName()
-	// The pool may turn an ended context into a cancel request (db.KeepConnectionOnCancel),
-	// which ends a walsender's whole stream; the receive loop's deadlines are routine and must
-	// only interrupt the read.
+	// The reader waits for messages with a deadline (its next status report) and expects an
+	// expired deadline to leave the stream as it was. The pool's connections answer a context
+	// that ends with a cancel request (db.KeepConnectionOnCancel), which on a replication
+	// connection ends the stream itself: this one only times out its read.
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
 	}
