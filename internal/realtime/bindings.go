@@ -207,13 +207,13 @@ func (d *changeDispatcher) checkCatalog(ctx context.Context, ch *channel, req *j
 	if err != nil {
 		d.svc.logger.DebugContext(ctx, "realtime: checking postgres_changes tables failed", "topic", ch.topic, "error", err)
 	}
+	if db.IsUnavailable(err) {
+		markUnavailable(req, func(b *binding) bool { _, ok := index[table{b.schema, b.table}]; return ok })
+		return
+	}
 	for i, b := range req.bindings {
 		at, ok := index[table{b.schema, b.table}]
 		if req.problems[i] != "" || !ok {
-			continue
-		}
-		if db.IsUnavailable(err) {
-			req.problems[i] = joinUnavailableMessage
 			continue
 		}
 		if err != nil || len(columns[at]) == 0 {

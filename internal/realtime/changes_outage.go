@@ -80,3 +80,13 @@ func (d *changeDispatcher) authorizeThroughOutage(ctx context.Context, change *r
 		pause = min(2*pause, time.Second)
 	}
 }
+
+// markUnavailable gives the checked bindings of a join whose tables could not be looked up,
+// because the database is unavailable, the message telling the client to join again.
+func markUnavailable(req *joinRequest, checked func(*binding) bool) {
+	for i, b := range req.bindings {
+		if req.problems[i] == "" && checked(b) {
+			req.problems[i] = joinUnavailableMessage
+		}
+	}
+}
