@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/realtime/replication"
 )
 
@@ -69,7 +69,7 @@ func (d *changeDispatcher) authorizeThroughOutage(ctx context.Context, change *r
 		checkCtx, cancel := context.WithTimeout(ctx, checkTimeout)
 		visible, err := d.authorize(checkCtx, change, role, group)
 		cancel()
-		if err == nil || !db.IsUnavailable(err) || time.Now().After(deadline) {
+		if err == nil || !httpx.DatabaseUnavailable(err) || time.Now().After(deadline) {
 			return visible, err
 		}
 		select {

@@ -1,4 +1,4 @@
-package db
+package httpx
 
 import (
 	"context"
@@ -10,12 +10,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// IsUnavailable reports whether err means the database could not be reached or went away
+// DatabaseUnavailable reports whether err means the database could not be reached or went away
 // under the statement (the server restarting, shutting down, still recovering, a broken
 // connection), as opposed to the statement itself failing. Services answer those with 503:
 // the request did nothing wrong and may be retried once the server is back. A context that
-// ended is the caller's doing, not the database's, and does not count.
-func IsUnavailable(err error) bool {
+// ended is the caller's doing, not the database's, and does not count. It lives here, not in
+// internal/db, because Handle needs it and internal/db uses this package's request context.
+func DatabaseUnavailable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
