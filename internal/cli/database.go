@@ -130,6 +130,9 @@ func (d *database) openRequestPool(ctx context.Context, cfg config.Config, state
 // ready reports whether requests can be served: the authenticator connection works and the
 // database carries the schema this binary expects.
 func (d *database) ready(ctx context.Context) error {
+	if d.managed != nil && !d.managed.Available() {
+		return errors.New("database unavailable: the managed PostgreSQL server is restarting")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := d.request.Ping(ctx); err != nil {

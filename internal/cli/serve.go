@@ -200,13 +200,13 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		}
 	}
 	if database.managed != nil {
+		// A server that dies is restarted (crash recovery); meanwhile /ready and requests
+		// answer 503. Only repeated failures stop goforward, with the log's path.
 		group.Go(func() error {
-			select {
-			case <-database.managed.Exited():
-				return errors.New("the managed PostgreSQL server exited unexpectedly; see " + dir.PostgresDir() + "/postgres.log")
-			case <-gctx.Done():
-				return nil
-			}
+			return database.managed.Supervise(gctx, db.SuperviseConfig{
+				MaxFailures: cfg.Database.Restart.MaxFailures,
+				Window:      cfg.Database.Restart.Window,
+			})
 		})
 	}
 	err = group.Wait()

@@ -92,6 +92,13 @@ type DatabaseConfig struct {
 	StatementTimeout      StatementTimeoutConfig `koanf:"statement_timeout" doc:"Statement timeout applied per request role, as Supabase does; 0 means none."`
 	ConnectTimeout        time.Duration          `koanf:"connect_timeout" doc:"Time allowed to open one database connection."`
 	PreparedStatements    bool                   `koanf:"prepared_statements" doc:"Prepare each request's SQL once per connection and reuse it (PostgREST's db-prepared-statements); turn off behind a pooler in transaction mode, such as PgBouncer, which cannot keep prepared statements between transactions."`
+	Restart               RestartConfig          `koanf:"restart" doc:"How the managed cluster is restarted when its server dies (crash recovery runs at that start); ignored with database.url."`
+}
+
+// RestartConfig bounds the supervision of the managed cluster's server.
+type RestartConfig struct {
+	MaxFailures int           `koanf:"max_failures" doc:"Unexpected exits and failed restarts within window after which goforward gives up and exits, naming postgres.log."`
+	Window      time.Duration `koanf:"window" doc:"Period over which max_failures is counted."`
 }
 
 // StatementTimeoutConfig bounds how long a single statement may run for each request role.
@@ -177,6 +184,7 @@ func Defaults() Config {
 			},
 			ConnectTimeout:     10 * time.Second,
 			PreparedStatements: true,
+			Restart:            RestartConfig{MaxFailures: 5, Window: 5 * time.Minute},
 		},
 		Redis: RedisConfig{RateLimitPrefix: "goforward:ratelimit:"},
 		JWT: JWTConfig{

@@ -202,6 +202,10 @@ func validateDatabase(errs *fieldErrors, d DatabaseConfig) {
 	notNegative(errs, "database.statement_timeout.authenticated", d.StatementTimeout.Authenticated)
 	notNegative(errs, "database.statement_timeout.service_role", d.StatementTimeout.ServiceRole)
 	positive(errs, "database.connect_timeout", d.ConnectTimeout)
+	if d.Restart.MaxFailures < 1 {
+		errs.add("database.restart.max_failures", "must be at least 1", d.Restart.MaxFailures)
+	}
+	positive(errs, "database.restart.window", d.Restart.Window)
 }
 
 // checkPostgresURL asks pgx itself, so that whatever passes here also connects the same

@@ -141,7 +141,13 @@ func (m *Managed) Exited() <-chan struct{} {
 
 // Start creates the cluster if needed, starts the server and returns once it accepts
 // connections. When no PostgreSQL binaries are installed the error wraps ErrBinariesNotFound.
-func (m *Managed) Start(ctx context.Context) (err error) {
+func (m *Managed) Start(ctx context.Context) error {
+	return m.start(ctx, false)
+}
+
+// start is Start; keepPort insists on the port in cluster.json (a restart, whose connection
+// strings are already out) instead of moving to a free one when it is taken.
+func (m *Managed) start(ctx context.Context, keepPort bool) (err error) {
 	m.lifecycle.Lock()
 	defer m.lifecycle.Unlock()
 	if m.running() {
@@ -188,7 +194,7 @@ func (m *Managed) Start(ctx context.Context) (err error) {
 		return err
 	}
 
-	server, port, err := m.launchOnFreePort(ctx, st, bins, acct)
+	server, port, err := m.launchOnFreePort(ctx, st, bins, acct, keepPort)
 	if err != nil {
 		return err
 	}

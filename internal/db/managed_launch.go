@@ -24,9 +24,12 @@ const (
 // launchOnFreePort starts the server on the configured port or, when none is configured, on
 // the remembered one while it is free, else on a fresh one. When another program takes the
 // port before the server binds it, it tries a fresh port, up to portAttempts in all. The port
-// that worked is saved in cluster.json.
-func (m *Managed) launchOnFreePort(ctx context.Context, st clusterState, bins serverBinaries, acct serverAccount) (*child, int, error) {
+// that worked is saved in cluster.json. keepPort uses the remembered port, taken or not.
+func (m *Managed) launchOnFreePort(ctx context.Context, st clusterState, bins serverBinaries, acct serverAccount, keepPort bool) (*child, int, error) {
 	port := m.cfg.Port
+	if keepPort && port == 0 {
+		port = st.Port
+	}
 	if port == 0 {
 		port = st.Port
 		if port == 0 || !m.portFree(port) {
@@ -48,7 +51,7 @@ func (m *Managed) launchOnFreePort(ctx context.Context, st clusterState, bins se
 			}
 			return server, port, nil
 		}
-		if m.cfg.Port != 0 || attempt == portAttempts || !isBindFailure(output) {
+		if m.cfg.Port != 0 || keepPort || attempt == portAttempts || !isBindFailure(output) {
 			return nil, 0, err
 		}
 		m.logger.Info("PostgreSQL port taken, trying another", "port", port)

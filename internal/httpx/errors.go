@@ -20,7 +20,22 @@ const (
 	CodeClientClosedRequest  = "client_closed_request"
 	CodeRequestTimeout       = "request_timeout"
 	CodeInternal             = "internal_error"
+	// CodeUnavailable is a 503 for a request that failed because the database could not be
+	// reached (restarting, recovering, unreachable). Handle produces it; see Unavailable.
+	CodeUnavailable = "service_unavailable"
 )
+
+// Unavailable is the 503 for a request whose database went away. Retry-After suggests one
+// second: a supervised restart of the managed cluster takes about that.
+func Unavailable(cause error) *AppError {
+	return &AppError{
+		Status:  http.StatusServiceUnavailable,
+		Code:    CodeUnavailable,
+		Message: "The database is unavailable (restarting or unreachable); retry shortly",
+		Header:  http.Header{"Retry-After": {"1"}},
+		cause:   cause,
+	}
+}
 
 // AppError is an error that knows how it should look on the wire: an HTTP status, a stable
 // machine-readable code, a message safe to show to the client, optional details and extra

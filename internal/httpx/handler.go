@@ -35,6 +35,10 @@ func Handle(render ErrorRenderer, h HandlerFunc) http.Handler {
 			// The client went away: whatever failed (a cancelled query, a write to a closed
 			// connection) failed because of that, which is normal traffic, not a fault.
 			appErr = &AppError{Status: StatusClientClosedRequest, Code: CodeClientClosedRequest, Message: "Client closed request", cause: err}
+		} else if appErr.Status == http.StatusInternalServerError && DatabaseUnavailable(err) {
+			// However the service wrapped it, a failure because the database is down is a
+			// 503 the client may retry, not a fault of this request.
+			appErr = Unavailable(err)
 		}
 		logFailure(r, appErr, sw.Written())
 		if sw.Written() {

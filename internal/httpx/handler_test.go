@@ -6,14 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward/internal/httpx"
@@ -170,4 +174,56 @@ func TestHandleClientGoneIsNotAFault(t *testing.T) {
 	require.Contains(t, logs.String(), `"level":"DEBUG"`)
 	require.Contains(t, logs.String(), `"status":499`)
 	require.NotContains(t, logs.String(), `"level":"ERROR"`)
+}
+
+func TestHandleDatabaseUnavailableIsA503(t *testing.T) {
+	t.Parallel()
+	// A real failure to connect: nothing listens on port 1.
+	_, connectErr := pgconn.Connect(t.Context(), "postgres://nobody@127.0.0.1:1/db?connect_timeout=5")
+	require.Error(t, connectErr)
+	for name, tc := range map[string]struct {
+		err    error
+		status int
+		code   string
+	}{
+		"a service's 500 wrapping a refused connection": {httpx.NewError(http.StatusInternalServerError, "unexpected_failure", "Database error").WithCause(connectErr), http.StatusServiceUnavailable, httpx.CodeUnavailable},
+		"a bare refused connection":                     {connectErr, http.StatusServiceUnavailable, httpx.CodeUnavailable},
+		"a server in recovery":                          {&pgconn.PgError{Code: "57P03", Message: "the database system is in recovery mode"}, http.StatusServiceUnavailable, httpx.CodeUnavailable},
+		"a statement's own failure stays a 500":         {&pgconn.PgError{Code: "23505", Message: "duplicate key"}, http.StatusInternalServerError, httpx.CodeInternal},
+		"a client error is left alone":                  {httpx.NewError(http.StatusBadRequest, "bad", "Bad").WithCause(connectErr), http.StatusBadRequest, "bad"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := serve(t, func(http.ResponseWriter, *http.Request) error { return tc.err })
+			resp, body := get(t, srv.URL)
+			require.Equal(t, tc.status, resp.StatusCode, body)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal([]byte(body), &got))
+			require.Equal(t, tc.code, got["error_code"])
+			if tc.status == http.StatusServiceUnavailable {
+				require.Equal(t, "1", resp.Header.Get("Retry-After"))
+				require.NotContains(t, body, "127.0.0.1", "the cause stays in the log")
+			}
+		})
+	}
+}
+
+func TestHandleKeepsOtherServerErrors(t *testing.T) {
+	t.Parallel()
+	diskFull := &fs.PathError{Op: "write", Path: "blob", Err: syscall.ENOSPC}
+	for name, tc := range map[string]struct {
+		err    error
+		status int
+	}{
+		"a 507 for a full disk":         {httpx.NewError(http.StatusInsufficientStorage, "full", "Full").WithCause(diskFull), http.StatusInsufficientStorage},
+		"a bare full disk is no outage": {diskFull, http.StatusInternalServerError},
+		"a 502 wrapping a refused conn": {httpx.NewError(http.StatusBadGateway, "upstream", "Upstream").WithCause(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), http.StatusBadGateway},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := serve(t, func(http.ResponseWriter, *http.Request) error { return tc.err })
+			resp, body := get(t, srv.URL)
+			require.Equal(t, tc.status, resp.StatusCode, body)
+		})
+	}
 }

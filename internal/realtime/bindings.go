@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/httpx"
 	"github.com/goforward/goforward/internal/realtime/replication"
 )
 
@@ -206,6 +207,10 @@ func (d *changeDispatcher) checkCatalog(ctx context.Context, ch *channel, req *j
 	}
 	if err != nil {
 		d.svc.logger.DebugContext(ctx, "realtime: checking postgres_changes tables failed", "topic", ch.topic, "error", err)
+	}
+	if httpx.DatabaseUnavailable(err) {
+		markUnavailable(req, func(b *binding) bool { _, ok := index[table{b.schema, b.table}]; return ok })
+		return
 	}
 	for i, b := range req.bindings {
 		at, ok := index[table{b.schema, b.table}]

@@ -172,6 +172,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			return nil, fmt.Errorf("realtime: %w", err)
 		}
 		s.source = src
+		s.watchStream()
 		if err := s.metrics.watchSource(src); err != nil {
 			return nil, err
 		}

@@ -83,6 +83,10 @@ type errorBody struct {
 
 // renderError is the REST service's one place that writes errors.
 func renderError(w http.ResponseWriter, _ *http.Request, e *httpx.AppError) {
+	if e.Code == httpx.CodeUnavailable {
+		// The database went away under a statement: PostgREST's connection error.
+		e = apiError(e.Status, "PGRST000", "Database connection error. Retrying the connection.", nil, nil)
+	}
 	body := errorBody{Code: e.Code, Message: e.Message, Details: e.Details["details"], Hint: e.Details["hint"]}
 	if _, ours := e.Details["details"]; !ours && e.Status < 500 && len(e.Details) > 0 {
 		// An httpx error (body too large, bad JSON) carries its facts as a map.

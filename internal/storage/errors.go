@@ -38,6 +38,9 @@ const (
 	CodeFeatureNotEnabled     = "FeatureNotEnabled"
 	CodeAborted               = "Aborted"
 	CodeDatabaseTimeout       = "DatabaseTimeout"
+	CodeDatabaseError         = "DatabaseError"
+	// CodeInsufficientStorage is Go Forward's: the local backend's disk (or quota) is full.
+	CodeInsufficientStorage = "InsufficientStorage"
 )
 
 // detailError is the Details key holding the body's "error" field (a short name that
@@ -133,6 +136,13 @@ func errExpiredToken() *httpx.AppError {
 	return storageError(http.StatusBadRequest, CodeExpiredToken, "", "The provided token has expired.")
 }
 
+// errInsufficientStorage is a 507: the bytes could not be stored for lack of space; nothing of
+// them was kept.
+func errInsufficientStorage() *httpx.AppError {
+	return storageError(http.StatusInsufficientStorage, CodeInsufficientStorage, "Insufficient Storage",
+		"The storage backend is out of space; nothing was stored")
+}
+
 func errFeatureNotEnabled(feature string) *httpx.AppError {
 	return storageError(http.StatusBadRequest, CodeFeatureNotEnabled, "", "The feature "+feature+" is not enabled")
 }
@@ -158,6 +168,8 @@ func renderError(w http.ResponseWriter, _ *http.Request, err *httpx.AppError) {
 		code = CodeDatabaseTimeout
 	case httpx.CodeInternal:
 		code = CodeInternalError
+	case httpx.CodeUnavailable:
+		code, name = CodeDatabaseError, "Database unavailable"
 	}
 	if name == "" {
 		name = code

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -195,6 +196,10 @@ func uploadError(err error) error {
 	}
 	if errors.Is(err, blob.ErrInvalidKey) {
 		return errInvalidRequest("The object name cannot be stored by this backend").WithCause(err)
+	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		// The backend already removed what it had written; the client may retry later.
+		return errInsufficientStorage().WithCause(err)
 	}
 	return fmt.Errorf("store upload: %w", err)
 }

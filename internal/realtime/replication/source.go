@@ -102,6 +102,21 @@ type Source struct {
 
 	reader atomic.Bool
 	lag    atomic.Int64
+	// handedOn is read and written only by the one stream running at a time.
+	handedOn handedOn
+	onStream func(streaming bool)
+}
+
+// OnStream sets fn to be called when the stream starts (true) and when it breaks (false),
+// not when it ends because Run's context did. Call it before Run; nil means no calls.
+func (s *Source) OnStream(fn func(streaming bool)) { s.onStream = fn }
+
+func (s *Source) notify(ctx context.Context, streaming bool) {
+	// The stream's context also ends when the reader lock is lost, with that as its cause;
+	// only Run's own end (plain cancellation) is no break.
+	if s.onStream != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
+		s.onStream(streaming)
+	}
 }
 
 // New returns a Source reading through pool's server and database. pool must connect as a

@@ -41,6 +41,8 @@ func (s *Source) stream(ctx context.Context, emit EmitFunc) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("start replication from slot %s: %w", s.cfg.Slot, err)
 	}
+	s.notify(ctx, true)
+	defer s.notify(ctx, false)
 	r := &streamReader{source: s, conn: conn, emit: emit, decoder: newDecoder(s.catalog)}
 	return true, r.run(ctx)
 }
@@ -75,6 +77,8 @@ const releaseWait = 2 * time.Second
 type transaction struct {
 	xid        uint32
 	commitTime time.Time
+	finalLSN   pglogrepl.LSN // where it commits: the same in every session that reads it
+	changes    int           // how many of its changes were read so far
 }
 
 // streamReader is the state of one replication session.
@@ -175,10 +179,13 @@ func (r *streamReader) logical(ctx context.Context, data []byte) error {
 	case *pglogrepl.RelationMessage:
 		return r.decoder.relation(ctx, m)
 	case *pglogrepl.BeginMessage:
-		r.inTx, r.tx = true, transaction{xid: m.Xid, commitTime: m.CommitTime}
+		r.inTx, r.tx = true, transaction{xid: m.Xid, commitTime: m.CommitTime, finalLSN: m.FinalLSN}
 		return nil
 	case *pglogrepl.CommitMessage:
 		r.inTx = false
+		if m.CommitLSN > r.source.handedOn.commitLSN { // a transaction read again leaves it
+			r.source.handedOn.commitLSN, r.source.handedOn.changes = m.CommitLSN, 0
+		}
 		r.confirmed = m.TransactionEndLSN
 		// Confirm soon, but batched: the next wake-up sends it.
 		if soon := time.Now().Add(confirmDelay); soon.Before(r.nextStatus) {
@@ -198,10 +205,35 @@ func (r *streamReader) logical(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
+	r.tx.changes++
+	if r.source.handedOn.covers(r.tx) {
+		return nil
+	}
 	if err := r.emit(ctx, ch); err != nil {
 		return fmt.Errorf("hand on a change of %s.%s: %w", ch.Schema, ch.Table, err)
 	}
+	r.source.handedOn.inTx, r.source.handedOn.changes = r.tx.finalLSN, r.tx.changes
 	return nil
+}
+
+// handedOn is how far this process handed changes on, kept across replication sessions. A new
+// session starts at the slot's confirmed position, which lags what was handed on (positions
+// are confirmed in batches, and a server that crashed keeps only the position it last wrote to
+// disk), so it sends some transactions again, or the start of one that was being read when the
+// session broke. Positions in the WAL only grow, even across crash recovery, so comparing
+// them leaves each change handed on once.
+type handedOn struct {
+	commitLSN pglogrepl.LSN // the commit of the last transaction handed on whole
+	inTx      pglogrepl.LSN // the commit position of the transaction handed on in part
+	changes   int           // how many of inTx's changes were handed on
+}
+
+// covers reports whether the change just read (tx.changes-th of tx) was handed on before.
+func (h handedOn) covers(tx transaction) bool {
+	if h.commitLSN != 0 && tx.finalLSN <= h.commitLSN {
+		return true
+	}
+	return tx.finalLSN == h.inTx && tx.changes <= h.changes
 }
 
 // sendStatus reports the confirmed position, which lets the server discard older WAL and is

@@ -50,12 +50,16 @@ type Config struct {
 	Dir string
 	// StaleTempAge: temporary files older than this are removed by New. Default 1h.
 	StaleTempAge time.Duration
+	// WrapFile, when set, wraps the writer of each file being written: the seam through which
+	// tests inject file-system failures (a full disk). nil: none.
+	WrapFile func(io.Writer) io.Writer
 }
 
 // Backend is a blob.Backend over a local directory.
 type Backend struct {
-	root *os.Root
-	dir  string
+	root     *os.Root
+	dir      string
+	wrapFile func(io.Writer) io.Writer
 }
 
 var (
@@ -79,7 +83,7 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localfs: open %s: %w", cfg.Dir, err)
 	}
-	b := &Backend{root: root, dir: cfg.Dir}
+	b := &Backend{root: root, dir: cfg.Dir, wrapFile: cfg.WrapFile}
 	if err := root.MkdirAll(tempDir, 0o700); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("localfs: create %s: %w", tempDir, err)
@@ -162,7 +166,11 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, _ blob.PutOp
 		// After a successful rename the name is gone and Remove fails harmlessly.
 		_ = b.root.Remove(tmp)
 	}()
-	size, err := copyUntilDone(ctx, f, r)
+	var w io.Writer = f
+	if b.wrapFile != nil {
+		w = b.wrapFile(f)
+	}
+	size, err := copyUntilDone(ctx, w, r)
 	if err == nil {
 		err = f.Sync()
 	}
