@@ -134,9 +134,11 @@ type Gateway struct {
 	logger   *slog.Logger
 	mux      *http.ServeMux
 	services []mountedService // longest prefix first
-	metrics  *httpMetrics
-	gzip     func(http.Handler) http.HandlerFunc // nil when compression is off
-	handler  http.Handler
+	// appRoutes are the patterns added with Handle: open routes owned by no service.
+	appRoutes map[string]bool
+	metrics   *httpMetrics
+	gzip      func(http.Handler) http.HandlerFunc // nil when compression is off
+	handler   http.Handler
 }
 
 type mountedService struct {
