@@ -52,7 +52,7 @@ func newServeCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			setDefaultGCPercent(os.LookupEnv)
-			return serve(cmd.Context(), cfg, stdout, newLogger(cfg.Log, stderr))
+			return serve(cmd.Context(), cfg, stdout, g.emb.logger(cfg.Log, stderr), g.emb)
 		},
 	}
 	cmd.Flags().StringVar(&host, "host", "", "interface to listen on (default 127.0.0.1)")
@@ -63,7 +63,7 @@ func newServeCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 
 // serve is the composition root: it builds every part from the configuration, runs them until
 // ctx ends, then drains HTTP before stopping PostgreSQL.
-func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slog.Logger, emb *Embedding) error {
 	if cfg.Environment == "production" {
 		if problems := cfg.ProductionProblems(); len(problems) > 0 {
 			return &exitError{code: 2, err: fmt.Errorf("refusing to start in production:\n  - %s", strings.Join(problems, "\n  - "))}
@@ -90,11 +90,14 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		return fmt.Errorf("jwt secret from the %s: %w", secretSource, err)
 	}
 
-	database, err := openDatabase(ctx, cfg, dir, state, logger)
+	database, err := openDatabase(ctx, cfg, dir, state, logger, emb.pool())
 	if err != nil {
 		return err
 	}
 	defer database.close(logger)
+	if err := emb.bootstrap(ctx, cfg); err != nil {
+		return err
+	}
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
@@ -118,7 +121,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	}
 	services, err := buildServices(serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
-		limits: limits,
+		limits: limits, emb: emb,
 	})
 	if err != nil {
 		return err
@@ -130,6 +133,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		names[i] = s.Name
 	}
 	gw, err := gateway.New(gwCfg, deps, mounted...)
+	if err != nil {
+		return err
+	}
+	srv, err := emb.serve(ctx, cfg, gw)
 	if err != nil {
 		return err
 	}
@@ -166,7 +173,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	printBanner(stdout, rt, dir, banner)
 
 	group, gctx := errgroup.WithContext(ctx)
-	group.Go(func() error { return gw.Serve(gctx, ln) })
+	group.Go(func() error { return gw.ServeServer(gctx, srv, ln) })
 	group.Go(func() error { return limits.Run(gctx) })
 	group.Go(func() error { return auditSealer(cfg, dir.Root(), database.admin, logger).Run(gctx) })
 	for _, s := range services {
@@ -189,7 +196,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		err = nil
 	}
 	logger.Info("http server stopped")
-	return err
+	return errors.Join(err, emb.terminate())
 }
 
 // localURL is how a command on this host reaches the listener: its own address, with a

@@ -25,6 +25,7 @@ type serviceDeps struct {
 	runner *db.RoleRunner // the RLS bridge
 	logger *slog.Logger
 	limits *ratelimit.Store // rate limiters, shared through Redis when configured; serve runs it
+	emb    *Embedding       // what an embedding program adds; nil for the plain binary
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)
@@ -55,6 +56,7 @@ func serviceBuilders() []serviceBuilder {
 		realtimeService(),
 		adminService(),
 		metaService(),
+		functionsService(),
 	}
 }
 
