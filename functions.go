@@ -15,9 +15,9 @@ import (
 
 // The database roles a Principal can have.
 const (
-	RoleAnon          = security.RoleAnon
+	RoleAnon          = "anon"
 	RoleAuthenticated = "authenticated"
-	RoleServiceRole   = security.RoleServiceRole
+	RoleServiceRole   = "service_role"
 )
 
 // Principal is the verified caller of a request: the role its apikey or Bearer token grants
