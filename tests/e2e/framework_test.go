@@ -11,9 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestFrameworkFunctionsWithSupabaseJS builds a program that embeds Go Forward through the
-// root package and registers a function endpoint in Go (frameworkapp), and drives it with
-// supabase-js's functions.invoke, unchanged.
+// TestFrameworkFunctionsWithSupabaseJS builds examples/basic, a program in its own module
+// that embeds Go Forward through the root package, and drives what it adds with supabase-js:
+// its function endpoint through functions.invoke, unchanged, its custom auth provider, its
+// own page and its OnServe hook.
 func TestFrameworkFunctionsWithSupabaseJS(t *testing.T) {
 	t.Parallel()
 	dir, err := filepath.Abs("node")
@@ -21,13 +22,15 @@ func TestFrameworkFunctionsWithSupabaseJS(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "node_modules", "@supabase", "supabase-js"))
 	require.NoError(t, err, "run `npm ci --prefix tests/e2e/node` (scripts/deps.sh test does)")
 
-	program := filepath.Join(t.TempDir(), "frameworkapp")
-	build := exec.Command("go", "build", "-o", program, "github.com/goforward/goforward/tests/e2e/frameworkapp")
+	// Built from inside its own module, as its authors would: go.mod's replace points here.
+	program := filepath.Join(t.TempDir(), "basic")
+	build := exec.Command("go", "build", "-o", program, ".")
+	build.Dir = filepath.Join("..", "..", "examples", "basic")
 	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build frameworkapp: %s", out)
+	require.NoError(t, err, "build examples/basic: %s", out)
 
 	dataDir := tempDataDir(t)
-	srv := startProgram(t, program, dataDir, nil)
+	srv := startProgram(t, program, dataDir, []string{"BADGE_1001_PIN=4321"})
 	srv.waitReady(60 * time.Second)
 	status := statusJSON(t, dataDir)
 
