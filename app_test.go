@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward"
@@ -189,6 +190,22 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 	require.NoError(t, app.Function("whoami", http.HandlerFunc(whoami)))
 	require.NoError(t, app.Handle("GET /app/hello", http.HandlerFunc(whoami)))
 	require.NoError(t, app.AuthProvider("badges", badges{}))
+	require.Nil(t, app.DB(), "no database before serve opens it")
+	require.NoError(t, app.Function("db", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := goforward.PrincipalFrom(r.Context())
+		var asCaller, uid, owner string
+		err := app.DB().InRole(r.Context(), p, func(tx pgx.Tx) error {
+			return tx.QueryRow(r.Context(), "SELECT current_user::text, coalesce(auth.uid()::text, '')").Scan(&asCaller, &uid)
+		})
+		if err == nil {
+			err = app.DB().Owner().QueryRow(r.Context(), "SELECT current_user::text").Scan(&owner)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"as_caller": asCaller, "uid": uid, "owner": owner})
+	})))
 	r := start(t, app, logs)
 	anon := map[string]string{"apikey": r.anonKey}
 
@@ -235,6 +252,14 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 	require.Equal(t, "authenticated", body["role"])
 	require.Equal(t, userID, body["user_id"])
 	require.Equal(t, "grace@example.com", body["email"])
+
+	// SQL run as the caller: row-level security's view of this user; the owner pool is not.
+	status, body, _ = call(t, "POST", r.url+"/functions/v1/db", map[string]string{"apikey": r.anonKey, "Authorization": "Bearer " + token}, "")
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, map[string]any{"as_caller": "authenticated", "uid": userID, "owner": "postgres"}, body)
+	status, body, _ = call(t, "POST", r.url+"/functions/v1/db", anon, "")
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, map[string]any{"as_caller": "anon", "uid": "", "owner": "postgres"}, body)
 
 	status, body, _ = call(t, "GET", r.url+"/app/hello", map[string]string{"Authorization": "Bearer " + token}, "")
 	require.Equal(t, http.StatusOK, status)

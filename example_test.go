@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/goforward/goforward"
@@ -160,4 +161,21 @@ func ExampleApp_OnTerminate() {
 		log.Print("bye")
 		return e.Next()
 	})
+}
+
+// A function reads the caller's rows under row-level security, as /rest/v1 would.
+func ExampleApp_DB() {
+	app := goforward.New()
+	_ = app.Function("my-notes", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, _ := goforward.PrincipalFrom(r.Context())
+		var count int
+		err := app.DB().InRole(r.Context(), caller, func(tx pgx.Tx) error {
+			return tx.QueryRow(r.Context(), "SELECT count(*) FROM notes").Scan(&count)
+		})
+		if err != nil {
+			http.Error(w, `{"error":"database"}`, http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, `{"notes":%d}`, count)
+	}))
 }

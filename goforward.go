@@ -41,6 +41,7 @@ type App struct {
 	onBootstrap Hook[*BootstrapEvent]
 	onServe     Hook[*ServeEvent]
 	onTerminate Hook[*TerminateEvent]
+	db          *database // set by serve at bootstrap
 }
 
 // Option configures an App in New.

@@ -102,8 +102,11 @@ func (a *App) OnServe() *Hook[*ServeEvent] { return &a.onServe }
 // OnTerminate is the chain run when the server has stopped.
 func (a *App) OnTerminate() *Hook[*TerminateEvent] { return &a.onTerminate }
 
-func (a *App) bootstrap(ctx context.Context, cfg Config) error {
-	return a.onBootstrap.trigger(&BootstrapEvent{App: a, Context: ctx, Config: cfg})
+func (a *App) bootstrap(ctx context.Context, b cli.Bootstrap) error {
+	a.mu.Lock()
+	a.db = &database{owner: b.Owner, runner: b.Runner}
+	a.mu.Unlock()
+	return a.onBootstrap.trigger(&BootstrapEvent{App: a, Context: ctx, Config: b.Config})
 }
 
 func (a *App) serve(ctx context.Context, s cli.ServeInfo) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
 )
 
@@ -38,7 +39,7 @@ type Embedding struct {
 	Providers []auth.CustomProvider
 	// OnBootstrap runs once the configuration is loaded and the database is open and
 	// migrated, before the services are built; an error stops serve.
-	OnBootstrap func(ctx context.Context, cfg config.Config) error
+	OnBootstrap func(ctx context.Context, b Bootstrap) error
 	// OnServe runs once the gateway is built, before it listens: it may add routes and change
 	// the http.Server; an error stops serve.
 	OnServe func(ctx context.Context, s ServeInfo) error
@@ -56,6 +57,14 @@ type Function struct {
 type Route struct {
 	Pattern string
 	Handler http.Handler
+}
+
+// Bootstrap is what serve has ready when OnBootstrap runs.
+type Bootstrap struct {
+	Config config.Config
+	// Owner is the database owner's pool; Runner runs SQL as an API role (the RLS bridge).
+	Owner  *pgxpool.Pool
+	Runner *db.RoleRunner
 }
 
 // ServeInfo is what OnServe may change.
@@ -132,11 +141,11 @@ func (e *Embedding) logger(cfg config.LogConfig, stderr io.Writer) *slog.Logger 
 	return newLogger(cfg, stderr)
 }
 
-func (e *Embedding) bootstrap(ctx context.Context, cfg config.Config) error {
+func (e *Embedding) bootstrap(ctx context.Context, cfg config.Config, d *database) error {
 	if e == nil || e.OnBootstrap == nil {
 		return nil
 	}
-	return e.OnBootstrap(ctx, cfg)
+	return e.OnBootstrap(ctx, Bootstrap{Config: cfg, Owner: d.admin, Runner: d.runner})
 }
 
 // serve mounts the application routes on gw, runs OnServe and returns the server to run.
