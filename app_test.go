@@ -164,7 +164,7 @@ func call(t *testing.T, method, url string, headers map[string]string, body stri
 }
 
 // newApp builds an App on a database of the test's own, logging into logs.
-func newApp(t *testing.T, logs *syncBuffer, configure ...func(*goforward.Config)) *goforward.App {
+func newApp(t *testing.T, logs *syncBuffer, configure ...func(*goforward.Config)) (*goforward.App, *pgtest.Database) {
 	t.Helper()
 	db := pgtest.NewDatabase(t)
 	db.RequestPool(t) // sets the cluster's authenticator password to pgtest's
@@ -179,14 +179,14 @@ func newApp(t *testing.T, logs *syncBuffer, configure ...func(*goforward.Config)
 	for _, fn := range configure {
 		opts = append(opts, goforward.WithConfig(fn))
 	}
-	return goforward.New(opts...)
+	return goforward.New(opts...), db
 }
 
 // TestFunctionsRoutesAndProviders runs an App with a function, an application route and a
 // custom auth provider, and drives them over HTTP as a client would.
 func TestFunctionsRoutesAndProviders(t *testing.T) {
 	logs := &syncBuffer{}
-	app := newApp(t, logs)
+	app, db := newApp(t, logs)
 	require.NoError(t, app.Function("whoami", http.HandlerFunc(whoami)))
 	require.NoError(t, app.Handle("GET /app/hello", http.HandlerFunc(whoami)))
 	require.NoError(t, app.AuthProvider("badges", badges{}))
@@ -205,6 +205,20 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]string{"as_caller": asCaller, "uid": uid, "owner": owner})
+	})))
+	require.NoError(t, app.Function("audited", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := goforward.PrincipalFrom(r.Context())
+		if err := app.Audit(r.Context(), nil, goforward.AuditEntry{Action: "admin.user.delete", Actor: p}); err == nil {
+			http.Error(w, "an entry passing for Go Forward's own was written", http.StatusInternalServerError)
+			return
+		}
+		err := app.Audit(r.Context(), nil, goforward.AuditEntry{Action: "app.greeted", Actor: p,
+			ResourceType: "greeting", ResourceID: "7", Details: map[string]any{"lang": "en"}})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})))
 	r := start(t, app, logs)
 	anon := map[string]string{"apikey": r.anonKey}
@@ -261,6 +275,17 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Equal(t, map[string]any{"as_caller": "anon", "uid": "", "owner": "postgres"}, body)
 
+	// The application's own audit entry, with the caller and the request recorded.
+	status, body, _ = call(t, "POST", r.url+"/functions/v1/audited", map[string]string{"apikey": r.anonKey, "Authorization": "Bearer " + token}, "")
+	require.Equal(t, http.StatusNoContent, status, body)
+	var actorType, actorID, actorEmail, resource, details, requestID string
+	require.NoError(t, db.Pool.QueryRow(t.Context(), `SELECT actor_type, actor_id, actor_email, resource_type || '/' || resource_id,
+		details::text, request_id FROM goforward.audit_log WHERE action = 'app.greeted'`).
+		Scan(&actorType, &actorID, &actorEmail, &resource, &details, &requestID))
+	require.Equal(t, []string{"user", userID, "grace@example.com", "greeting/7", `{"lang": "en"}`},
+		[]string{actorType, actorID, actorEmail, resource, details})
+	require.NotEmpty(t, requestID)
+
 	status, body, _ = call(t, "GET", r.url+"/app/hello", map[string]string{"Authorization": "Bearer " + token}, "")
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, userID, body["user_id"], "an application route sees a caller who sent a token")
@@ -274,7 +299,7 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 // http.Server; an OnServe error stops serve.
 func TestLifecycleHooks(t *testing.T) {
 	logs := &syncBuffer{}
-	app := newApp(t, logs)
+	app, _ := newApp(t, logs)
 	var (
 		mu    sync.Mutex
 		order []string
@@ -335,7 +360,7 @@ func TestLifecycleHooks(t *testing.T) {
 // TestOnServeErrorStopsServe: a hook's error is serve's error, before anything listens.
 func TestOnServeErrorStopsServe(t *testing.T) {
 	logs := &syncBuffer{}
-	app := newApp(t, logs)
+	app, _ := newApp(t, logs)
 	app.OnServe().BindFunc(func(*goforward.ServeEvent) error { return errors.New("not today") })
 	app.RootCmd().SetArgs([]string{"serve", "--data-dir", filepath.Join(t.TempDir(), "data"), "--port", strconv.Itoa(freePort(t))})
 	app.RootCmd().SetOut(io.Discard)
