@@ -191,6 +191,8 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 	require.NoError(t, app.Handle("GET /app/hello", http.HandlerFunc(whoami)))
 	require.NoError(t, app.AuthProvider("badges", badges{}))
 	require.Nil(t, app.DB(), "no database before serve opens it")
+	_, err := app.VerifyToken("anything")
+	require.ErrorContains(t, err, "not bootstrapped")
 	require.NoError(t, app.Function("db", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := goforward.PrincipalFrom(r.Context())
 		var asCaller, uid, owner string
@@ -260,6 +262,12 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, session)
 	token := session["access_token"].(string)
 	userID := session["user"].(map[string]any)["id"].(string)
+
+	verified, err := app.VerifyToken(token)
+	require.NoError(t, err)
+	require.Equal(t, []any{"authenticated", userID, "grace@example.com"}, []any{verified.Role, verified.UserID, verified.Claims["email"]})
+	_, err = app.VerifyToken(token + "x")
+	require.Error(t, err, "a token with a bad signature does not verify")
 
 	status, body, _ = call(t, "POST", r.url+"/functions/v1/whoami", map[string]string{"apikey": r.anonKey, "Authorization": "Bearer " + token}, "")
 	require.Equal(t, http.StatusOK, status, body)

@@ -37,12 +37,36 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	if !ok {
 		return Principal{}, false
 	}
+	return toPrincipal(p), true
+}
+
+func toPrincipal(p security.Principal) Principal {
 	out := Principal{Role: p.Role, UserID: p.Subject}
 	if len(p.Claims) > 0 {
 		// The claims were verified from this very JSON, so they decode.
 		_ = json.Unmarshal(p.Claims, &out.Claims)
 	}
-	return out, true
+	return out
+}
+
+// VerifyToken checks a JWT (an access token, the anon or the service-role key) as the
+// gateway checks apikeys and Bearer tokens: the signature with this server's secret, exp,
+// nbf, iat, aud when jwt.audience is set, and a role claim. It is for tokens that arrive
+// outside a request's Authorization header (a WebSocket message, a form field, a cookie of
+// the application's); inside a request, PrincipalFrom already has the verified caller. It
+// fails until serve has bootstrapped.
+func (a *App) VerifyToken(token string) (Principal, error) {
+	a.mu.Lock()
+	keys := a.keys
+	a.mu.Unlock()
+	if keys == nil {
+		return Principal{}, errors.New("goforward: VerifyToken: the server has not bootstrapped")
+	}
+	p, err := keys.Verify(token)
+	if err != nil {
+		return Principal{}, err
+	}
+	return toPrincipal(p), nil
 }
 
 // FunctionsPrefix is where function endpoints live, as Supabase Edge Functions do.

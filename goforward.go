@@ -23,6 +23,7 @@ import (
 
 	"github.com/goforward/goforward/internal/cli"
 	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/security"
 )
 
 // Config is Go Forward's whole configuration: the tree goforward.yaml, GOFORWARD_*
@@ -41,7 +42,8 @@ type App struct {
 	onBootstrap Hook[*BootstrapEvent]
 	onServe     Hook[*ServeEvent]
 	onTerminate Hook[*TerminateEvent]
-	db          *database // set by serve at bootstrap
+	db          *database      // set by serve at bootstrap
+	keys        *security.Keys // set by serve at bootstrap
 }
 
 // Option configures an App in New.

@@ -105,6 +105,7 @@ func (a *App) OnTerminate() *Hook[*TerminateEvent] { return &a.onTerminate }
 func (a *App) bootstrap(ctx context.Context, b cli.Bootstrap) error {
 	a.mu.Lock()
 	a.db = &database{owner: b.Owner, runner: b.Runner}
+	a.keys = b.Keys
 	a.mu.Unlock()
 	return a.onBootstrap.trigger(&BootstrapEvent{App: a, Context: ctx, Config: b.Config})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/security"
 )
 
 // Embedding is what a program embedding Go Forward (the root package) adds to the commands:
@@ -65,6 +66,8 @@ type Bootstrap struct {
 	// Owner is the database owner's pool; Runner runs SQL as an API role (the RLS bridge).
 	Owner  *pgxpool.Pool
 	Runner *db.RoleRunner
+	// Keys verifies tokens as the gateway does.
+	Keys *security.Keys
 }
 
 // ServeInfo is what OnServe may change.
@@ -141,11 +144,11 @@ func (e *Embedding) logger(cfg config.LogConfig, stderr io.Writer) *slog.Logger 
 	return newLogger(cfg, stderr)
 }
 
-func (e *Embedding) bootstrap(ctx context.Context, cfg config.Config, d *database) error {
+func (e *Embedding) bootstrap(ctx context.Context, cfg config.Config, d *database, keys *security.Keys) error {
 	if e == nil || e.OnBootstrap == nil {
 		return nil
 	}
-	return e.OnBootstrap(ctx, Bootstrap{Config: cfg, Owner: d.admin, Runner: d.runner})
+	return e.OnBootstrap(ctx, Bootstrap{Config: cfg, Owner: d.admin, Runner: d.runner, Keys: keys})
 }
 
 // serve mounts the application routes on gw, runs OnServe and returns the server to run.

@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		return err
 	}
 	defer database.close(logger)
-	if err := emb.bootstrap(ctx, cfg, database); err != nil {
+	if err := emb.bootstrap(ctx, cfg, database, keys); err != nil {
 		return err
 	}
 
