@@ -195,9 +195,9 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 	require.ErrorContains(t, err, "not bootstrapped")
 	require.NoError(t, app.Function("db", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := goforward.PrincipalFrom(r.Context())
-		var asCaller, uid, owner string
+		var asCaller, login, uid, owner string
 		err := app.DB().InRole(r.Context(), p, func(tx pgx.Tx) error {
-			return tx.QueryRow(r.Context(), "SELECT current_user::text, coalesce(auth.uid()::text, '')").Scan(&asCaller, &uid)
+			return tx.QueryRow(r.Context(), "SELECT current_user::text, session_user::text, coalesce(auth.uid()::text, '')").Scan(&asCaller, &login, &uid)
 		})
 		if err == nil {
 			err = app.DB().Owner().QueryRow(r.Context(), "SELECT current_user::text").Scan(&owner)
@@ -206,7 +206,7 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"as_caller": asCaller, "uid": uid, "owner": owner})
+		_ = json.NewEncoder(w).Encode(map[string]string{"as_caller": asCaller, "login": login, "uid": uid, "owner": owner})
 	})))
 	require.NoError(t, app.Function("audited", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := goforward.PrincipalFrom(r.Context())
@@ -278,10 +278,12 @@ func TestFunctionsRoutesAndProviders(t *testing.T) {
 	// SQL run as the caller: row-level security's view of this user; the owner pool is not.
 	status, body, _ = call(t, "POST", r.url+"/functions/v1/db", map[string]string{"apikey": r.anonKey, "Authorization": "Bearer " + token}, "")
 	require.Equal(t, http.StatusOK, status, body)
-	require.Equal(t, map[string]any{"as_caller": "authenticated", "uid": userID, "owner": "postgres"}, body)
+	// WithPool's pool is the owner's; with database.authenticator_password set, requests
+	// log in as authenticator on a pool of their own.
+	require.Equal(t, map[string]any{"as_caller": "authenticated", "login": "authenticator", "uid": userID, "owner": "postgres"}, body)
 	status, body, _ = call(t, "POST", r.url+"/functions/v1/db", anon, "")
 	require.Equal(t, http.StatusOK, status, body)
-	require.Equal(t, map[string]any{"as_caller": "anon", "uid": "", "owner": "postgres"}, body)
+	require.Equal(t, map[string]any{"as_caller": "anon", "login": "authenticator", "uid": "", "owner": "postgres"}, body)
 
 	// The application's own audit entry, with the caller and the request recorded.
 	status, body, _ = call(t, "POST", r.url+"/functions/v1/audited", map[string]string{"apikey": r.anonKey, "Authorization": "Bearer " + token}, "")
