@@ -1,18 +1,16 @@
-// Command goforward runs the Go Forward server and its admin commands.
+// Command goforward runs the Go Forward server and its admin commands. It is the root
+// package with nothing added: a program embedding Go Forward looks the same, with its
+// registrations between New and Execute.
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/goforward/goforward/internal/cli"
+	"github.com/goforward/goforward"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	if err := goforward.New().Execute(); err != nil {
+		os.Exit(goforward.ExitCode(err))
+	}
 }

@@ -26,6 +26,8 @@ type database struct {
 	// ownerRequests is set when request is the owner pool: an external database without
 	// database.authenticator_password, which production refuses (config.ProductionProblems).
 	ownerRequests bool
+	// borrowed is set when admin is the embedding program's pool, which it closes itself.
+	borrowed bool
 }
 
 // ownerRequestsWarning is logged, and printed under the start banner, when requests run on
@@ -37,14 +39,17 @@ const ownerRequestsWarning = "database.authenticator_password is not set, so req
 
 // openDatabase starts the managed cluster (unless a URL is configured), applies the internal
 // schema and opens the two pools.
-func openDatabase(ctx context.Context, cfg config.Config, dir datadir.Dir, state datadir.State, logger *slog.Logger) (_ *database, err error) {
+func openDatabase(ctx context.Context, cfg config.Config, dir datadir.Dir, state datadir.State, logger *slog.Logger, pool *pgxpool.Pool) (_ *database, err error) {
 	d := &database{dsn: cfg.Database.URL, poolDSN: cfg.Database.URL}
 	defer func() {
 		if err != nil {
 			d.close(logger)
 		}
 	}()
-	if d.dsn == "" {
+	if pool != nil {
+		d.admin, d.borrowed = pool, true
+		d.dsn, d.poolDSN = pool.Config().ConnString(), pool.Config().ConnString()
+	} else if d.dsn == "" {
 		d.managed, err = db.NewManaged(db.ManagedConfig{
 			Dir:    dir.PostgresDir(),
 			BinDir: cfg.Database.BinDir,
@@ -70,8 +75,10 @@ func openDatabase(ctx context.Context, cfg config.Config, dir datadir.Dir, state
 	// migrations and introspection, so it is sized like the request pool.
 	adminCfg := poolCfg
 	adminCfg.AppName = "goforward-admin"
-	if d.admin, err = db.Open(ctx, d.poolDSN, adminCfg); err != nil {
-		return nil, err
+	if d.admin == nil {
+		if d.admin, err = db.Open(ctx, d.poolDSN, adminCfg); err != nil {
+			return nil, err
+		}
 	}
 	res, err := db.Migrate(ctx, d.admin, migrations.FS, logger)
 	if err != nil {
@@ -115,6 +122,9 @@ func (d *database) openRequestPool(ctx context.Context, cfg config.Config, state
 		}
 		logger.Info("could not set the authenticator password; assuming the database administrator did", "error", err.Error())
 	}
+	if d.borrowed {
+		return authenticatorPool(ctx, d.admin, password)
+	}
 	dsn, err := db.WithCredentials(d.poolDSN, "authenticator", password)
 	if err != nil {
 		return nil, err
@@ -147,7 +157,7 @@ func (d *database) close(logger *slog.Logger) {
 	if d.request != nil && d.request != d.admin {
 		d.request.Close()
 	}
-	if d.admin != nil {
+	if d.admin != nil && !d.borrowed {
 		d.admin.Close()
 	}
 	if d.managed != nil {

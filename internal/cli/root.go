@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -27,29 +26,23 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // Run executes the command line args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := NewRootCmd(stdout, stderr)
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return 0
-	}
-	fmt.Fprintln(stderr, "Error:", err)
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return 1
+	return ExitCode(Execute(ctx, NewRootCmd(stdout, stderr), args, stderr))
 }
 
 // globalFlags are the flags every command understands.
 type globalFlags struct {
 	configFile string
 	dataDir    string
+	emb        *Embedding // nil for the plain binary
 }
 
 // NewRootCmd returns the goforward command tree writing to stdout and stderr.
 func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	var g globalFlags
+	return newRootCmd(stdout, stderr, nil)
+}
+
+func newRootCmd(stdout, stderr io.Writer, e *Embedding) *cobra.Command {
+	g := globalFlags{emb: e}
 	root := &cobra.Command{
 		Use:           "goforward",
 		Short:         "Go Forward: a Supabase-compatible backend in one binary",
@@ -87,7 +80,7 @@ func loadConfig(cmd *cobra.Command, g *globalFlags, overrides map[string]any) (c
 	if cmd.Flags().Changed("data-dir") {
 		overrides["data_dir"] = g.dataDir
 	}
-	cfg, err := config.Load(config.LoadOptions{File: g.configFile, Overrides: overrides})
+	cfg, err := config.Load(config.LoadOptions{File: g.configFile, Overrides: overrides, Defaults: g.emb.defaults()})
 	if err != nil {
 		return config.Config{}, &exitError{code: 2, err: fmt.Errorf("invalid configuration:\n%w", err)}
 	}

@@ -55,7 +55,7 @@ func newServeCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			setDefaultGCPercent(os.LookupEnv)
-			return serve(cmd.Context(), cfg, stdout, newLogger(cfg.Log, stderr))
+			return serve(cmd.Context(), cfg, stdout, g.emb.logger(cfg.Log, stderr), g.emb)
 		},
 	}
 	cmd.Flags().StringVar(&host, "host", "", "interface to listen on (default 127.0.0.1)")
@@ -66,7 +66,7 @@ func newServeCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 
 // serve is the composition root: it builds every part from the configuration, runs them until
 // ctx ends, then drains HTTP before stopping PostgreSQL.
-func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slog.Logger, emb *Embedding) error {
 	if cfg.Environment == "production" {
 		if problems := cfg.ProductionProblems(); len(problems) > 0 {
 			return &exitError{code: 2, err: fmt.Errorf("refusing to start in production:\n  - %s", strings.Join(problems, "\n  - "))}
@@ -88,11 +88,14 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		return fmt.Errorf("jwt secret from the %s: %w", secretSource, err)
 	}
 
-	database, err := openDatabase(ctx, cfg, dir, state, logger)
+	database, err := openDatabase(ctx, cfg, dir, state, logger, emb.pool())
 	if err != nil {
 		return err
 	}
 	defer database.close(logger)
+	if err := emb.bootstrap(ctx, cfg, database, keys); err != nil {
+		return err
+	}
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
@@ -130,7 +133,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	deps.Tables = tables
 	sd := serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
-		limits: limits, tables: tables, apiKeys: apiKeys,
+		limits: limits, tables: tables, apiKeys: apiKeys, emb: emb,
 	}
 	sd.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(sd) })
 	monitor, err := newSecurity(cfg, dir.Root(), database.admin, limits, sd.authService, nil, logger)
@@ -152,6 +155,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		names[i] = s.Name
 	}
 	gw, err := gateway.New(gwCfg, deps, mounted...)
+	if err != nil {
+		return err
+	}
+	srv, err := emb.serve(ctx, cfg, gw)
 	if err != nil {
 		return err
 	}
@@ -188,7 +195,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	printBanner(stdout, rt, dir, banner)
 
 	group, gctx := errgroup.WithContext(ctx)
-	group.Go(func() error { return gw.Serve(gctx, ln) })
+	group.Go(func() error { return gw.ServeServer(gctx, srv, ln) })
 	group.Go(func() error { return limits.Run(gctx) })
 	group.Go(func() error { return auditSealer(cfg, dir.Root(), database.admin, logger).Run(gctx) })
 	group.Go(func() error { return tables.Run(gctx) })
@@ -214,7 +221,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		err = nil
 	}
 	logger.Info("http server stopped")
-	return err
+	return errors.Join(err, emb.terminate())
 }
 
 // localURL is how a command on this host reaches the listener: its own address, with a

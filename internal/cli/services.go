@@ -34,6 +34,7 @@ type serviceDeps struct {
 	// apiKeys is the node's API key verifier (the gateway's); realtime closes the sockets of
 	// revoked keys through it. Nil: none (control commands, tests).
 	apiKeys *apikeys.Verifier
+	emb     *Embedding // what an embedding program adds; nil for the plain binary
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)
@@ -67,6 +68,7 @@ func serviceBuilders() []serviceBuilder {
 		realtimeService(),
 		adminService(),
 		metaService(),
+		functionsService(),
 	}
 }
 

@@ -33,6 +33,10 @@ type LoadOptions struct {
 	// Overrides are flag values by key path, such as {"server.port": 9000}. They win over
 	// everything else; values may be typed or strings.
 	Overrides map[string]any
+	// Defaults changes the built-in defaults before anything else is applied: a program
+	// embedding Go Forward configures it from code this way, and the file, the environment
+	// and the flags still override what it sets, as they override the built-in defaults.
+	Defaults func(*Config)
 }
 
 // Load builds the effective configuration from, weakest first: Defaults, the YAML file,
@@ -49,7 +53,11 @@ func Load(opts LoadOptions) (Config, error) {
 		getenv = os.Getenv
 	}
 	l := newLoader()
-	if err := l.k.Load(structs.Provider(Defaults(), "koanf"), nil); err != nil {
+	defaults := Defaults()
+	if opts.Defaults != nil {
+		opts.Defaults(&defaults)
+	}
+	if err := l.k.Load(structs.Provider(defaults, "koanf"), nil); err != nil {
 		return Config{}, fmt.Errorf("load defaults: %w", err)
 	}
 	path, err := configPath(opts.File, getenv)

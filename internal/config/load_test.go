@@ -438,3 +438,30 @@ func TestYAMLRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, c, loaded)
 }
+
+// TestLoadDefaultsFromCode: what a program embedding Go Forward sets in code replaces the
+// built-in defaults, and the file, the environment and the flags still override it.
+func TestLoadDefaultsFromCode(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "goforward.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("log:\n  level: warn\n"), 0o600))
+	fromCode := func(c *Config) {
+		c.Server.Port = 9100
+		c.Log.Level = "debug"
+		c.REST.MaxRows = 50
+		c.Services = []string{"rest", "functions"}
+	}
+	env := map[string]string{"GOFORWARD_REST_MAX_ROWS": "70"}
+	c, err := Load(LoadOptions{File: path, Getenv: func(k string) string { return env[k] }, Defaults: fromCode,
+		Overrides: map[string]any{"server.port": 9200}})
+	require.NoError(t, err)
+	require.Equal(t, 9200, c.Server.Port, "a flag wins over code")
+	require.Equal(t, "warn", c.Log.Level, "the file wins over code")
+	require.Equal(t, 70, c.REST.MaxRows, "the environment wins over code")
+	require.Equal(t, []string{"rest", "functions"}, c.Services, "code wins over the built-in defaults")
+
+	_, err = Load(LoadOptions{File: path, Getenv: func(string) string { return "" },
+		Defaults: func(c *Config) { c.Server.Port = -1 }})
+	require.ErrorContains(t, err, "server.port", "code-set values are validated like any other")
+}

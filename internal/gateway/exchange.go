@@ -61,6 +61,13 @@ func (g *Gateway) resolve(r *http.Request) *exchange {
 		return &exchange{route: pattern, service: gatewayService, open: true, internal: true, maxBody: g.cfg.MaxBodyBytes}
 	}
 	svc := g.owner(p)
+	if svc == nil && g.appRoutes[pattern] {
+		// An application's catch-all must not answer for a service's unknown paths.
+		if owner := g.owner(path.Clean("/" + r.URL.Path)); owner != nil {
+			return &exchange{route: unmatchedRoute, service: owner.name, open: owner.isOpen(path.Clean("/" + r.URL.Path)), maxBody: owner.maxBody}
+		}
+		return &exchange{route: pattern, service: appService, open: true, maxBody: g.cfg.MaxBodyBytes}
+	}
 	if svc == nil {
 		// A pattern outside every prefix is a wiring mistake; keep it closed.
 		return &exchange{route: pattern, service: gatewayService, maxBody: g.cfg.MaxBodyBytes}

@@ -154,10 +154,12 @@ type Gateway struct {
 	logger   *slog.Logger
 	mux      *http.ServeMux
 	services []mountedService // longest prefix first
-	metrics  *httpMetrics
-	gzip     func(http.Handler) http.HandlerFunc // nil when compression is off
-	handler  http.Handler
-	guard    ClientGuard // nil: none
+	// appRoutes are the patterns added with Handle: open routes owned by no service.
+	appRoutes map[string]bool
+	metrics   *httpMetrics
+	gzip      func(http.Handler) http.HandlerFunc // nil when compression is off
+	handler   http.Handler
+	guard     ClientGuard // nil: none
 }
 
 type mountedService struct {

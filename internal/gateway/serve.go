@@ -17,26 +17,45 @@ import (
 // connections are closed and an error is returned. Serve also returns an error if the
 // listener fails. It closes ln in every case.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
-	// Request contexts must outlive ctx by the grace period, so they hang off a detached copy.
-	detached := context.WithoutCancel(ctx)
-	baseCtx, cancelBase := context.WithCancel(detached)
-	defer cancelBase()
-	srv := &http.Server{
+	return g.ServeServer(ctx, g.NewServer(), ln)
+}
+
+// NewServer returns the http.Server Serve would use: the gateway as its handler, the
+// configured timeouts, errors logged as warnings. A program may change it (wrap the handler,
+// set TLSConfig or ConnState) before handing it to ServeServer.
+func (g *Gateway) NewServer() *http.Server {
+	return &http.Server{
 		Handler:           g.handler,
 		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
 		ReadTimeout:       g.cfg.ReadTimeout,
 		WriteTimeout:      g.cfg.WriteTimeout,
 		IdleTimeout:       g.cfg.IdleTimeout,
-		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// ServeServer is Serve with srv (from NewServer, possibly changed) instead of a new server.
+// It sets srv.BaseContext, which the graceful shutdown relies on; with srv.TLSConfig set it
+// serves TLS on ln.
+func (g *Gateway) ServeServer(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	// Request contexts must outlive ctx by the grace period, so they hang off a detached copy.
+	detached := context.WithoutCancel(ctx)
+	baseCtx, cancelBase := context.WithCancel(detached)
+	defer cancelBase()
+	srv.BaseContext = func(net.Listener) context.Context { return baseCtx }
 	addr := ln.Addr().String()
 
 	// Logged before serving starts, so no request is answered before the line is written:
 	// whoever sees a response can rely on it being in the log.
 	g.logger.InfoContext(ctx, "gateway listening", "addr", addr)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			served <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 
 	select {
 	case err := <-served:

@@ -101,10 +101,16 @@ func freePort(t *testing.T) int {
 // startServer runs `goforward serve` on dataDir and a free port with extra environment.
 func startServer(t *testing.T, dataDir string, env []string, args ...string) *server {
 	t.Helper()
+	return startProgram(t, binary, dataDir, env, args...)
+}
+
+// startProgram runs the serve command of program (goforward, or a program embedding it).
+func startProgram(t *testing.T, program, dataDir string, env []string, args ...string) *server {
+	t.Helper()
 	port := freePort(t)
 	s := &server{t: t, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{}), port: port, dataDir: dataDir}
 	full := append([]string{"serve", "--data-dir", dataDir, "--port", strconv.Itoa(port)}, args...)
-	s.cmd = exec.Command(binary, full...)
+	s.cmd = exec.Command(program, full...)
 	s.cmd.Env = cleanEnv(env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	require.NoError(t, s.cmd.Start())

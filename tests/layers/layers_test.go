@@ -1,6 +1,7 @@
 // Package layers holds the test that keeps the import direction docs/architecture.md
 // describes: base packages know nothing of the features, features know nothing of each
-// other, the gateway or the cli, and nothing under internal/ uses the benchmarks.
+// other, the gateway or the cli, and nothing under internal/ uses the benchmarks or the root
+// package (the public API, which sits on top of the cli).
 package layers
 
 import (
@@ -136,6 +137,10 @@ func TestImportLayersCatchViolations(t *testing.T) {
 			[]string{"internal/gateway imports internal/auth (test)"}},
 		{"internal imports bench", pkg{ImportPath: in("internal/cli"), TestImports: []string{in("bench/restbench")}},
 			[]string{"internal/cli imports bench/restbench (test)"}},
+		{"the cli imports the root package", pkg{ImportPath: in("internal/cli"), Imports: []string{module}},
+			[]string{"internal/cli imports the root package"}},
+		{"a base package's test imports the root package", pkg{ImportPath: in("internal/db"), XTestImports: []string{module}},
+			[]string{"internal/db imports the root package (test)"}},
 		{"a package nobody placed", pkg{ImportPath: in("internal/newthing")},
 			[]string{"internal/newthing is in no layer: add it to layerOf"}},
 		{"a feature's test behind the gateway", pkg{ImportPath: in("internal/auth"),
@@ -169,7 +174,10 @@ func violations(pkgs []pkg) []string {
 		check := func(imports []string, test bool) {
 			for _, imp := range imports {
 				to, ok := strings.CutPrefix(imp, module+"/")
-				if !ok || !forbidden(from, fromLayer, to, test) {
+				if imp == module {
+					// The root package (the public API) is built on internal/, never under it.
+					to, ok = "the root package", true
+				} else if !ok || !forbidden(from, fromLayer, to, test) {
 					continue
 				}
 				v := from + " imports " + to

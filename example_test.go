@@ -1,0 +1,181 @@
+package goforward_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log"
+	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/goforward/goforward"
+)
+
+// A program embedding Go Forward: a function endpoint, then the binary's command line.
+func Example() {
+	app := goforward.New()
+	if err := app.Function("hello", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := goforward.PrincipalFrom(r.Context())
+		_ = json.NewEncoder(w).Encode(map[string]string{"hello": p.UserID, "role": p.Role})
+	})); err != nil {
+		log.Fatal(err)
+	}
+	// In main: `go run . serve` serves it at /functions/v1/hello.
+	app.RootCmd().SetArgs([]string{"config", "env"})
+	var out bytes.Buffer
+	app.RootCmd().SetOut(&out)
+	if err := app.Start(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.Contains(out.String(), "GOFORWARD_SERVICES"))
+	// Output: true
+}
+
+// Defaults from code; goforward.yaml, GOFORWARD_* variables and flags still override them.
+func ExampleWithConfig() {
+	app := goforward.New(goforward.WithConfig(func(c *goforward.Config) {
+		c.REST.MaxRows = 500
+		c.Services = []string{"auth", "rest", "functions"}
+	}))
+	var out bytes.Buffer
+	app.RootCmd().SetArgs([]string{"config"})
+	app.RootCmd().SetOut(&out)
+	if err := app.Start(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "max_rows") {
+			fmt.Println(strings.TrimSpace(line))
+		}
+	}
+	// Output: max_rows: 500
+}
+
+// A program adds its own commands next to serve, status, admin, migrate, ...
+func ExampleApp_RootCmd() {
+	app := goforward.New()
+	app.RootCmd().AddCommand(&cobra.Command{
+		Use:   "seed",
+		Short: "Load the demo data",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(cmd.OutOrStdout(), "seeding")
+			return nil
+		},
+	})
+	app.RootCmd().SetArgs([]string{"seed"})
+	if err := app.Start(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	// Output: seeding
+}
+
+// Functions live at /functions/v1/{name}, where supabase.functions.invoke(name) calls them.
+func ExampleApp_Function() {
+	app := goforward.New()
+	err := app.Function("send-invoice", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := goforward.PrincipalFrom(r.Context())
+		if !ok || p.Role != goforward.RoleAuthenticated {
+			http.Error(w, `{"error":"sign in first"}`, http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, `{"user":%q}`, p.UserID)
+	}))
+	fmt.Println(err)
+	fmt.Println(app.Function("send invoice", http.NotFoundHandler()))
+	// Output:
+	// <nil>
+	// goforward: function name "send invoice" must be a letter followed by letters, digits, '-' and '_' (at most 128)
+}
+
+// Routes outside Go Forward's own paths; those are refused.
+func ExampleApp_Handle() {
+	app := goforward.New()
+	fmt.Println(app.Handle("GET /hello/{name}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s", r.PathValue("name"))
+	})))
+	fmt.Println(app.Handle("POST /rest/v1/mine", http.NotFoundHandler()))
+	// Output:
+	// <nil>
+	// goforward: route "POST /rest/v1/mine": /rest/v1 is reserved for Go Forward's own services
+}
+
+// pinDirectory signs employees in with a badge number and a PIN.
+type pinDirectory map[string]string
+
+func (d pinDirectory) Authenticate(_ context.Context, credentials map[string]any) (goforward.ExternalIdentity, error) {
+	badge, _ := credentials["badge"].(string)
+	pin, _ := credentials["pin"].(string)
+	want, ok := d[badge]
+	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(pin)) != 1 {
+		return goforward.ExternalIdentity{}, goforward.ErrInvalidCredentials
+	}
+	return goforward.ExternalIdentity{ID: "badge-" + badge}, nil
+}
+
+// POST /auth/v1/token?grant_type=custom&provider=badges with {"badge":…,"pin":…} signs in.
+func ExampleApp_AuthProvider() {
+	app := goforward.New()
+	fmt.Println(app.AuthProvider("badges", pinDirectory{"1001": "4321"}))
+	fmt.Println(app.AuthProvider("email", pinDirectory{}))
+	// Output:
+	// <nil>
+	// goforward: auth provider name "email" is reserved
+}
+
+// OnServe changes the server before it listens: a route, and a header on every response.
+func ExampleApp_OnServe() {
+	app := goforward.New()
+	app.OnServe().BindFunc(func(e *goforward.ServeEvent) error {
+		if err := e.Router.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprint(w, "1.0.0")
+		}); err != nil {
+			return err
+		}
+		gateway := e.Server.Handler
+		e.Server.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-App", "demo")
+			gateway.ServeHTTP(w, r)
+		})
+		return e.Next()
+	})
+}
+
+// OnBootstrap runs once the configuration is loaded and the database is ready.
+func ExampleApp_OnBootstrap() {
+	app := goforward.New()
+	app.OnBootstrap().BindFunc(func(e *goforward.BootstrapEvent) error {
+		log.Printf("starting in %s", e.Config.Environment)
+		return e.Next()
+	})
+}
+
+// OnTerminate runs after the HTTP server has drained, before the database closes.
+func ExampleApp_OnTerminate() {
+	app := goforward.New()
+	app.OnTerminate().BindFunc(func(e *goforward.TerminateEvent) error {
+		log.Print("bye")
+		return e.Next()
+	})
+}
+
+// A function reads the caller's rows under row-level security, as /rest/v1 would.
+func ExampleApp_DB() {
+	app := goforward.New()
+	_ = app.Function("my-notes", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, _ := goforward.PrincipalFrom(r.Context())
+		var count int
+		err := app.DB().InRole(r.Context(), caller, func(tx pgx.Tx) error {
+			return tx.QueryRow(r.Context(), "SELECT count(*) FROM notes").Scan(&count)
+		})
+		if err != nil {
+			http.Error(w, `{"error":"database"}`, http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, `{"notes":%d}`, count)
+	}))
+}
