@@ -55,6 +55,7 @@ func serviceBuilders() []serviceBuilder {
 		realtimeService(),
 		adminService(),
 		metaService(),
+		dashboardService(),
 	}
 }
 
