@@ -36,6 +36,7 @@ func (s *Service) routes() []route {
 	rts = append(rts, s.adminRoutes()...)
 	rts = append(rts, s.userRoutes()...)
 	rts = append(rts, s.migrationRoutes()...)
+	rts = append(rts, s.dashboardRoutes()...)
 	return rts
 }
 
