@@ -117,3 +117,20 @@ export function totp(base32Secret, at = Date.now()) {
   const offset = mac[mac.length - 1] & 0x0f;
   return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, '0');
 }
+
+/** Runs SQL through POST /pg/query as the first admin (arranging what a test needs). */
+export async function sql(query, confirm = []) {
+  const token = await adminToken();
+  const res = await api('POST', '/pg/query', { query, confirm }, { Authorization: `Bearer ${token}` });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body;
+}
+
+/** Makes an admin of the level through the API and answers its credentials. */
+export async function makeAdmin(level, extra = {}) {
+  const token = await adminToken();
+  const who = { email: `${unique(level.replace('_', '-'))}@example.com`, password: 'a-long-admin-password-9' };
+  const res = await api('POST', '/admin/v1/admins', { ...who, level, ...extra }, { Authorization: `Bearer ${token}` });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return who;
+}

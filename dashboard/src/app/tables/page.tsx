@@ -15,6 +15,7 @@ const OPERATORS = [
   ["gte", "at least"], ["lte", "at most"], ["ilike", "matches (ilike, % wildcard)"], ["is", "is (null, true, false)"],
 ] as const;
 const PAGE_SIZES = [100, 1000, 10000];
+const CHUNK = 1000;
 
 function readLocation() {
   const q = new URLSearchParams(window.location.search);
@@ -199,17 +200,33 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
     if (!t) return;
     setLoading(true);
     try {
-      let q = restClient(t.schema).from(t.name).select("*", { count: "exact" });
-      if (applied.column && applied.value !== "") {
-        const v = applied.op === "is" ? (applied.value === "null" ? null : applied.value === "true") : applied.value;
-        q = q.filter(applied.column, applied.op, v);
+      // The server answers at most rest.max_rows (1,000 by default) rows a request, so a larger
+      // page is read in ranges of that size, one after the other.
+      const from = page * pageSize;
+      const all: Row[] = [];
+      let total: number | null = null;
+      for (;;) {
+        let q = restClient(t.schema).from(t.name).select("*", { count: all.length === 0 ? "exact" : undefined });
+        if (applied.column && applied.value !== "") {
+          const v = applied.op === "is" ? (applied.value === "null" ? null : applied.value === "true") : applied.value;
+          q = q.filter(applied.column, applied.op, v);
+        }
+        if (sort) q = q.order(sort.column, { ascending: sort.ascending });
+        else if (pk.length) for (const k of pk) q = q.order(k, { ascending: true });
+        const start = from + all.length;
+        const want = Math.min(CHUNK, pageSize - all.length);
+        const { data, error, count: c, status } = await q.range(start, start + want - 1);
+        if (error) throw restError(error, status);
+        if (all.length === 0) {
+          total = c;
+          setCount(c);
+        }
+        all.push(...(data ?? []));
+        if (!data || data.length === 0 || all.length >= pageSize || (total !== null && from + all.length >= total)) break;
+        setRows(all.slice());
       }
-      if (sort) q = q.order(sort.column, { ascending: sort.ascending });
-      else if (pk.length) for (const k of pk) q = q.order(k, { ascending: true });
-      const { data, error, count: c, status } = await q.range(page * pageSize, page * pageSize + pageSize - 1);
-      if (error) throw restError(error, status);
-      setRows(data ?? []);
-      setCount(c);
+      setRows(all);
+      setCount(total);
       act.setError("");
     } catch (e) {
       act.setError((e as Error).message);
@@ -313,7 +330,7 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
         </form>
       )}
       <p className="muted" role="status" data-testid="row-count">
-        {loading ? "Loading…" : `${count ?? rows.length} row${count === 1 ? "" : "s"}${applied.column ? " match the filter" : ""}`}
+        {loading ? `Loading… ${rows.length} of ${count ?? "?"} rows` : `${count ?? rows.length} row${count === 1 ? "" : "s"}${applied.column ? " match the filter" : ""}`}
         {writable && pk.length > 0 ? " · double-click a cell to edit it, Enter saves" : ""}
       </p>
       <DataGrid
