@@ -21,6 +21,7 @@ export const NAV: NavItem[] = [
   { href: "/users", label: "Users", need: "can_manage_users" },
   { href: "/admins", label: "Admins", need: "can_create_admins" },
   { href: "/migrations", label: "Migrations", need: "can_manage_database" },
+  { href: "/audit", label: "Audit log", need: "can_view_basic_logs" },
   { href: "/settings", label: "Settings", need: "can_manage_system" },
 ];
 
