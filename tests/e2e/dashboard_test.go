@@ -39,6 +39,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	dataDir := tempDataDir(t)
 	// The tests sign in many times from 127.0.0.1; the limits are auth's and tested there.
 	srv := startServer(t, dataDir, []string{
+		// The migrations page writes files: into a directory of this test, not the package's.
+		"GOFORWARD_MIGRATIONS_DIR=" + t.TempDir(),
 		"GOFORWARD_AUTH_RATE_LIMIT_TOKEN=0",
 		"GOFORWARD_AUTH_RATE_LIMIT_VERIFY=0",
 		"GOFORWARD_AUTH_RATE_LIMIT_MFA=0",

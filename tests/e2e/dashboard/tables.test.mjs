@@ -60,6 +60,18 @@ test('create a table, insert a row, edit a cell and delete the row', async () =>
   await page.getByLabel('New value of name').press('Escape');
   await screenshotBothThemes(page, 'table-editor');
 
+  // Alter: a column added, row-level security turned off (it was created on).
+  await page.getByRole('button', { name: 'Add column' }).click();
+  await page.getByLabel('Column name', { exact: true }).fill('born');
+  await page.getByLabel('Column type', { exact: true }).fill('int4');
+  await page.getByRole('button', { name: 'Save column' }).click();
+  await page.getByRole('status').filter({ hasText: 'Column born added.' }).waitFor();
+  await page.getByRole('columnheader', { name: /^born/ }).waitFor();
+  assert.deepEqual(await sql(`select relrowsecurity as rls from pg_class where oid = 'public.${name}'::regclass`), [{ rls: true }]);
+  await page.getByRole('button', { name: 'Turn row-level security off' }).click();
+  await page.getByRole('button', { name: 'Turn row-level security on' }).waitFor();
+  assert.deepEqual(await sql(`select relrowsecurity as rls from pg_class where oid = 'public.${name}'::regclass`), [{ rls: false }]);
+
   // Delete asks first; cancelling keeps the row.
   await page.getByRole('button', { name: 'Delete row 1' }).click();
   await page.getByRole('dialog', { name: 'Delete this row?' }).waitFor();

@@ -154,6 +154,37 @@ function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: 
   );
 }
 
+function AddColumn({ tableId, onAdded, run }: { tableId: number; onAdded: (name: string) => string; run: (fn: () => Promise<string | void>) => Promise<boolean> }) {
+  const [open, setOpen] = useState(false);
+  const [c, setC] = useState({ name: "", type: "text", nullable: true, unique: false, default_value: "", comment: "" });
+  if (!open) return <button type="button" onClick={() => setOpen(true)}>Add column</button>;
+  return (
+    <form className="card" aria-label="Add column" onSubmit={async (e) => {
+      e.preventDefault();
+      const ok = await run(async () => {
+        await api("POST", "/pg/columns", {
+          table_id: tableId, name: c.name, type: c.type, is_nullable: c.nullable, is_unique: c.unique, comment: c.comment || undefined,
+          default_value: c.default_value || undefined, default_value_format: c.default_value ? "expression" : undefined,
+        });
+        return onAdded(c.name);
+      });
+      if (ok) setOpen(false);
+    }}>
+      <label>Column name<input required value={c.name} onChange={(e) => setC({ ...c, name: e.target.value })} /></label>
+      <label>Column type<input list="types" required value={c.type} onChange={(e) => setC({ ...c, type: e.target.value })} /></label>
+      <datalist id="types">{COMMON_TYPES.map((x) => <option key={x} value={x} />)}</datalist>
+      <label>Default (SQL expression)<input value={c.default_value} onChange={(e) => setC({ ...c, default_value: e.target.value })} /></label>
+      <label>Column comment<input value={c.comment} onChange={(e) => setC({ ...c, comment: e.target.value })} /></label>
+      <label className="inline"><input type="checkbox" checked={c.nullable} onChange={(e) => setC({ ...c, nullable: e.target.checked })} /> Nullable</label>
+      <label className="inline"><input type="checkbox" checked={c.unique} onChange={(e) => setC({ ...c, unique: e.target.checked })} /> Unique</label>
+      <div className="actions">
+        <button type="submit" className="primary">Save column</button>
+        <button type="button" onClick={() => setOpen(false)}>Cancel</button>
+      </div>
+    </form>
+  );
+}
+
 function parseValue(c: PgColumn, text: string): unknown {
   if (text === "NULL" || (text === "" && c.is_nullable && c.format !== "text" && c.format !== "varchar")) return null;
   if (/^(int|float|numeric)/.test(c.format) && c.format !== "numeric") {
@@ -293,6 +324,16 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
         {pk.length ? ` · primary key ${pk.join(", ")}` : " · no primary key: rows cannot be edited or deleted here"}
       </p>
       <Feedback error={act.error} message={act.message} />
+      {can(me, "can_manage_database") && (
+        <div className="toolbar">
+          <button type="button" onClick={() => act.run(async () => {
+            await api("PATCH", `/pg/tables/${t.id}`, { rls_enabled: !t.rls_enabled });
+            meta.reload();
+            return `Row-level security ${t.rls_enabled ? "off" : "on"} for ${t.name}.`;
+          })}>{t.rls_enabled ? "Turn row-level security off" : "Turn row-level security on"}</button>
+          <AddColumn tableId={t.id} onAdded={(n) => { meta.reload(); return `Column ${n} added.`; }} run={act.run} />
+        </div>
+      )}
       <form className="toolbar" role="search" aria-label="Filter rows" onSubmit={(e) => { e.preventDefault(); setPage(0); setApplied(filter); }}>
         <label>Column
           <select value={filter.column} onChange={(e) => setFilter({ ...filter, column: e.target.value })}>

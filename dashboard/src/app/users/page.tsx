@@ -105,6 +105,8 @@ function Users() {
                     <button type="button" onClick={() => action(u, "banned", () => api("POST", `/admin/v1/users/${u.id}/ban`, { duration: "forever" }))}>Ban</button>
                   )}
                   <button type="button" onClick={() => action(u, "signed out everywhere", () => api("POST", `/admin/v1/users/${u.id}/logout`))}>Sign out everywhere</button>
+                  <button type="button" onClick={() => action(u, "sign-in lockout cleared", () => api("POST", `/admin/v1/users/${u.id}/unlock`))}>Unlock</button>
+                  <button type="button" onClick={() => action(u, "second factors removed", () => api("POST", `/admin/v1/users/${u.id}/reset_mfa`))}>Reset MFA</button>
                   <button type="button" className="danger" onClick={() => setDeleting(u)}>Delete</button>
                 </td>
               </tr>
