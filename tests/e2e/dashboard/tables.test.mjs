@@ -137,3 +137,36 @@ test('ten thousand rows: virtualised, filtered and sorted', async () => {
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+test('create a table with a foreign key, then a many-to-many relationship with its junction table', async () => {
+  const authors = unique('m_authors').replace('-', '_');
+  const books = unique('m_books').replace('-', '_');
+  const tags = unique('m_tags').replace('-', '_');
+  await sql(`create table public.${authors} (id int8 primary key, name text); insert into public.${authors} values (7, 'Ursula');
+    create table public.${tags} (slug text primary key);`);
+  const page = await newPage(browser);
+  await signIn(page);
+  await page.goto(`${url}/tables?schema=public`);
+  await page.getByRole('heading', { name: 'New table in public' }).waitFor();
+  await page.getByLabel('Name', { exact: true }).fill(books);
+  await page.getByRole('button', { name: 'Add column' }).click();
+  await page.getByLabel('Column 2 name').fill('author_id');
+  await page.getByLabel('Column 2 type').fill('int8');
+  await page.getByLabel('Column 2 references').fill(`public.${authors}.id`);
+  await page.getByRole('button', { name: 'Create table' }).click();
+  await page.getByRole('heading', { name: `public.${books}` }).waitFor();
+  assert.deepEqual(await sql(`select confrelid::regclass::text as target from pg_constraint where conrelid = 'public.${books}'::regclass and contype = 'f'`),
+    [{ target: authors }]);
+
+  await page.getByRole('button', { name: 'Link many-to-many…' }).click();
+  await page.getByLabel('Other table').selectOption(`public.${tags}`);
+  await page.getByRole('button', { name: 'Create junction table' }).click();
+  await page.getByRole('status').filter({ hasText: `Junction table public.${books}_${tags} created` }).waitFor();
+  const fks = await sql(`select confrelid::regclass::text as target from pg_constraint where conrelid = 'public.${books}_${tags}'::regclass and contype = 'f' order by 1`);
+  assert.deepEqual(fks.map((r) => r.target).sort(), [books, tags].sort());
+  const pk = await sql(`select array_length(conkey, 1) as n from pg_constraint where conrelid = 'public.${books}_${tags}'::regclass and contype = 'p'`);
+  assert.deepEqual(pk, [{ n: 2 }]);
+  await screenshotBothThemes(page, 'table-relationships');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});

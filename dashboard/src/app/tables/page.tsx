@@ -90,6 +90,22 @@ interface ColumnDraft {
   unique: boolean;
   identity: boolean;
   default_value: string;
+  references: string;
+}
+
+/** A quoted SQL identifier (what pgx's Identifier.Sanitize does). */
+export function ident(name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"';
+}
+
+/** "schema.table.column" (or "table.column" in public) as quoted identifiers. */
+function target(ref: string): { table: string; column: string } {
+  const parts = ref.split(".").map((p) => p.trim());
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) {
+    throw new Error(`"${ref}" is not a column to reference: write schema.table.column, e.g. public.authors.id.`);
+  }
+  const [schema, table, column] = parts.length === 3 ? parts : ["public", ...parts];
+  return { table: `${ident(schema!)}.${ident(table!)}`, column: ident(column!) };
 }
 
 function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: string) => void }) {
@@ -97,7 +113,7 @@ function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: 
   const [comment, setComment] = useState("");
   const [rls, setRls] = useState(true);
   const [cols, setCols] = useState<ColumnDraft[]>([
-    { name: "id", type: "int8", nullable: false, primary: true, unique: false, identity: true, default_value: "" },
+    { name: "id", type: "int8", nullable: false, primary: true, unique: false, identity: true, default_value: "", references: "" },
   ]);
   const act = useAction();
   const set = (i: number, patch: Partial<ColumnDraft>) => setCols(cols.map((c, j) => (j === i ? { ...c, ...patch } : c)));
@@ -111,6 +127,14 @@ function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: 
           table_id: t.id, name: c.name, type: c.type, is_nullable: c.nullable, is_primary_key: c.primary, is_unique: c.unique,
           is_identity: c.identity, identity_generation: c.identity ? "BY DEFAULT" : undefined,
           default_value: c.default_value || undefined, default_value_format: c.default_value ? "expression" : undefined,
+        });
+      }
+      // postgres-meta's column API has no foreign keys: they are added with SQL through the
+      // guarded runner (system admins, who alone may create tables, hold can_access_sql).
+      for (const c of cols.filter((c) => c.references.trim())) {
+        const to = target(c.references);
+        await api("POST", "/pg/query", {
+          query: `alter table ${ident(schema)}.${ident(name)} add foreign key (${ident(c.name)}) references ${to.table} (${to.column})`,
         });
       }
       if (rls) await api("PATCH", `/pg/tables/${t.id}`, { rls_enabled: true });
@@ -129,7 +153,7 @@ function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: 
       <div className="scroll-x">
         <table className="list coltable">
           <caption className="muted">Columns</caption>
-          <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Default (SQL)</th><th scope="col">Nullable</th><th scope="col">Primary key</th><th scope="col">Unique</th><th scope="col">Identity</th><th scope="col"><span className="muted">Remove</span></th></tr></thead>
+          <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Default (SQL)</th><th scope="col">Nullable</th><th scope="col">Primary key</th><th scope="col">Unique</th><th scope="col">Identity</th><th scope="col">References (schema.table.column)</th><th scope="col"><span className="muted">Remove</span></th></tr></thead>
           <tbody>
             {cols.map((c, i) => (
               <tr key={i}>
@@ -140,6 +164,7 @@ function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: 
                 <td><input type="checkbox" aria-label={`Column ${i + 1} primary key`} checked={c.primary} onChange={(e) => set(i, { primary: e.target.checked })} /></td>
                 <td><input type="checkbox" aria-label={`Column ${i + 1} unique`} checked={c.unique} onChange={(e) => set(i, { unique: e.target.checked })} /></td>
                 <td><input type="checkbox" aria-label={`Column ${i + 1} identity`} checked={c.identity} onChange={(e) => set(i, { identity: e.target.checked })} /></td>
+                <td><input aria-label={`Column ${i + 1} references`} placeholder="public.authors.id" value={c.references} onChange={(e) => set(i, { references: e.target.value })} /></td>
                 <td><button type="button" className="small" aria-label={`Remove column ${i + 1}`} onClick={() => setCols(cols.filter((_, j) => j !== i))}>×</button></td>
               </tr>
             ))}
@@ -147,7 +172,7 @@ function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: 
         </table>
       </div>
       <div className="actions">
-        <button type="button" onClick={() => setCols([...cols, { name: "", type: "text", nullable: true, primary: false, unique: false, identity: false, default_value: "" }])}>Add column</button>
+        <button type="button" onClick={() => setCols([...cols, { name: "", type: "text", nullable: true, primary: false, unique: false, identity: false, default_value: "", references: "" }])}>Add column</button>
         <button type="submit" className="primary" disabled={act.busy}>Create table</button>
       </div>
     </form>
@@ -179,6 +204,56 @@ function AddColumn({ tableId, onAdded, run }: { tableId: number; onAdded: (name:
       <label className="inline"><input type="checkbox" checked={c.unique} onChange={(e) => setC({ ...c, unique: e.target.checked })} /> Unique</label>
       <div className="actions">
         <button type="submit" className="primary">Save column</button>
+        <button type="button" onClick={() => setOpen(false)}>Cancel</button>
+      </div>
+    </form>
+  );
+}
+
+// ManyToMany links this table to another through a new junction table: one foreign key to
+// each side's primary key, both together the junction's primary key.
+function ManyToMany({ table, pk, run }: { table: PgTable; pk: string; run: (fn: () => Promise<string | void>) => Promise<boolean> }) {
+  const [open, setOpen] = useState(false);
+  const [other, setOther] = useState("");
+  const [junction, setJunction] = useState("");
+  const tables = useLoad(() => (open ? api<PgTable[]>("GET", "/pg/tables?include_columns=false") : Promise.resolve([])), [open]);
+  if (!open) return <button type="button" onClick={() => setOpen(true)}>Link many-to-many…</button>;
+  const candidates = (tables.data ?? []).filter((x) => !PLATFORM_SCHEMAS.has(x.schema) && x.id !== table.id && x.primary_keys.length === 1);
+  return (
+    <form className="card" aria-label="Many-to-many relationship" onSubmit={async (e) => {
+      e.preventDefault();
+      const o = candidates.find((x) => `${x.schema}.${x.name}` === other);
+      if (!o) return;
+      const name = junction || `${table.name}_${o.name}`;
+      const a = `${table.name}_${pk}`;
+      const b = `${o.name}_${o.primary_keys[0]!.name}`;
+      const ok = await run(async () => {
+        // The key columns take the referenced columns' types (values as parameters).
+        const typeOf = async (rel: PgTable, column: string) =>
+          (await api<{ t: string }[]>("POST", "/pg/query", {
+            query: "select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = $1::regclass and attname = $2",
+            parameters: [`${ident(rel.schema)}.${ident(rel.name)}`, column],
+          }))[0]!.t;
+        const types = [await typeOf(table, pk), await typeOf(o, o.primary_keys[0]!.name)];
+        await api("POST", "/pg/query", {
+          query: `create table ${ident(table.schema)}.${ident(name)} (` +
+            `${ident(a)} ${types[0]} not null references ${ident(table.schema)}.${ident(table.name)} (${ident(pk)}) on delete cascade, ` +
+            `${ident(b)} ${types[1]} not null references ${ident(o.schema)}.${ident(o.name)} (${ident(o.primary_keys[0]!.name)}) on delete cascade, ` +
+            `primary key (${ident(a)}, ${ident(b)}))`,
+        });
+        return `Junction table ${table.schema}.${name} created: ${table.name} ↔ ${o.name}.`;
+      });
+      if (ok) setOpen(false);
+    }}>
+      <label>Other table
+        <select required value={other} onChange={(e) => setOther(e.target.value)}>
+          <option value="">(choose)</option>
+          {candidates.map((x) => <option key={x.id} value={`${x.schema}.${x.name}`}>{x.schema}.{x.name}</option>)}
+        </select>
+      </label>
+      <label>Junction table name (default: {table.name}_other)<input value={junction} onChange={(e) => setJunction(e.target.value)} /></label>
+      <div className="actions">
+        <button type="submit" className="primary">Create junction table</button>
         <button type="button" onClick={() => setOpen(false)}>Cancel</button>
       </div>
     </form>
@@ -332,6 +407,7 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
             return `Row-level security ${t.rls_enabled ? "off" : "on"} for ${t.name}.`;
           })}>{t.rls_enabled ? "Turn row-level security off" : "Turn row-level security on"}</button>
           <AddColumn tableId={t.id} onAdded={(n) => { meta.reload(); return `Column ${n} added.`; }} run={act.run} />
+          {pk.length === 1 && <ManyToMany table={t} pk={pk[0]!} run={act.run} />}
         </div>
       )}
       <form className="toolbar" role="search" aria-label="Filter rows" onSubmit={(e) => { e.preventDefault(); setPage(0); setApplied(filter); }}>
