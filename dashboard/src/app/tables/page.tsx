@@ -93,19 +93,14 @@ interface ColumnDraft {
   references: string;
 }
 
-/** A quoted SQL identifier (what pgx's Identifier.Sanitize does). */
-export function ident(name: string): string {
-  return '"' + name.replace(/"/g, '""') + '"';
-}
-
-/** "schema.table.column" (or "table.column" in public) as quoted identifiers. */
+/** "schema.table.column" (or "table.column" in public). */
 function target(ref: string): { table: string; column: string } {
   const parts = ref.split(".").map((p) => p.trim());
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) {
     throw new Error(`"${ref}" is not a column to reference: write schema.table.column, e.g. public.authors.id.`);
   }
   const [schema, table, column] = parts.length === 3 ? parts : ["public", ...parts];
-  return { table: `${ident(schema!)}.${ident(table!)}`, column: ident(column!) };
+  return { table: `${schema}.${table}`, column: column! };
 }
 
 function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: string) => void }) {
@@ -129,12 +124,13 @@ function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: 
           default_value: c.default_value || undefined, default_value_format: c.default_value ? "expression" : undefined,
         });
       }
-      // postgres-meta's column API has no foreign keys: they are added with SQL through the
-      // guarded runner (system admins, who alone may create tables, hold can_access_sql).
+      // Foreign keys through Go Forward's POST /pg/relationships (postgres-meta's column API
+      // has none): one-to-many, or one-to-one when the column is unique.
       for (const c of cols.filter((c) => c.references.trim())) {
         const to = target(c.references);
-        await api("POST", "/pg/query", {
-          query: `alter table ${ident(schema)}.${ident(name)} add foreign key (${ident(c.name)}) references ${to.table} (${to.column})`,
+        await api("POST", "/pg/relationships", {
+          relationship_type: c.unique ? "one_to_one" : "one_to_many",
+          source_table: `${schema}.${name}`, source_column: c.name, target_table: to.table, target_column: to.column,
         });
       }
       if (rls) await api("PATCH", `/pg/tables/${t.id}`, { rls_enabled: true });
@@ -153,7 +149,7 @@ function CreateTable({ schema, onCreated }: { schema: string; onCreated: (name: 
       <div className="scroll-x">
         <table className="list coltable">
           <caption className="muted">Columns</caption>
-          <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Default (SQL)</th><th scope="col">Nullable</th><th scope="col">Primary key</th><th scope="col">Unique</th><th scope="col">Identity</th><th scope="col">References (schema.table.column)</th><th scope="col"><span className="muted">Remove</span></th></tr></thead>
+          <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Default (SQL)</th><th scope="col">Nullable</th><th scope="col">Primary key</th><th scope="col">Unique</th><th scope="col">Identity</th><th scope="col">References (schema.table.column; unique makes it one-to-one)</th><th scope="col"><span className="muted">Remove</span></th></tr></thead>
           <tbody>
             {cols.map((c, i) => (
               <tr key={i}>
@@ -210,9 +206,9 @@ function AddColumn({ tableId, onAdded, run }: { tableId: number; onAdded: (name:
   );
 }
 
-// ManyToMany links this table to another through a new junction table: one foreign key to
-// each side's primary key, both together the junction's primary key.
-function ManyToMany({ table, pk, run }: { table: PgTable; pk: string; run: (fn: () => Promise<string | void>) => Promise<boolean> }) {
+// ManyToMany links this table to another through a new junction table (POST /pg/relationships
+// makes it: a foreign key to each side's primary key, both together its primary key).
+function ManyToMany({ table, run }: { table: PgTable; run: (fn: () => Promise<string | void>) => Promise<boolean> }) {
   const [open, setOpen] = useState(false);
   const [other, setOther] = useState("");
   const [junction, setJunction] = useState("");
@@ -225,21 +221,10 @@ function ManyToMany({ table, pk, run }: { table: PgTable; pk: string; run: (fn: 
       const o = candidates.find((x) => `${x.schema}.${x.name}` === other);
       if (!o) return;
       const name = junction || `${table.name}_${o.name}`;
-      const a = `${table.name}_${pk}`;
-      const b = `${o.name}_${o.primary_keys[0]!.name}`;
       const ok = await run(async () => {
-        // The key columns take the referenced columns' types (values as parameters).
-        const typeOf = async (rel: PgTable, column: string) =>
-          (await api<{ t: string }[]>("POST", "/pg/query", {
-            query: "select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = $1::regclass and attname = $2",
-            parameters: [`${ident(rel.schema)}.${ident(rel.name)}`, column],
-          }))[0]!.t;
-        const types = [await typeOf(table, pk), await typeOf(o, o.primary_keys[0]!.name)];
-        await api("POST", "/pg/query", {
-          query: `create table ${ident(table.schema)}.${ident(name)} (` +
-            `${ident(a)} ${types[0]} not null references ${ident(table.schema)}.${ident(table.name)} (${ident(pk)}) on delete cascade, ` +
-            `${ident(b)} ${types[1]} not null references ${ident(o.schema)}.${ident(o.name)} (${ident(o.primary_keys[0]!.name)}) on delete cascade, ` +
-            `primary key (${ident(a)}, ${ident(b)}))`,
+        await api("POST", "/pg/relationships", {
+          relationship_type: "many_to_many", source_table: `${table.schema}.${table.name}`, target_table: `${o.schema}.${o.name}`,
+          junction_table: name,
         });
         return `Junction table ${table.schema}.${name} created: ${table.name} ↔ ${o.name}.`;
       });
@@ -407,7 +392,7 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
             return `Row-level security ${t.rls_enabled ? "off" : "on"} for ${t.name}.`;
           })}>{t.rls_enabled ? "Turn row-level security off" : "Turn row-level security on"}</button>
           <AddColumn tableId={t.id} onAdded={(n) => { meta.reload(); return `Column ${n} added.`; }} run={act.run} />
-          {pk.length === 1 && <ManyToMany table={t} pk={pk[0]!} run={act.run} />}
+          {pk.length === 1 && <ManyToMany table={t} run={act.run} />}
         </div>
       )}
       <form className="toolbar" role="search" aria-label="Filter rows" onSubmit={(e) => { e.preventDefault(); setPage(0); setApplied(filter); }}>
