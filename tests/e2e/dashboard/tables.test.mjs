@@ -72,6 +72,16 @@ test('create a table, insert a row, edit a cell and delete the row', async () =>
   await page.getByRole('button', { name: 'Turn row-level security on' }).waitFor();
   assert.deepEqual(await sql(`select relrowsecurity as rls from pg_class where oid = 'public.${name}'::regclass`), [{ rls: false }]);
 
+  // Realtime: the table joins and leaves the supabase_realtime publication.
+  const published = async () => (await sql(`select count(*)::int as n from pg_publication_tables where pubname = 'supabase_realtime' and tablename = '${name}'`))[0].n;
+  assert.equal(await published(), 0);
+  await page.getByRole('button', { name: 'Turn realtime on' }).click();
+  await page.getByRole('button', { name: 'Turn realtime off' }).waitFor();
+  assert.equal(await published(), 1);
+  await page.getByRole('button', { name: 'Turn realtime off' }).click();
+  await page.getByRole('button', { name: 'Turn realtime on' }).waitFor();
+  assert.equal(await published(), 0);
+
   // Delete asks first; cancelling keeps the row.
   await page.getByRole('button', { name: 'Delete row 1' }).click();
   await page.getByRole('dialog', { name: 'Delete this row?' }).waitFor();

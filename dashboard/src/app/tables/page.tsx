@@ -245,6 +245,34 @@ function ManyToMany({ table, run }: { table: PgTable; run: (fn: () => Promise<st
   );
 }
 
+interface Publication {
+  id: number;
+  name: string;
+  tables: { schema: string; name: string }[] | null;
+}
+
+// Realtime streams a table's changes once it is in the supabase_realtime publication; the
+// toggle sends the publication's new list of tables, as Studio does.
+function RealtimeToggle({ table, run }: { table: PgTable; run: (fn: () => Promise<string | void>) => Promise<boolean> }) {
+  const pubs = useLoad(() => api<Publication[]>("GET", "/pg/publications"), []);
+  if (!pubs.data) return null;
+  const pub = pubs.data.find((p) => p.name === "supabase_realtime");
+  const on = !!pub && (pub.tables === null || pub.tables.some((x) => x.schema === table.schema && x.name === table.name));
+  const key = `${table.schema}.${table.name}`;
+  async function toggle() {
+    await run(async () => {
+      if (pub?.tables === null) throw new Error("supabase_realtime publishes every table (FOR ALL TABLES): change that with SQL to choose tables.");
+      const list = (pub?.tables ?? []).map((x) => `${x.schema}.${x.name}`).filter((x) => x !== key);
+      if (!on) list.push(key);
+      if (pub) await api("PATCH", `/pg/publications/${pub.id}`, { tables: list });
+      else await api("POST", "/pg/publications", { name: "supabase_realtime", publish_insert: true, publish_update: true, publish_delete: true, publish_truncate: true, tables: list });
+      pubs.reload();
+      return `Realtime ${on ? "off" : "on"} for ${table.name}.`;
+    });
+  }
+  return <button type="button" onClick={toggle}>{on ? "Turn realtime off" : "Turn realtime on"}</button>;
+}
+
 function parseValue(c: PgColumn, text: string): unknown {
   if (text === "NULL" || (text === "" && c.is_nullable && c.format !== "text" && c.format !== "varchar")) return null;
   if (/^(int|float|numeric)/.test(c.format) && c.format !== "numeric") {
@@ -393,6 +421,7 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
           })}>{t.rls_enabled ? "Turn row-level security off" : "Turn row-level security on"}</button>
           <AddColumn tableId={t.id} onAdded={(n) => { meta.reload(); return `Column ${n} added.`; }} run={act.run} />
           {pk.length === 1 && <ManyToMany table={t} run={act.run} />}
+          <RealtimeToggle table={t} run={act.run} />
         </div>
       )}
       <form className="toolbar" role="search" aria-label="Filter rows" onSubmit={(e) => { e.preventDefault(); setPage(0); setApplied(filter); }}>
