@@ -20,6 +20,7 @@ if [ "$purpose" = test ]; then
 	command -v npm >/dev/null 2>&1 || missing+=(npm)
 	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) # realtime's cluster tests; not auto-started
 	command -v wrk >/dev/null 2>&1 || missing+=(wrk) # restbench's wrk variants and their tests
+	[ -x /usr/bin/chromium ] || missing+=(chromium) # the dashboard's browser tests (playwright-core drives it)
 fi
 
 # install_node_packages installs the pinned npm packages of the Node end-to-end tests.
@@ -34,7 +35,14 @@ install_node_packages() {
 			echo "Install Node.js 20 (for example from https://github.com/nodesource/distributions) and run again." >&2
 			exit 1
 		fi
-		npm ci --prefix "$(dirname "$0")/../tests/e2e/node" --no-audit --no-fund --loglevel=error >&2
+		local root
+		root="$(dirname "$0")/.."
+		# The supabase-js suite, the dashboard's build (scripts/test.sh rebuilds it) and its
+		# browser tests (playwright-core and axe-core; the browser is Debian's chromium, never a
+		# download). npm ci installs exactly what each lock says, afresh every run.
+		for dir in tests/e2e/node dashboard tests/e2e/dashboard; do
+			npm ci --prefix "$root/$dir" --no-audit --no-fund --loglevel=error >&2
+		done
 	fi
 }
 

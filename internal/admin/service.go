@@ -34,6 +34,13 @@ type Config struct {
 	// SecureCookies marks the dashboard's session cookie Secure: the public URL is https,
 	// which is also what lets production admit sign-in from other hosts than this one.
 	SecureCookies bool
+	// Version, Services and StartedAt describe the node at GET /server.
+	Version   string
+	Services  []string
+	StartedAt time.Time
+	// Settings is the effective configuration with its secrets redacted, keyed as in
+	// goforward.yaml, shown at GET /settings. Nil shows an empty object.
+	Settings map[string]any
 }
 
 // Deps are the service's collaborators.

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/goforward/goforward/internal/access"
@@ -31,6 +33,10 @@ func adminService() serviceBuilder {
 		if d.clock != nil {
 			sessions = newAdminSessions(d.cfg, d.clock)
 		}
+		cfg, err := adminConfig(d.cfg)
+		if err != nil {
+			return builtService{}, err
+		}
 		deps := admin.Deps{
 			Pool: d.admin, Sessions: sessions, Keys: d.keys, Logger: d.logger, Now: d.clock, SignIn: authSvc, Users: authSvc,
 			Migrations: migrationService(d.admin, d.cfg, d.logger), AuditDir: audit.Dir(d.dir),
@@ -38,7 +44,7 @@ func adminService() serviceBuilder {
 		if d.guard != nil {
 			deps.Blocks = d.guard
 		}
-		svc := admin.New(adminConfig(d.cfg), deps)
+		svc := admin.New(cfg, deps)
 		tables, err := newAdminTables(d, sessions)
 		if err != nil {
 			return builtService{}, err
@@ -64,11 +70,34 @@ func adminService() serviceBuilder {
 }
 
 // adminConfig maps the configuration onto the admin service's Config.
-func adminConfig(cfg config.Config) admin.Config {
+func adminConfig(cfg config.Config) (admin.Config, error) {
+	settings, err := redactedSettings(cfg)
+	if err != nil {
+		return admin.Config{}, err
+	}
 	return admin.Config{
 		Environment:   cfg.Environment,
 		SecureCookies: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
+		Version:       version,
+		Services:      cfg.Services,
+		StartedAt:     time.Now().UTC(),
+		Settings:      settings,
+	}, nil
+}
+
+// redactedSettings is the configuration as goforward.yaml would hold it, secrets redacted,
+// as a JSON-ready tree (GET /admin/v1/settings): the YAML rendering already names every key
+// as the file does and writes durations as people write them ("30m").
+func redactedSettings(cfg config.Config) (map[string]any, error) {
+	raw, err := cfg.Redacted().YAML()
+	if err != nil {
+		return nil, fmt.Errorf("admin settings: %w", err)
 	}
+	var tree map[string]any
+	if err := yaml.Unmarshal(raw, &tree); err != nil {
+		return nil, fmt.Errorf("admin settings: %w", err)
+	}
+	return tree, nil
 }
 
 // auth.Service is the sign-in and user management the admin service reuses.

@@ -69,6 +69,7 @@ func serviceBuilders() []serviceBuilder {
 		adminService(),
 		metaService(),
 		functionsService(),
+		dashboardService(),
 	}
 }
 

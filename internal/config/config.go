@@ -34,7 +34,7 @@ const (
 type Config struct {
 	Environment string         `koanf:"environment" envalias:"GOFORWARD_ENV" doc:"Deployment environment: development, staging or production. Production refuses to start while a hard requirement fails (goforward env check lists them)."`
 	DataDir     string         `koanf:"data_dir" doc:"Directory for the managed PostgreSQL cluster, the generated JWT secret and local file storage."`
-	Services    []string       `koanf:"services" doc:"Services this node runs, out of auth, rest, realtime, storage, admin, meta and functions (the Go handlers a program embedding Go Forward registers); a subset lets each service be deployed on its own."`
+	Services    []string       `koanf:"services" doc:"Services this node runs, out of auth, rest, realtime, storage, admin, meta, functions (the Go handlers a program embedding Go Forward registers) and dashboard (the admin dashboard at /); a subset lets each service be deployed on its own."`
 	Server      ServerConfig   `koanf:"server" doc:"The HTTP listener that serves every service."`
 	Database    DatabaseConfig `koanf:"database" doc:"PostgreSQL: an external server, or the cluster managed under data_dir."`
 	Redis       RedisConfig    `koanf:"redis" doc:"Redis, shared by the nodes of one deployment: realtime fan-out and presence, and the gateway's and auth's rate limits."`
@@ -148,13 +148,8 @@ type LogConfig struct {
 // documented: exactly the services this binary can mount (internal/cli's tests hold the two
 // lists together), so a name is accepted only once its service exists.
 func KnownServices() []string {
-	return []string{"auth", "rest", "realtime", "storage", "admin", "meta", "functions"}
+	return []string{"auth", "rest", "realtime", "storage", "admin", "meta", "functions", "dashboard"}
 }
-
-// plannedServices are services of the original design that are not built yet. Naming one is
-// an error like any unknown name, with a message saying why, for configurations written
-// when these names were accepted.
-var plannedServices = []string{"dashboard"}
 
 // Defaults returns the configuration used when nothing is set: a development node on
 // 127.0.0.1:8080 running every service against a managed cluster in ./goforward-data.

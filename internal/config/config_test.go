@@ -17,7 +17,7 @@ func TestDefaults(t *testing.T) {
 	require.True(t, c.IsDevelopment())
 	require.False(t, c.IsProduction())
 	require.Equal(t, "./goforward-data", c.DataDir)
-	require.Equal(t, []string{"auth", "rest", "realtime", "storage", "admin", "meta", "functions"}, c.Services)
+	require.Equal(t, []string{"auth", "rest", "realtime", "storage", "admin", "meta", "functions", "dashboard"}, c.Services)
 
 	require.Equal(t, "127.0.0.1", c.Server.Host)
 	require.Equal(t, 8080, c.Server.Port)

@@ -88,7 +88,7 @@ func TestEnvVarsCoverEveryKeyAndAlias(t *testing.T) {
 	}
 	require.Contains(t, byName, "GOFORWARD_CONFIG")
 	require.Equal(t, "1h", byName["GOFORWARD_JWT_EXPIRY"].Default)
-	require.Equal(t, "auth,rest,realtime,storage,admin,meta,functions", byName["GOFORWARD_SERVICES"].Default)
+	require.Equal(t, "auth,rest,realtime,storage,admin,meta,functions,dashboard", byName["GOFORWARD_SERVICES"].Default)
 }
 
 func TestExampleFileGolden(t *testing.T) {

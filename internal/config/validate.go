@@ -112,8 +112,6 @@ func validateServices(errs *fieldErrors, services []string) {
 	for _, s := range services {
 		switch {
 		case slices.Contains(known, s):
-		case slices.Contains(plannedServices, s):
-			errs.add("services", "not built yet; known services are "+strings.Join(known, ", "), s)
 		default:
 			errs.add("services", "unknown service; known services are "+strings.Join(known, ", "), s)
 		}

@@ -72,8 +72,7 @@ func TestInvalidConfigurationNamesTheField(t *testing.T) {
 		{"port from env is not a number", []string{"GOFORWARD_SERVER_PORT=abc"}, nil, "server.port"},
 		{"port flag out of range", nil, []string{"--port", "70000"}, "server.port"},
 		{"unknown service", []string{"GOFORWARD_SERVICES=auth,nosuch"}, nil, "services"},
-		{"dashboard is not built yet", nil, []string{"--services", "rest,dashboard"}, `services: not built yet; known services are auth, rest, realtime, storage, admin, meta, functions (got "dashboard" from flags)`},
-		{"dashboard is not built", nil, []string{"--services", "dashboard"}, `services: not built yet`},
+		{"unknown service named by a flag", nil, []string{"--services", "rest,graphql"}, `services: unknown service; known services are auth, rest, realtime, storage, admin, meta, functions, dashboard (got "graphql" from flags)`},
 		{"short jwt secret", []string{"JWT_SECRET=short"}, nil, "jwt.secret"},
 		{"bad environment", []string{"GOFORWARD_ENV=prod"}, nil, "environment"},
 	}

@@ -24,7 +24,7 @@ const module = "github.com/goforward/goforward"
 const (
 	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, apikeys, audit, alerts, sqlguard, usermigrations, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
-	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta
+	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta, dashboard
 	gateway     = "gateway"     // the HTTP front door
 	servicetest = "servicetest" // test-only: a feature behind the real gateway
 	cli         = "cli"         // the composition root
@@ -52,6 +52,7 @@ var layerOf = map[string]string{
 	"redistest":      base,
 	"meta":           meta,
 	"admin":          feature,
+	"dashboard":      feature,
 	"pgmeta":         feature,
 	"auth":           feature,
 	"realtime":       feature,
@@ -200,8 +201,9 @@ func violations(pkgs []pkg) []string {
 // module.
 func forbidden(from, fromLayer, to string, test bool) bool {
 	if !strings.HasPrefix(to, "internal/") {
-		// migrations is embedded SQL; bench, cmd and tests sit above everything.
-		return to != "migrations"
+		// migrations is embedded SQL and dashboard the dashboard's embedded files; bench, cmd
+		// and tests sit above everything.
+		return to != "migrations" && to != "dashboard"
 	}
 	if top(from) == top(to) || fromLayer == cli {
 		return false
