@@ -121,6 +121,7 @@ func start(t *testing.T, app *goforward.App, logs *syncBuffer) *running {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
+			stopped = true // done is drained: the cleanup must not wait for it again
 			t.Fatalf("serve ended before it was ready: %v\n%s", err, logs)
 		default:
 		}

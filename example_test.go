@@ -48,9 +48,12 @@ func ExampleWithConfig() {
 	if err := app.Start(context.Background()); err != nil {
 		log.Fatal(err)
 	}
-	for _, line := range strings.Split(out.String(), "\n") {
+	// The rest section's max_rows (sql has one too).
+	_, rest, _ := strings.Cut(out.String(), "\nrest:")
+	for _, line := range strings.Split(rest, "\n") {
 		if strings.Contains(line, "max_rows") {
 			fmt.Println(strings.TrimSpace(line))
+			break
 		}
 	}
 	// Output: max_rows: 500

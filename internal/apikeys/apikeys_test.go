@@ -103,7 +103,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 		{Name: strings.Repeat("x", 101), Kind: security.KindSecret},
 		{Name: "a", Kind: "root"},
 		{Name: "a", Kind: security.KindSecret, ExpiresAt: &past},
-		{Name: "a", Kind: security.KindSecret, Scopes: security.KeyScope{Services: []string{"dashboard"}}},
+		{Name: "a", Kind: security.KindSecret, Scopes: security.KeyScope{Services: []string{"graphql"}}},
 		{Name: "a", Kind: security.KindSecret, Scopes: security.KeyScope{Tables: []string{"posts"}}},
 		{Name: "a", Kind: security.KindSecret, Scopes: security.KeyScope{Tables: []string{"public. posts"}}},
 		{Name: "a", Kind: security.KindSecret, Scopes: security.KeyScope{Services: []string{"rest", "meta"}, Tables: []string{"public.posts"}}},

@@ -27,7 +27,7 @@ func (g *Gateway) Handle(pattern string, h http.Handler) (err error) {
 	if isOwnRoute(p) {
 		return fmt.Errorf("gateway: route %q: %s is the gateway's own", pattern, p)
 	}
-	if svc := g.owner(p); svc != nil {
+	if svc := g.prefixOwner(p); svc != nil {
 		return fmt.Errorf("gateway: route %q: %s is reserved for service %q", pattern, svc.prefix, svc.name)
 	}
 	defer func() {

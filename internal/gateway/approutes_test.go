@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/goforward/goforward/internal/gateway"
 )
 
 // TestApplicationRoutes: routes a program adds with Handle need no apikey, still get the
@@ -68,4 +70,26 @@ func TestServeServerUsesTheChangedServer(t *testing.T) {
 	require.Equal(t, "yes", resp.Header.Get("X-Wrapped"))
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// TestApplicationRoutesBesideASiteRootService: a service mounted at / (the dashboard) owns
+// only the patterns it registers, so application routes live next to it and neither takes
+// the other's paths.
+func TestApplicationRoutesBesideASiteRootService(t *testing.T) {
+	t.Parallel()
+	site := gateway.Service{Name: "site", Prefix: "/", Open: []string{"/"}, Mount: func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "the site's index") })
+		mux.HandleFunc("GET /page", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "the site's page") })
+	}}
+	f := newFixture(t, func(o *options) { o.services = append(o.services, site) })
+	require.NoError(t, f.gateway.Handle("GET /app/hello", http.HandlerFunc(whoamiHandler)))
+	require.ErrorContains(t, f.gateway.Handle("GET /page", http.HandlerFunc(whoamiHandler)), "conflicts")
+	require.Error(t, f.gateway.Handle("GET /auth/v1/mine", http.HandlerFunc(whoamiHandler)))
+	for _, s := range []scenario{
+		{name: "the application's route", url: "/app/hello", expectedStatus: http.StatusOK, expectedContent: []string{`"has_principal":false`}},
+		{name: "the site's page", url: "/page", expectedStatus: http.StatusOK, expectedContent: []string{"the site's page"}},
+		{name: "the site's index", url: "/", expectedStatus: http.StatusOK, expectedContent: []string{"the site's index"}},
+	} {
+		t.Run(s.name, func(t *testing.T) { s.test(t, f) })
+	}
 }

@@ -60,19 +60,29 @@ func (g *Gateway) resolve(r *http.Request) *exchange {
 	if isOwnRoute(p) {
 		return &exchange{route: pattern, service: gatewayService, open: true, internal: true, maxBody: g.cfg.MaxBodyBytes}
 	}
-	svc := g.owner(p)
-	if svc == nil && g.appRoutes[pattern] {
+	if g.appRoutes[pattern] {
 		// An application's catch-all must not answer for a service's unknown paths.
-		if owner := g.owner(path.Clean("/" + r.URL.Path)); owner != nil {
+		if owner := g.prefixOwner(path.Clean("/" + r.URL.Path)); owner != nil {
 			return &exchange{route: unmatchedRoute, service: owner.name, open: owner.isOpen(path.Clean("/" + r.URL.Path)), maxBody: owner.maxBody}
 		}
 		return &exchange{route: pattern, service: appService, open: true, maxBody: g.cfg.MaxBodyBytes}
 	}
+	svc := g.owner(p)
 	if svc == nil {
 		// A pattern outside every prefix is a wiring mistake; keep it closed.
 		return &exchange{route: pattern, service: gatewayService, maxBody: g.cfg.MaxBodyBytes}
 	}
 	return &exchange{route: pattern, service: svc.name, open: svc.isOpen(p), maxBody: svc.maxBody}
+}
+
+// prefixOwner is owner without a service mounted at the site root (the dashboard): such a
+// service claims only the patterns it registers, never a whole path space, so application
+// routes may live next to it.
+func (g *Gateway) prefixOwner(p string) *mountedService {
+	if svc := g.owner(p); svc != nil && strings.Trim(svc.prefix, "/") != "" {
+		return svc
+	}
+	return nil
 }
 
 // owner returns the service with the longest prefix containing p, or nil.
