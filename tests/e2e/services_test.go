@@ -31,7 +31,7 @@ func TestAllServicesByDefault(t *testing.T) {
 	srv := startServer(t, dataDir, nil)
 	srv.waitReady(60 * time.Second)
 	status := statusJSON(t, dataDir)
-	require.Equal(t, []any{"auth", "rest", "storage", "realtime", "admin", "meta", "dashboard"}, status["services"])
+	require.Equal(t, []any{"auth", "rest", "storage", "realtime", "admin", "meta", "functions", "dashboard"}, status["services"])
 	key := http.Header{"Apikey": {status["anon_key"].(string)}}
 	require.Equal(t, http.StatusOK, get(t, srv.url()+"/rest/v1/", key))
 	require.Equal(t, http.StatusOK, get(t, srv.url()+"/auth/v1/settings", key))
