@@ -25,6 +25,9 @@ import (
 type Registry struct {
 	// DefaultSchema is the schema of a REST request that names none. Default public.
 	DefaultSchema string
+	// Limits makes the per-table rate limiters. With Redis (redis.url) a table's limit holds
+	// across every node sharing it; nil: each node counts alone. Set before the first request.
+	Limits *ratelimit.Store
 
 	pool   *pgxpool.Pool
 	logger *slog.Logger
@@ -71,7 +74,7 @@ func (r *Rule) AllowsIP(addr netip.Addr) bool {
 
 type tableLimiter struct {
 	cfg     RateLimitConfig
-	limiter *ratelimit.Memory
+	limiter ratelimit.Limiter
 }
 
 // NewRegistry returns an empty registry over pool (the owner's connection).
@@ -135,13 +138,22 @@ func (r *Registry) Allow(ctx context.Context, schema, table, key string) (rateli
 		if burst == 0 {
 			burst = rule.RateLimit.RequestsPerMinute
 		}
-		l = &tableLimiter{cfg: *rule.RateLimit, limiter: ratelimit.NewMemory(ratelimit.MemoryConfig{
-			Rate: float64(rule.RateLimit.RequestsPerMinute) / 60, Burst: burst, MaxKeys: 10_000,
-		})}
+		l = &tableLimiter{cfg: *rule.RateLimit, limiter: r.newLimiter(name, *rule.RateLimit, burst)}
 		r.limiters[name] = l
 	}
 	r.mu.Unlock()
 	return l.limiter.Allow(ctx, name+"|"+key)
+}
+
+// newLimiter is the bucket set of one table's limit. In a Store, the name carries the rate and
+// burst: a changed limit starts fresh shared buckets, as it does locally, rather than
+// inherit counts kept under other terms.
+func (r *Registry) newLimiter(table string, cfg RateLimitConfig, burst int) ratelimit.Limiter {
+	rate := float64(cfg.RequestsPerMinute) / 60
+	if r.Limits == nil {
+		return ratelimit.NewMemory(ratelimit.MemoryConfig{Rate: rate, Burst: burst, MaxKeys: 10_000})
+	}
+	return r.Limits.Limiter(fmt.Sprintf("table:%s:%d:%d", table, cfg.RequestsPerMinute, burst), rate, burst)
 }
 
 const registrySQL = `SELECT schema_name, table_name, config, compiled -> 'overlays' FROM goforward.table_security`
