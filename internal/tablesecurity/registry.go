@@ -52,6 +52,8 @@ type Rule struct {
 	AuditSelect bool
 	// Overlays are the roles that read the table through a view, and the view's schema.
 	Overlays map[string]string
+	// Masked are the columns each role reads masked (from its view's comment), in column order.
+	Masked map[string][]string
 }
 
 // AllowsIP reports whether addr may reach the table. An invalid address (none known) is
@@ -106,6 +108,15 @@ func (r *Registry) OverlaySchema(role, schema, table string) (string, bool) {
 	return s, ok
 }
 
+// MaskedColumns are the columns of schema.table role reads masked; none without a config.
+func (r *Registry) MaskedColumns(role, schema, table string) []string {
+	rule := r.Rule(schema, table)
+	if rule == nil {
+		return nil
+	}
+	return rule.Masked[role]
+}
+
 // AllowTable is Allow for the gateway: profile "" is the first schema REST exposes
 // (DefaultSchema, public unless set).
 func (r *Registry) AllowTable(ctx context.Context, profile, table, key string) (ratelimit.Decision, error) {
@@ -158,6 +169,12 @@ func (r *Registry) newLimiter(table string, cfg RateLimitConfig, burst int) rate
 
 const registrySQL = `SELECT schema_name, table_name, config, compiled -> 'overlays' FROM goforward.table_security`
 
+// overlayCommentsSQL reads the comments of the views in overlay schemas: they say which
+// columns of which table each role reads masked.
+const overlayCommentsSQL = `SELECT obj_description(c.oid, 'pg_class') FROM pg_catalog.pg_class c
+	JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = ANY ($1::text[]) AND c.relkind = 'v'`
+
 // Load reads every config now.
 func (r *Registry) Load(ctx context.Context) error {
 	rows, err := r.pool.Query(ctx, registrySQL)
@@ -194,6 +211,9 @@ func (r *Registry) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tablesecurity: load registry: %w", err)
 	}
+	if err := r.loadMasked(ctx, state); err != nil {
+		return err
+	}
 	r.state.Store(state)
 	r.mu.Lock()
 	for name := range r.limiters {
@@ -202,6 +222,44 @@ func (r *Registry) Load(ctx context.Context) error {
 		}
 	}
 	r.mu.Unlock()
+	return nil
+}
+
+// loadMasked fills each rule's Masked from its overlay views' comments.
+func (r *Registry) loadMasked(ctx context.Context, state *registryState) error {
+	var schemas []string
+	for _, rule := range state.rules {
+		rule.Masked = map[string][]string{}
+		for _, s := range rule.Overlays {
+			schemas = append(schemas, s)
+		}
+	}
+	if len(schemas) == 0 {
+		return nil
+	}
+	rows, err := r.pool.Query(ctx, overlayCommentsSQL, schemas)
+	if err != nil {
+		return fmt.Errorf("tablesecurity: load overlay views: %w", err)
+	}
+	comments, err := pgx.CollectRows(rows, pgx.RowTo[*string])
+	if err != nil {
+		return fmt.Errorf("tablesecurity: load overlay views: %w", err)
+	}
+	for _, comment := range comments {
+		if comment == nil {
+			continue
+		}
+		o, ok := ParseOverlayComment(*comment)
+		rule := state.rules[o.Schema+"."+o.Table]
+		if !ok || rule == nil {
+			continue
+		}
+		for _, c := range o.Columns {
+			if c.Masked {
+				rule.Masked[o.Role] = append(rule.Masked[o.Role], c.Name)
+			}
+		}
+	}
 	return nil
 }
 
