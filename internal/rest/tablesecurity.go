@@ -27,8 +27,8 @@ type Overlays interface {
 // Upserts (PUT, POST with merge-duplicates) are the exception: they name the table itself.
 // Through the view, ON CONFLICT DO UPDATE would set the copy from EXCLUDED's copy, which the
 // insert trigger has already masked, and the masked value would become the column's. On the
-// table, the upsert's statement reads the row back, including the raw column the role may not
-// read. checkMaskedUpsert refuses such an upsert before it runs, naming the masked columns.
+// table, PostgreSQL refuses it: SET c = EXCLUDED.c needs SELECT on c, which the role lacks.
+// checkMaskedUpsert refuses such an upsert before it runs, naming the masked columns.
 func (s *Service) applyOverlays(q *Query, role string) {
 	if s.overlays == nil {
 		return
