@@ -129,6 +129,31 @@ func TestTableSecurityRoutesCompileReplaceAndRemoveExactlyTheirObjects(t *testin
 	requireCode(t, status, body, http.StatusBadRequest, CodeValidationFailed)
 }
 
+// storage.objects cannot be configured: storage reads it directly, so a compiled config would
+// break it. The refusal is a 400 naming why, and nothing on the table changes.
+func TestTableSecurityRefusesStorageTables(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	ctx := context.Background()
+	token := e.signIn(t, e.admin(t, "super", access.SuperAdmin))
+	state := func() string {
+		var s string
+		require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT concat_ws(' | ', relrowsecurity,
+			(SELECT array_agg(a::text ORDER BY a::text) FROM unnest(relacl) a),
+			(SELECT array_agg(polname::text ORDER BY polname) FROM pg_policy WHERE polrelid = c.oid))
+			FROM pg_class c WHERE c.oid = 'storage.objects'::regclass`).Scan(&s))
+		return s
+	}
+	before := state()
+	cfg := map[string]any{"api_config": map[string]any{"require_auth": true, "ip_whitelist": []string{"10.0.0.0/8"}}}
+	for _, path := range []string{"/tables/storage.objects/security?dry_run=true", "/tables/storage.objects/security", "/tables/storage.buckets/security"} {
+		status, body := e.call(t, token, "PUT", path, cfg)
+		requireCode(t, status, body, http.StatusBadRequest, CodeValidationFailed)
+		assert.Contains(t, body["msg"], "storage service reads them directly", path)
+	}
+	assert.Equal(t, before, state(), "storage.objects is untouched")
+}
+
 // sortedLike orders got as want when they hold the same names, so a failure shows both.
 func sortedLike(got, want []string) []string {
 	if len(got) != len(want) {

@@ -127,6 +127,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		deps.Limiter = limits.Limiter("gateway", rl.RequestsPerSecond, rl.Burst)
 	}
 	tables := tablesecurity.NewRegistry(database.admin, logger)
+	tables.Limits = limits
 	if len(cfg.REST.Schemas) > 0 {
 		tables.DefaultSchema = cfg.REST.Schemas[0]
 	}

@@ -73,6 +73,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := checkKeyScope(principal, q); err != nil {
 		return err
 	}
+	if err := s.checkMaskedUpsert(principal, q, scope.Role); err != nil {
+		return err
+	}
 	s.applyOverlays(q, scope.Role)
 	stmt := Build(q, BuildOptions{MaxRows: int64(s.cfg.MaxRows)})
 	if req.Plan != nil {

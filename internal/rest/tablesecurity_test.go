@@ -7,11 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/ratelimit"
+	"github.com/goforward/goforward/internal/redistest"
 	"github.com/goforward/goforward/internal/rest"
 	"github.com/goforward/goforward/internal/servicetest"
 	"github.com/goforward/goforward/internal/tablesecurity"
@@ -44,17 +47,32 @@ type securedEnv struct {
 
 func newSecuredEnv(t *testing.T) *securedEnv {
 	t.Helper()
+	return newSecuredNode(t, nil, nil)
+}
+
+// newSecuredNode is a node over shared's database (nil: a fresh one with the fixture), its
+// table rate limits made by limits (nil: in this node's memory).
+func newSecuredNode(t *testing.T, shared *securedEnv, limits *ratelimit.Store) *securedEnv {
+	t.Helper()
 	e := &securedEnv{}
+	var opts servicetest.Options
+	if shared != nil {
+		opts.DB = shared.DB
+	}
+	opts.Tables = func(*servicetest.Env) gateway.TableGuard { return e.tables }
 	e.Env = servicetest.New(t, func(se *servicetest.Env) []gateway.Service {
-		_, err := se.DB.Pool.Exec(context.Background(), securedFixture)
-		require.NoError(t, err)
+		if shared == nil {
+			_, err := se.DB.Pool.Exec(context.Background(), securedFixture)
+			require.NoError(t, err)
+		}
 		e.tables = tablesecurity.NewRegistry(se.DB.Pool, se.Logger)
+		e.tables.Limits = limits
 		e.security = tablesecurity.NewService(se.DB.Pool, se.Logger)
 		svc, err := rest.New(rest.Config{Schemas: []string{"public"}},
 			rest.Deps{Owner: se.DB.Pool, Runner: se.Runner, Logger: se.Logger, Overlays: e.tables})
 		require.NoError(t, err)
 		return []gateway.Service{{Name: "rest", Prefix: rest.Prefix, Mount: svc.Mount}}
-	}, servicetest.Options{Tables: func(*servicetest.Env) gateway.TableGuard { return e.tables }})
+	}, opts)
 	return e
 }
 
@@ -161,6 +179,33 @@ func TestTableRateLimitCountsPerUser(t *testing.T) {
 	assert.Equal(t, http.StatusOK, e.get(t, ann, "/orders?select=id").Status)
 	// The service role is exempt.
 	assert.Equal(t, http.StatusOK, e.get(t, "service", "/customers?select=id").Status)
+}
+
+// With Redis, a table's rate limit holds across nodes: one user's requests split over two
+// gateways are counted together.
+func TestTableRateLimitSharedAcrossNodes(t *testing.T) {
+	srv := redistest.Start(t)
+	store := func() *ratelimit.Store {
+		client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+		t.Cleanup(func() { client.Close() })
+		return ratelimit.NewStore(ratelimit.StoreConfig{Redis: client})
+	}
+	a := newSecuredNode(t, nil, store())
+	b := newSecuredNode(t, a, store())
+	a.secure(t, "customers", map[string]any{"api_config": map[string]any{
+		"public_read": true, "rate_limit": map[string]any{"requests_per_minute": 2},
+	}})
+	require.NoError(t, b.tables.Load(context.Background()))
+	ann, bob := a.UserToken(t, userA, nil), a.UserToken(t, userB, nil)
+
+	require.Equal(t, http.StatusOK, a.get(t, ann, "/customers?select=id").Status)
+	require.Equal(t, http.StatusOK, b.get(t, ann, "/customers?select=id").Status)
+	res := a.get(t, ann, "/customers?select=id")
+	require.Equal(t, http.StatusTooManyRequests, res.Status, "node a counts node b's request: %s", res.Body)
+	assert.NotEmpty(t, res.Header.Get("Retry-After"))
+	assert.Equal(t, http.StatusTooManyRequests, b.get(t, ann, "/customers?select=id").Status)
+	// Another user has a bucket of their own on both nodes.
+	assert.Equal(t, http.StatusOK, b.get(t, bob, "/customers?select=id").Status)
 }
 
 func TestTableIPAllowListRefusesOtherClients(t *testing.T) {
@@ -287,13 +332,22 @@ func TestWritesReturnMaskedRows(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	assert.JSONEq(t, `[{"email":"z***@example.com"}]`, string(res.Body))
 
-	// An upsert writes the table itself, where the role may not read the raw column that
-	// PostgREST's upsert statement returns: it is refused and leaks nothing (docs/tablesecurity.md).
-	for _, prefer := range []string{"resolution=merge-duplicates", "return=representation,resolution=merge-duplicates"} {
-		res = e.Do(t, servicetest.Request{Method: http.MethodPost, Path: rest.Prefix + "/customers?on_conflict=id&select=id,email", Token: ann,
-			Header: http.Header{"Prefer": {prefer}},
-			Body:   map[string]any{"id": 3, "name": "Ann 3", "email": "yve@example.com"}})
-		assert.Equal(t, http.StatusForbidden, res.Status, "%s", res.Body)
+	// An upsert cannot run for a role reading a column masked (docs/tablesecurity.md): it is
+	// refused before it runs, naming the masked columns, and changes and leaks nothing.
+	upserts := []servicetest.Request{
+		{Method: http.MethodPost, Path: "/customers?on_conflict=id&select=id,email", Header: http.Header{"Prefer": {"resolution=merge-duplicates"}}},
+		{Method: http.MethodPost, Path: "/customers?on_conflict=id&select=id,email", Header: http.Header{"Prefer": {"return=representation,resolution=merge-duplicates"}}},
+		{Method: http.MethodPut, Path: "/customers?id=eq.3", Header: http.Header{"Prefer": {"return=representation"}}},
+	}
+	for _, req := range upserts {
+		req.Path, req.Token = rest.Prefix+req.Path, ann
+		req.Body = map[string]any{"id": 3, "owner_id": userA, "name": "Ann 3", "email": "yve@example.com", "card": "4000000000000002"}
+		res = e.Do(t, req)
+		require.Equal(t, http.StatusForbidden, res.Status, "%s %s: %s", req.Method, req.Path, res.Body)
+		var body map[string]any
+		res.JSON(t, &body)
+		assert.Equal(t, "42501", body["code"])
+		assert.Equal(t, "permission denied for table customers: upserts are not available to role authenticated, which reads email, card masked", body["message"])
 		assert.NotContains(t, string(res.Body), "zed@")
 	}
 

@@ -112,8 +112,19 @@ const overlaySQL = `SELECT n.nspname::text,
 	EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND c.relname = $2)
 	FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY ($1::text[])`
 
+// storageSchema holds the storage service's tables (storage.objects, storage.buckets).
+const storageSchema = "storage"
+
 // loadTable reads what the compiler needs about schema.name.
 func loadTable(ctx context.Context, q Querier, schema, name string) (*table, error) {
+	if schema == storageSchema {
+		// Storage queries its tables itself as the caller, by their columns: a compiled config
+		// (anon's privileges revoked, a column hidden or moved behind a masking view) would break
+		// uploads and downloads for everyone, while the access it would add is what storage's
+		// own policies already express.
+		return nil, invalid("tables of schema storage cannot be configured: the storage service reads them directly; "+
+			"restrict %s.%s with policies written on it (a policy may read a configured table, whose rules then apply)", schema, name)
+	}
 	if slices.Contains(reservedSchemas, schema) || strings.HasPrefix(schema, "pg_") || strings.HasPrefix(schema, "gf_") {
 		return nil, invalid("tables of schema %s cannot be configured: it belongs to the server", schema)
 	}

@@ -124,3 +124,21 @@ create policy support_reads_all on public.customers for select to authenticated
 	assert.Equal(t, []string{"Ann"}, names(f.mustQuery(t, support, "select name from public.customers order by id")),
 		"the hand-written policy still admits support to every row, and the filter still applies")
 }
+
+// Storage reads a configured table through the table's policies: a policy on storage.objects
+// that looks the table up finds nothing from outside the table's IP allow-list, so the object
+// is refused there too.
+func TestIPAllowListAppliesToStoragePoliciesReadingTheTable(t *testing.T) {
+	f := newFixture(t, customersSQL+`
+insert into storage.buckets (id, name) values ('cards', 'cards');
+insert into storage.objects (bucket_id, name) values ('cards', 'Ann.pdf');
+create policy by_customer on storage.objects for select to authenticated
+  using (bucket_id = 'cards' and exists (select 1 from public.customers c where c.name || '.pdf' = objects.name));
+`)
+	f.put(t, "customers", api(map[string]any{"public_read": true, "ip_whitelist": []string{"10.0.0.0/8"}}))
+	const objects = `select name from storage.objects where bucket_id = 'cards'`
+	inside, outside := annCaller, annCaller
+	inside.ip, outside.ip = "10.1.2.3", "192.0.2.1"
+	assert.Equal(t, []string{"Ann.pdf"}, names(f.mustQuery(t, inside, objects)))
+	assert.Empty(t, f.mustQuery(t, outside, objects))
+}

@@ -25,6 +25,9 @@ import (
 type Registry struct {
 	// DefaultSchema is the schema of a REST request that names none. Default public.
 	DefaultSchema string
+	// Limits makes the per-table rate limiters. With Redis (redis.url) a table's limit holds
+	// across every node sharing it; nil: each node counts alone. Set before the first request.
+	Limits *ratelimit.Store
 
 	pool   *pgxpool.Pool
 	logger *slog.Logger
@@ -49,6 +52,8 @@ type Rule struct {
 	AuditSelect bool
 	// Overlays are the roles that read the table through a view, and the view's schema.
 	Overlays map[string]string
+	// Masked are the columns each role reads masked (from its view's comment), in column order.
+	Masked map[string][]string
 }
 
 // AllowsIP reports whether addr may reach the table. An invalid address (none known) is
@@ -71,7 +76,7 @@ func (r *Rule) AllowsIP(addr netip.Addr) bool {
 
 type tableLimiter struct {
 	cfg     RateLimitConfig
-	limiter *ratelimit.Memory
+	limiter ratelimit.Limiter
 }
 
 // NewRegistry returns an empty registry over pool (the owner's connection).
@@ -101,6 +106,15 @@ func (r *Registry) OverlaySchema(role, schema, table string) (string, bool) {
 	}
 	s, ok := rule.Overlays[role]
 	return s, ok
+}
+
+// MaskedColumns are the columns of schema.table role reads masked; none without a config.
+func (r *Registry) MaskedColumns(role, schema, table string) []string {
+	rule := r.Rule(schema, table)
+	if rule == nil {
+		return nil
+	}
+	return rule.Masked[role]
 }
 
 // AllowTable is Allow for the gateway: profile "" is the first schema REST exposes
@@ -135,16 +149,31 @@ func (r *Registry) Allow(ctx context.Context, schema, table, key string) (rateli
 		if burst == 0 {
 			burst = rule.RateLimit.RequestsPerMinute
 		}
-		l = &tableLimiter{cfg: *rule.RateLimit, limiter: ratelimit.NewMemory(ratelimit.MemoryConfig{
-			Rate: float64(rule.RateLimit.RequestsPerMinute) / 60, Burst: burst, MaxKeys: 10_000,
-		})}
+		l = &tableLimiter{cfg: *rule.RateLimit, limiter: r.newLimiter(name, *rule.RateLimit, burst)}
 		r.limiters[name] = l
 	}
 	r.mu.Unlock()
 	return l.limiter.Allow(ctx, name+"|"+key)
 }
 
+// newLimiter is the bucket set of one table's limit. In a Store, the name carries the rate and
+// burst: a changed limit starts fresh shared buckets, as it does locally, rather than
+// inherit counts kept under other terms.
+func (r *Registry) newLimiter(table string, cfg RateLimitConfig, burst int) ratelimit.Limiter {
+	rate := float64(cfg.RequestsPerMinute) / 60
+	if r.Limits == nil {
+		return ratelimit.NewMemory(ratelimit.MemoryConfig{Rate: rate, Burst: burst, MaxKeys: 10_000})
+	}
+	return r.Limits.Limiter(fmt.Sprintf("table:%s:%d:%d", table, cfg.RequestsPerMinute, burst), rate, burst)
+}
+
 const registrySQL = `SELECT schema_name, table_name, config, compiled -> 'overlays' FROM goforward.table_security`
+
+// overlayCommentsSQL reads the comments of the views in overlay schemas: they say which
+// columns of which table each role reads masked.
+const overlayCommentsSQL = `SELECT obj_description(c.oid, 'pg_class') FROM pg_catalog.pg_class c
+	JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = ANY ($1::text[]) AND c.relkind = 'v'`
 
 // Load reads every config now.
 func (r *Registry) Load(ctx context.Context) error {
@@ -182,6 +211,9 @@ func (r *Registry) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tablesecurity: load registry: %w", err)
 	}
+	if err := r.loadMasked(ctx, state); err != nil {
+		return err
+	}
 	r.state.Store(state)
 	r.mu.Lock()
 	for name := range r.limiters {
@@ -190,6 +222,44 @@ func (r *Registry) Load(ctx context.Context) error {
 		}
 	}
 	r.mu.Unlock()
+	return nil
+}
+
+// loadMasked fills each rule's Masked from its overlay views' comments.
+func (r *Registry) loadMasked(ctx context.Context, state *registryState) error {
+	var schemas []string
+	for _, rule := range state.rules {
+		rule.Masked = map[string][]string{}
+		for _, s := range rule.Overlays {
+			schemas = append(schemas, s)
+		}
+	}
+	if len(schemas) == 0 {
+		return nil
+	}
+	rows, err := r.pool.Query(ctx, overlayCommentsSQL, schemas)
+	if err != nil {
+		return fmt.Errorf("tablesecurity: load overlay views: %w", err)
+	}
+	comments, err := pgx.CollectRows(rows, pgx.RowTo[*string])
+	if err != nil {
+		return fmt.Errorf("tablesecurity: load overlay views: %w", err)
+	}
+	for _, comment := range comments {
+		if comment == nil {
+			continue
+		}
+		o, ok := ParseOverlayComment(*comment)
+		rule := state.rules[o.Schema+"."+o.Table]
+		if !ok || rule == nil {
+			continue
+		}
+		for _, c := range o.Columns {
+			if c.Masked {
+				rule.Masked[o.Role] = append(rule.Masked[o.Role], c.Name)
+			}
+		}
+	}
 	return nil
 }
 
