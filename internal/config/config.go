@@ -110,7 +110,7 @@ type StatementTimeoutConfig struct {
 
 // RedisConfig configures the optional Redis server.
 type RedisConfig struct {
-	URL             string `koanf:"url" envalias:"REDIS_URL" redact:"password" doc:"Redis URL (redis:// or rediss://). When set, realtime carries broadcasts, presence and database changes between nodes through it, the rate limits (the gateway's, auth's and table security's per-table ones) are counted in it for all nodes together (each node limits on its own while Redis is unreachable), and the security monitor's address blocks reach every node through it. Empty keeps both inside this process, for a single node."`
+	URL             string `koanf:"url" envalias:"REDIS_URL" redact:"password" doc:"Redis URL (redis:// or rediss://). When set, realtime carries broadcasts, presence and database changes between nodes through it, the rate limits (the gateway's, auth's and table security's per-table ones) are counted in it for all nodes together (each node limits on its own while Redis is unreachable), and the security monitor's address blocks reach every node through it. Empty keeps all of it inside this process, for a single node."`
 	RateLimitPrefix string `koanf:"rate_limit_prefix" doc:"Prefix of the Redis keys holding rate limits; deployments sharing one Redis need different prefixes."`
 }
 
