@@ -182,3 +182,43 @@ func ExampleApp_DB() {
 		fmt.Fprintf(w, `{"notes":%d}`, count)
 	}))
 }
+
+// A claim of the application's in every access token: supabase-js shows it in
+// session.access_token, and SQL reads it with auth.jwt() ->> 'user_role'.
+func ExampleApp_OnCustomAccessToken() {
+	app := goforward.New()
+	app.OnCustomAccessToken().BindFunc(func(e *goforward.AccessTokenEvent) error {
+		var role string
+		err := e.App.DB().Owner().QueryRow(e.Context,
+			"SELECT coalesce((SELECT role FROM public.user_roles WHERE user_id = $1), 'viewer')", e.UserID).Scan(&role)
+		if err != nil {
+			return err // a 500: the user gets no token rather than one without the claim
+		}
+		e.Claims["user_role"] = role
+		return e.Next()
+	})
+}
+
+// Sign-ups only from the company's domain.
+func ExampleApp_OnBeforeUserCreated() {
+	app := goforward.New()
+	app.OnBeforeUserCreated().BindFunc(func(e *goforward.UserCreateEvent) error {
+		if !e.IsAnonymous && !strings.HasSuffix(e.Email, "@example.com") {
+			return &goforward.AuthHookError{Status: http.StatusForbidden, Message: "Sign-ups are for example.com addresses"}
+		}
+		return e.Next()
+	})
+}
+
+// An extra lockout of the application's: accounts it has flagged cannot sign in with a
+// password, and are signed out everywhere when they try.
+func ExampleApp_OnPasswordVerificationAttempt() {
+	app := goforward.New()
+	flagged := map[string]bool{"0b7c5f0e-8d1a-4f57-9a55-3e1a6f3c2d10": true}
+	app.OnPasswordVerificationAttempt().BindFunc(func(e *goforward.PasswordVerificationEvent) error {
+		if flagged[e.UserID] {
+			e.Reject, e.SignOut, e.Message = true, true, "This account is under review"
+		}
+		return e.Next()
+	})
+}

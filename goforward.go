@@ -1,6 +1,7 @@
 // Package goforward embeds Go Forward in a Go program and extends it with Go code, as
 // PocketBase is used as a framework: New builds an App, its registration methods add function
-// endpoints (Function), routes (Handle), custom auth providers (AuthProvider) and lifecycle
+// endpoints (Function), routes (Handle), custom auth providers (AuthProvider), auth hooks
+// (OnCustomAccessToken, OnBeforeUserCreated, OnPasswordVerificationAttempt) and lifecycle
 // hooks (OnBootstrap, OnServe, OnTerminate), and Execute runs the same command line as the
 // goforward binary (serve, status, admin, migrate, ...), to which a program may add its own
 // Cobra commands through RootCmd.
@@ -42,8 +43,12 @@ type App struct {
 	onBootstrap Hook[*BootstrapEvent]
 	onServe     Hook[*ServeEvent]
 	onTerminate Hook[*TerminateEvent]
-	db          *database      // set by serve at bootstrap
-	keys        *security.Keys // set by serve at bootstrap
+
+	onAccessToken          Hook[*AccessTokenEvent]
+	onUserCreate           Hook[*UserCreateEvent]
+	onPasswordVerification Hook[*PasswordVerificationEvent]
+	db                     *database      // set by serve at bootstrap
+	keys                   *security.Keys // set by serve at bootstrap
 }
 
 // Option configures an App in New.

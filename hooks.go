@@ -9,10 +9,11 @@ import (
 	"github.com/goforward/goforward/internal/cli"
 )
 
-// Hook is a chain of handlers for one lifecycle event. Handlers run in the order they were
-// bound; each receives the event and calls its Next method to run the rest of the chain. A
-// handler that returns without calling Next ends the chain there; an error returned from
-// OnBootstrap's or OnServe's chain stops serve, and is its exit error.
+// Hook is a chain of handlers for one lifecycle or auth event. Handlers run in the order
+// they were bound; each receives the event and calls its Next method to run the rest of the
+// chain. A handler that returns without calling Next ends the chain there; an error returned
+// from OnBootstrap's or OnServe's chain stops serve, and is its exit error; an auth hook's
+// error refuses the request (AuthHookError).
 type Hook[T event] struct {
 	mu       sync.Mutex
 	handlers []func(T) error
@@ -23,6 +24,13 @@ func (h *Hook[T]) BindFunc(fn func(e T) error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.handlers = append(h.handlers, fn)
+}
+
+// bound reports whether the chain has a handler.
+func (h *Hook[T]) bound() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.handlers) > 0
 }
 
 // trigger runs the chain on e.
@@ -107,7 +115,12 @@ func (a *App) bootstrap(ctx context.Context, b cli.Bootstrap) error {
 	a.db = &database{owner: b.Owner, runner: b.Runner}
 	a.keys = b.Keys
 	a.mu.Unlock()
-	return a.onBootstrap.trigger(&BootstrapEvent{App: a, Context: ctx, Config: b.Config})
+	if err := a.onBootstrap.trigger(&BootstrapEvent{App: a, Context: ctx, Config: b.Config}); err != nil {
+		return err
+	}
+	// After OnBootstrap, so that auth hooks bound there count; the services are built next.
+	a.emb.AuthHooks = a.authHooks()
+	return nil
 }
 
 func (a *App) serve(ctx context.Context, s cli.ServeInfo) error {

@@ -1,7 +1,7 @@
 // Command basic is a program embedding Go Forward through its root package, in a module of its
 // own as an application would be (go.mod's replace points at this repository). It adds a
 // function endpoint that supabase-js's functions.invoke reaches, a page of its own, a custom
-// auth provider and an OnServe hook, and keeps the whole goforward command line:
+// auth provider, a custom access token hook and an OnServe hook, and keeps the whole goforward command line:
 //
 //	go run . serve
 //	go run . status
@@ -55,10 +55,15 @@ func main() {
 		c.REST.MaxRows = 500
 	}))
 	must(app.Function("hello", http.HandlerFunc(hello)))
-	must(app.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	must(app.Handle("GET /about", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "basic: a Go Forward app")
 	})))
 	must(app.AuthProvider("badges", badges{}))
+	// Every access token says how its session began; SQL reads it with auth.jwt() ->> 'signed_in_with'.
+	app.OnCustomAccessToken().BindFunc(func(e *goforward.AccessTokenEvent) error {
+		e.Claims["signed_in_with"] = e.AuthenticationMethod
+		return e.Next()
+	})
 	app.OnServe().BindFunc(func(e *goforward.ServeEvent) error {
 		gateway := e.Server.Handler
 		e.Server.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

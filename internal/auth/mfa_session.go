@@ -127,5 +127,5 @@ func (s *Service) upgradeSession(ctx context.Context, tx pgx.Tx, c *caller, meth
 	if err := clearFailures(ctx, tx, mfaLockSubject(u.ID)); err != nil {
 		return nil, err
 	}
-	return s.respond(u, sessionID, aal2, amr, refresh, now)
+	return s.respond(ctx, u, sessionID, aal2, amr, refresh, now)
 }

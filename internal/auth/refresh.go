@@ -120,7 +120,7 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return internalError("Database error reading session", err)
 		}
-		resp, err = s.respond(u, sessionID, aal, amr, issued, now)
+		resp, err = s.respond(ctx, u, sessionID, aal, amr, issued, now)
 		return err
 	})
 	if err != nil {

@@ -59,6 +59,8 @@ type Deps struct {
 	RateLimits *ratelimit.Store
 	// Providers are the custom providers served by grant_type=custom.
 	Providers []CustomProvider
+	// Hooks are the embedding program's auth hooks (hooks.go); the zero value sets none.
+	Hooks Hooks
 	// Logger receives the service's logs. Nil: slog.Default().
 	Logger *slog.Logger
 	// Clock tells the time. Nil: time.Now.
@@ -75,6 +77,7 @@ type Service struct {
 	sms       SMSSender
 	smsText   *texttemplate.Template
 	providers map[string]CustomProvider
+	hooks     Hooks
 	logger    *slog.Logger
 	clock     func() time.Time
 	passwords *passwords
@@ -101,6 +104,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		sms:       deps.SMS,
 		logger:    deps.Logger,
 		clock:     deps.Clock,
+		hooks:     deps.Hooks,
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()

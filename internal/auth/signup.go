@@ -238,6 +238,9 @@ func (s *Service) createUser(ctx context.Context, tx pgx.Tx, nu newUser, client 
 	if nu.IdentityProvider == providerEmail || nu.IdentityProvider == providerPhone {
 		nu.IdentityData = builtinIdentityData(nu.Email, nu.Phone, nu.EmailConfirmed, nu.PhoneConfirmed)
 	}
+	if err := s.beforeUserCreated(ctx, nu); err != nil {
+		return nil, err
+	}
 	u, err := insertUser(ctx, tx, nu, now)
 	switch {
 	case isUniqueViolation(err, "users_email_partial_key") || isUniqueViolation(err, "users_phone_key"):

@@ -50,7 +50,7 @@ func (s *Service) passwordGrant(w http.ResponseWriter, r *http.Request) error {
 		return txErr
 	})
 	if err != nil {
-		return internalError("Database error granting user", err)
+		return preserveAppError("Database error granting user", err)
 	}
 	if weak := s.passwords.policy(checked.password); weak != nil {
 		if reasons, ok := weak.Details[weakPasswordKey].([]string); ok {
@@ -130,6 +130,11 @@ func (s *Service) checkPassword(r *http.Request, body []byte) (checkedPassword, 
 	}
 	if err != nil {
 		return refused, err
+	}
+	if u != nil && s.hooks.PasswordVerificationAttempt != nil {
+		if err := s.passwordHook(ctx, u, ok); err != nil {
+			return refused, err
+		}
 	}
 	if !ok {
 		lockedUntil, err := s.failedSignIn(ctx, lock, address, client)

@@ -70,9 +70,9 @@ func (r *sessionResponse) fragment(verifyType string) string {
 }
 
 // accessToken signs the JWT for u's session with GoTrue's claims (reference §1.5).
-func (s *Service) accessToken(u *user, sessionID, aal string, amr []amrEntry, now time.Time) (string, int64, error) {
+func (s *Service) accessToken(ctx context.Context, u *user, sessionID, aal string, amr []amrEntry, now time.Time) (string, int64, error) {
 	exp := now.Add(s.cfg.JWTExpiry).Unix()
-	claims := jwt.MapClaims{
+	claims := map[string]any{
 		"iss":           s.cfg.Issuer,
 		"sub":           u.ID,
 		"aud":           u.Aud,
@@ -88,7 +88,15 @@ func (s *Service) accessToken(u *user, sessionID, aal string, amr []amrEntry, no
 		"session_id":    sessionID,
 		"is_anonymous":  u.IsAnonymous,
 	}
-	token, err := s.keys.Sign(claims)
+	method := ""
+	if len(amr) > 0 {
+		method = amr[len(amr)-1].Method
+	}
+	claims, err := s.customClaims(ctx, u.ID, method, claims)
+	if err != nil {
+		return "", 0, err
+	}
+	token, err := s.keys.Sign(jwt.MapClaims(claims))
 	if err != nil {
 		return "", 0, err
 	}
@@ -133,12 +141,12 @@ func (s *Service) startSession(ctx context.Context, tx pgx.Tx, ns newSession) (*
 		return nil, fmt.Errorf("start session: %w", err)
 	}
 	u.LastSignInAt = &now
-	return s.respond(u, sessionID, aal1, []amrEntry{{Method: ns.Method, Timestamp: now.Unix()}}, refresh, now)
+	return s.respond(ctx, u, sessionID, aal1, []amrEntry{{Method: ns.Method, Timestamp: now.Unix()}}, refresh, now)
 }
 
 // respond builds the token response for an existing session.
-func (s *Service) respond(u *user, sessionID, aal string, amr []amrEntry, refresh string, now time.Time) (*sessionResponse, error) {
-	token, exp, err := s.accessToken(u, sessionID, aal, amr, now)
+func (s *Service) respond(ctx context.Context, u *user, sessionID, aal string, amr []amrEntry, refresh string, now time.Time) (*sessionResponse, error) {
+	token, exp, err := s.accessToken(ctx, u, sessionID, aal, amr, now)
 	if err != nil {
 		return nil, err
 	}

@@ -149,7 +149,7 @@ func (s *Service) verify(ctx context.Context, tx pgx.Tx, v verification, client 
 	}
 	resp, err := s.startSession(ctx, tx, newSession{User: u, Method: methodOTP, Provider: provider, Client: client})
 	if err != nil {
-		return nil, internalError("Database error granting user", err)
+		return nil, preserveAppError("Database error granting user", err)
 	}
 	return &verified{Session: resp}, nil
 }

@@ -38,6 +38,9 @@ type Embedding struct {
 	Routes []Route
 	// Providers are registered with the auth service for grant_type=custom.
 	Providers []auth.CustomProvider
+	// AuthHooks are the auth service's hooks (custom access token, before user created,
+	// password verification attempt).
+	AuthHooks auth.Hooks
 	// OnBootstrap runs once the configuration is loaded and the database is open and
 	// migrated, before the services are built; an error stops serve.
 	OnBootstrap func(ctx context.Context, b Bootstrap) error
@@ -127,6 +130,13 @@ func (e *Embedding) providers() []auth.CustomProvider {
 		return nil
 	}
 	return e.Providers
+}
+
+func (e *Embedding) authHooks() auth.Hooks {
+	if e == nil {
+		return auth.Hooks{}
+	}
+	return e.AuthHooks
 }
 
 func (e *Embedding) functions() []Function {

@@ -36,7 +36,7 @@ func (d serviceDeps) authService() (*auth.Service, error) {
 
 // newAuthService builds an auth service from the configuration.
 func newAuthService(d serviceDeps) (*auth.Service, error) {
-	deps := auth.Deps{Pool: d.admin, Keys: d.keys, Logger: d.logger, RateLimits: d.limits, Clock: d.clock, Providers: d.emb.providers()}
+	deps := auth.Deps{Pool: d.admin, Keys: d.keys, Logger: d.logger, RateLimits: d.limits, Clock: d.clock, Providers: d.emb.providers(), Hooks: d.emb.authHooks()}
 	a := d.cfg.Auth
 	templates, err := mailer.LoadTemplates(a.TemplatesDir)
 	if err != nil {

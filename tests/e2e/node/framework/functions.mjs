@@ -55,6 +55,9 @@ test('the custom auth provider signs in, and the function sees that user', async
   const supabase = client();
   const { error: setError } = await supabase.auth.setSession({ access_token: session.access_token, refresh_token: session.refresh_token });
   assert.equal(setError, null);
+  const { data: current } = await supabase.auth.getSession();
+  const claims = JSON.parse(Buffer.from(current.session.access_token.split('.')[1], 'base64url').toString());
+  assert.equal(claims.signed_in_with, 'custom', 'the custom access token hook added its claim');
   const { data, error } = await supabase.functions.invoke('hello', { body: { name: 'badge 1001' } });
   assert.equal(error, null);
   assert.equal(data.role, 'authenticated');
@@ -62,7 +65,7 @@ test('the custom auth provider signs in, and the function sees that user', async
 });
 
 test('the app page needs no key, and OnServe wrapped every response', async () => {
-  const page = await fetch(`${url}/`);
+  const page = await fetch(`${url}/about`);
   assert.equal(page.status, 200);
   assert.equal(await page.text(), 'basic: a Go Forward app\n');
   assert.equal(page.headers.get('x-powered-by'), 'basic');
