@@ -22,6 +22,7 @@ export const NAV: NavItem[] = [
   { href: "/admins", label: "Admins", need: "can_create_admins" },
   { href: "/migrations", label: "Migrations", need: "can_manage_database" },
   { href: "/audit", label: "Audit log", need: "can_view_basic_logs" },
+  { href: "/alerts", label: "Alerts", need: "can_view_all_logs" },
   { href: "/settings", label: "Settings", need: "can_manage_system" },
 ];
 
