@@ -23,6 +23,7 @@ export const NAV: NavItem[] = [
   { href: "/migrations", label: "Migrations", need: "can_manage_database" },
   { href: "/audit", label: "Audit log", need: "can_view_basic_logs" },
   { href: "/alerts", label: "Alerts", need: "can_view_all_logs" },
+  { href: "/api-keys", label: "API keys", need: "can_manage_system" },
   { href: "/settings", label: "Settings", need: "can_manage_system" },
 ];
 

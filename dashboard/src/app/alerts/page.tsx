@@ -160,7 +160,7 @@ function Alerts() {
                   <button type="button" className="link" aria-expanded={open === a.id} onClick={() => setOpen(open === a.id ? null : a.id)}>
                     {open === a.id ? "Hide details" : "Details"}
                   </button>
-                  {open === a.id && <pre className="details">{JSON.stringify(a.details ?? {}, null, 2)}</pre>}
+                  {open === a.id && <pre className="details" tabIndex={0} aria-label={`Details of alert ${a.id}`}>{JSON.stringify(a.details ?? {}, null, 2)}</pre>}
                 </td>
                 <td>{a.count}</td>
                 <td>{new Date(a.last_seen).toLocaleString()}</td>
