@@ -18,10 +18,13 @@ export const NAV: NavItem[] = [
   { href: "/", label: "Home" },
   { href: "/tables", label: "Table editor", need: "can_view_dashboard" },
   { href: "/sql", label: "SQL editor", need: "can_access_sql" },
+  { href: "/table-security", label: "Table security", need: "can_manage_all_tables" },
   { href: "/users", label: "Users", need: "can_manage_users" },
   { href: "/admins", label: "Admins", need: "can_create_admins" },
   { href: "/migrations", label: "Migrations", need: "can_manage_database" },
   { href: "/audit", label: "Audit log", need: "can_view_basic_logs" },
+  { href: "/alerts", label: "Alerts", need: "can_view_all_logs" },
+  { href: "/api-keys", label: "API keys", need: "can_manage_system" },
   { href: "/settings", label: "Settings", need: "can_manage_system" },
 ];
 
