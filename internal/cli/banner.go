@@ -6,7 +6,21 @@ import (
 
 	"github.com/goforward/goforward/internal/datadir"
 	"github.com/goforward/goforward/internal/db"
+	"github.com/goforward/goforward/internal/security"
 )
+
+// legacyKeysOff stands in the banner and `goforward status` for the legacy keys when
+// auth.legacy_keys is false: they would be refused, so printing them only misleads.
+const legacyKeysOff = "disabled (auth.legacy_keys: false; use goforward keys create)"
+
+// legacyKeys are the legacy anon and service-role keys the runtime record keeps for the
+// banner and `goforward status`: none when the node refuses them.
+func legacyKeys(keys *security.Keys) (anon, serviceRole string) {
+	if keys.LegacyKeysDisabled() {
+		return "", ""
+	}
+	return keys.AnonKey(), keys.ServiceRoleKey()
+}
 
 // bannerInfo is what the start banner shows besides the runtime record.
 type bannerInfo struct {
@@ -29,8 +43,11 @@ func printBanner(w io.Writer, rt datadir.Runtime, dir datadir.Dir, info bannerIn
 	if !rt.ManagedCluster || !info.secrets {
 		dbURL = db.RedactURL(dbURL)
 	}
-	serviceKey := rt.ServiceRoleKey
-	if !info.secrets {
+	anonKey, serviceKey := rt.AnonKey, rt.ServiceRoleKey
+	switch {
+	case anonKey == "":
+		anonKey, serviceKey = legacyKeysOff, legacyKeysOff
+	case !info.secrets:
 		serviceKey = fmt.Sprintf("not shown outside development (run \"goforward status --data-dir %s\")", dir.Root())
 	}
 	fmt.Fprintf(w, `
@@ -41,7 +58,7 @@ Go Forward is running (environment %s).
 service_role key: %s
         data dir: %s
 Run "goforward status --data-dir %s" for the JWT secret. Stop with Ctrl-C.
-`, info.environment, rt.APIURL, dbURL, rt.AnonKey, serviceKey, dir.Root(), dir.Root())
+`, info.environment, rt.APIURL, dbURL, anonKey, serviceKey, dir.Root(), dir.Root())
 	for _, warning := range info.warnings {
 		fmt.Fprintf(w, "\nWARNING: %s\n", warning)
 	}

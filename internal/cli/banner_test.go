@@ -3,10 +3,13 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward/internal/datadir"
+	"github.com/goforward/goforward/internal/security"
 )
 
 func TestBannerShowsSecretsOnlyInDevelopment(t *testing.T) {
@@ -38,4 +41,37 @@ func TestBannerShowsSecretsOnlyInDevelopment(t *testing.T) {
 	var warned strings.Builder
 	printBanner(&warned, rt, dir, bannerInfo{environment: "development", secrets: true, warnings: []string{ownerRequestsWarning}})
 	require.Contains(t, warned.String(), "\nWARNING: database.authenticator_password is not set")
+}
+
+// TestLegacyKeysDisabledNotPrinted: with auth.legacy_keys false, neither the banner nor
+// `goforward status` prints the anon and service-role keys, which every node would refuse.
+func TestLegacyKeysDisabledNotPrinted(t *testing.T) {
+	t.Parallel()
+	dir, err := datadir.New(t.TempDir())
+	require.NoError(t, err)
+	secret := []byte("a-jwt-secret-of-at-least-thirty-two-characters")
+	for _, disabled := range []bool{false, true} {
+		var opts []security.Option
+		if disabled {
+			opts = append(opts, security.WithoutLegacyKeys())
+		}
+		keys, err := security.NewKeys(secret, "goforward", time.Unix(1700000000, 0), opts...)
+		require.NoError(t, err)
+		rt := datadir.Runtime{APIURL: "http://127.0.0.1:8080", DBURL: "postgres://postgres@127.0.0.1:5433/postgres"}
+		rt.AnonKey, rt.ServiceRoleKey = legacyKeys(keys)
+
+		var banner, status strings.Builder
+		printBanner(&banner, rt, dir, bannerInfo{environment: "development", secrets: true})
+		printStatusTable(&status, statusReport{APIURL: rt.APIURL, AnonKey: rt.AnonKey, ServiceRoleKey: rt.ServiceRoleKey, JWTSecret: string(secret)})
+		for name, out := range map[string]string{"banner": banner.String(), "status": status.String()} {
+			if disabled {
+				assert.NotContains(t, out, keys.AnonKey(), name)
+				assert.NotContains(t, out, keys.ServiceRoleKey(), name)
+				assert.Contains(t, out, "disabled (auth.legacy_keys: false", name)
+			} else {
+				assert.Contains(t, out, keys.AnonKey(), name)
+				assert.Contains(t, out, keys.ServiceRoleKey(), name)
+			}
+		}
+	}
 }

@@ -176,10 +176,9 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		ManagedCluster: database.managed != nil,
 		Services:       names,
 		StartedAt:      time.Now().UTC(),
-		AnonKey:        keys.AnonKey(),
-		ServiceRoleKey: keys.ServiceRoleKey(),
 		JWTSecretSet:   cfg.JWT.Secret != "",
 	}
+	rt.AnonKey, rt.ServiceRoleKey = legacyKeys(keys)
 	if err := dir.WriteRuntime(rt); err != nil {
 		ln.Close()
 		return err

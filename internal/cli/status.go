@@ -120,12 +120,16 @@ func printStatusTable(w io.Writer, r statusReport) {
 	if secret == "" {
 		secret = "(set in the server's configuration)"
 	}
+	anonKey, serviceKey := r.AnonKey, r.ServiceRoleKey
+	if anonKey == "" {
+		anonKey, serviceKey = legacyKeysOff, legacyKeysOff
+	}
 	rows := [][2]string{
 		{"API URL", r.APIURL},
 		{"DB URL", r.DBURL},
 		{"JWT secret", secret},
-		{"anon key", r.AnonKey},
-		{"service_role key", r.ServiceRoleKey},
+		{"anon key", anonKey},
+		{"service_role key", serviceKey},
 		{"data dir", r.DataDir},
 		{"pid", fmt.Sprint(r.PID)},
 	}
