@@ -81,8 +81,30 @@ CREATE TABLE public.profiles (id int PRIMARY KEY)`)
 	e := h.lastAudit(t, "meta.relationship.create")
 	assert.Contains(t, e.Details["sql"], `CREATE TABLE "public"."posts_tags"`)
 
+	// junction_table names a table as source_table and target_table do: "schema.table", or a
+	// bare name beside the source.
+	h.exec(t, `CREATE SCHEMA app; CREATE TABLE app.books (id int PRIMARY KEY); CREATE TABLE app.genres (id int PRIMARY KEY)`)
+	res := h.send(t, "POST", "/pg/relationships", map[string]any{"relationship_type": "many_to_many", "source_table": "posts", "target_table": "tags",
+		"junction_table": "app.post_tags"})
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	res.JSON(t, &rels)
+	require.Len(t, rels, 2)
+	assert.Equal(t, "app", rels[0]["schema"])
+	assert.Equal(t, "post_tags", rels[0]["relation"])
+	res = h.send(t, "POST", "/pg/relationships", map[string]any{"relationship_type": "many_to_many", "source_table": "app.books", "target_table": "app.genres",
+		"junction_table": "book_genres"})
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	var regs []*string
+	require.NoError(t, h.DB.Pool.QueryRow(t.Context(), `SELECT ARRAY[to_regclass('app.post_tags')::text, to_regclass('app.book_genres')::text,
+to_regclass('public."app.post_tags"')::text, to_regclass('public.book_genres')::text]`).Scan(&regs))
+	require.Len(t, regs, 4)
+	assert.NotNil(t, regs[0], "app.post_tags is made in schema app")
+	assert.NotNil(t, regs[1], "a bare junction name goes beside its source")
+	assert.Nil(t, regs[2], `no table named "app.post_tags" in public`)
+	assert.Nil(t, regs[3])
+
 	// The junction table fails when it exists: nothing is half made.
-	res := h.send(t, "POST", "/pg/relationships", map[string]any{"relationship_type": "many_to_many", "source_table": "posts", "target_table": "tags"})
+	res = h.send(t, "POST", "/pg/relationships", map[string]any{"relationship_type": "many_to_many", "source_table": "posts", "target_table": "tags"})
 	assert.Equal(t, 400, res.Status)
 	res = h.send(t, "POST", "/pg/relationships", map[string]any{"relationship_type": "one_to_many", "source_table": "posts", "target_table": "posts_tags"})
 	assert.Equal(t, 400, res.Status, "a composite primary key must be named")

@@ -38,6 +38,19 @@ func qualified(name string) (schema, table string) {
 	return "public", name
 }
 
+// junctionName is where a many-to-many's junction table goes: junction_table read as the
+// other tables are ("schema.table", or "table" in the source's schema rather than public,
+// since the junction belongs with its source), or <source>_<target> beside the source.
+func junctionName(name *string, srcSchema, fallback string) (schema, table string) {
+	if name == nil || *name == "" {
+		return srcSchema, fallback
+	}
+	if s, t, ok := strings.Cut(*name, "."); ok {
+		return s, t
+	}
+	return srcSchema, *name
+}
+
 // keyColumn is a column a relationship references, with its type.
 type keyColumn struct{ name, typ string }
 
@@ -105,7 +118,7 @@ func (s *Service) createRelationship(w http.ResponseWriter, r *http.Request, p a
 				if err != nil {
 					return plan{}, err
 				}
-				holder = deref(b.JunctionTable, srcTable+"_"+tgtTable)
+				holderSchema, holder = junctionName(b.JunctionTable, srcSchema, srcTable+"_"+tgtTable)
 				a, c := srcTable+"_"+source.name, tgtTable+"_"+target.name
 				if a == c {
 					c = "other_" + c
