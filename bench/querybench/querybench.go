@@ -7,6 +7,8 @@
 //   - plain: POST /query to a plain net/http server in a process of its own, which runs the
 //     body's SQL through pgx on the same database (simple protocol, as ours) and answers the
 //     rows as JSON: the same HTTP round trip and database work, without the guard;
+//   - plain + audit: the same server committing one audit entry per request before it
+//     answers: the durability-equivalent baseline (no guard, no group commit);
 //   - direct: the SQL through pgx from the load generator, no HTTP at all;
 //   - direct + classify, direct + classify + audit (and the same with asynchronous commit):
 //     direct with the runner's own steps added one at a time, to show what each costs.
@@ -193,8 +195,12 @@ func LoadAverage() string {
 
 // ServePlain is the plain server: POST /query {"query"} runs the SQL through pgx with the
 // simple protocol and answers the last result's rows as a JSON array of objects whose values
-// are PostgreSQL's text (what a minimal handler would do). It serves on ln until ctx ends.
-func ServePlain(ctx context.Context, pool *pgxpool.Pool, ln net.Listener) error {
+// are PostgreSQL's text (what a minimal handler would do). With audited, it then commits one
+// goforward.audit_log entry per request on the same connection before answering
+// (audit.Record, one round trip and one synchronous commit): the durability the runner
+// promises, without its parse, classification or group commit. It serves on ln until ctx
+// ends.
+func ServePlain(ctx context.Context, pool *pgxpool.Pool, ln net.Listener, audited bool) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /query", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
@@ -210,10 +216,19 @@ func ServePlain(ctx context.Context, pool *pgxpool.Pool, ln net.Listener) error 
 			return
 		}
 		defer conn.Release()
+		start := time.Now()
 		results, err := conn.Conn().PgConn().Exec(r.Context(), body.Query).ReadAll()
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
+		}
+		if audited {
+			e := audit.Entry{Actor: audit.Actor{Type: audit.ActorServiceRole}, Action: "meta.query", ResourceType: "sql",
+				Details: map[string]any{"duration_ms": float64(time.Since(start).Microseconds()) / 1000, "rows": len(results)}}
+			if err := audit.Record(r.Context(), conn, e); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
 		}
 		rows := []map[string]*string{}
 		if len(results) > 0 {

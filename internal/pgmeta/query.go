@@ -100,9 +100,13 @@ func (s *Service) query(w http.ResponseWriter, r *http.Request, p access.Princip
 		s.record(ctx, rec.entry())
 		return fmt.Errorf("pgmeta: SQL connection: %w", err)
 	}
-	defer conn.Release()
 	out := s.runSQL(ctx, conn, runInput{sql: body.Query, params: params, readOnly: readOnly, allResults: allResults, maxRows: s.cfg.SQL.MaxRows})
 	rec.finished(out)
+	var typesErr error
+	if allResults && out.err == nil {
+		// Before finish, which gives the connection (and its type map) back.
+		typesErr = s.nameTypes(ctx, conn.Conn().TypeMap(), out.results)
+	}
 	if err := s.finish(ctx, conn, out, leavesNoState(stmts), rec.entry()); err != nil {
 		// The SQL ran and its answer is known, but nothing says who ran it: the answer is
 		// held back rather than given without its record.
@@ -112,8 +116,8 @@ func (s *Service) query(w http.ResponseWriter, r *http.Request, p access.Princip
 		return s.runError(out, body.Query)
 	}
 	if allResults {
-		if err := s.nameTypes(ctx, conn.Conn().TypeMap(), out.results); err != nil {
-			return err
+		if typesErr != nil {
+			return typesErr
 		}
 		return writeJSON(w, allResultsBody(out.results))
 	}

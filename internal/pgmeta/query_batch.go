@@ -12,28 +12,37 @@ import (
 )
 
 // entryBatcher writes the SQL runner's audit entries with group commit: every request still
-// waits until its own entry has committed, but requests that finish while a batch is being
-// written share the next batch's round trip and commit instead of paying one each. With one
-// request at a time a batch is a single entry, as audit.Record would write it.
+// waits until its own entry has committed, but requests that finish while the batches in
+// flight are being written share the next batch's round trip and commit instead of paying
+// one each. With one request at a time a batch is a single entry, as audit.Record would
+// write it.
 //
-// There is no goroutine of its own: the first request to find no batch in flight writes
-// batches (the leader) until one holding its own entry has committed, then hands the
-// leadership to the oldest waiting request, so no request serves the others for long.
+// There is no goroutine of its own. A request that finds fewer than maxInFlight batches being
+// written leads a batch of its own entry and those waiting, and when it has committed hands
+// the lead to the oldest waiting request, so no request serves the others for long. More than
+// one batch in flight lets a request that arrives during a flush start its own at once rather
+// than wait for that flush and then its own (PostgreSQL's group commit still joins the
+// batches' WAL flushes when they meet).
 type entryBatcher struct {
 	pool *pgxpool.Pool
 
-	mu      sync.Mutex
-	queue   []*pendingEntry
-	leading bool
+	mu       sync.Mutex
+	queue    []*pendingEntry
+	inFlight int
 }
 
-// maxBatch bounds one batch, so that a burst does not become one huge transaction.
-const maxBatch = 256
+const (
+	// maxBatch bounds one batch, so that a burst does not become one huge transaction.
+	maxBatch = 256
+	// maxInFlight bounds the batches written at once, each holding a connection of the
+	// owner's pool.
+	maxInFlight = 2
+)
 
 type pendingEntry struct {
 	entry audit.Entry
-	// done receives the outcome of the entry's batch, or lead: this request is now the
-	// leader and must write the queue.
+	// done receives the outcome of the entry's batch, or lead: this request now leads a batch
+	// starting with its own entry.
 	done chan batchResult
 }
 
@@ -48,44 +57,38 @@ type batchResult struct {
 func (b *entryBatcher) write(ctx context.Context, e audit.Entry) error {
 	p := &pendingEntry{entry: e, done: make(chan batchResult, 1)}
 	b.mu.Lock()
-	b.queue = append(b.queue, p)
-	if b.leading {
+	if b.inFlight >= maxInFlight {
+		b.queue = append(b.queue, p)
 		b.mu.Unlock()
 		res := <-p.done
 		if !res.lead {
 			return res.err
 		}
+		// The request that handed over the lead counted this batch in inFlight.
 		b.mu.Lock()
 	} else {
-		b.leading = true
+		b.inFlight++
 	}
-	// The leader: write batches until its own entry is in one.
-	for {
-		n := min(len(b.queue), maxBatch)
-		batch := b.queue[:n:n]
-		b.queue = b.queue[n:]
-		b.mu.Unlock()
-		errs := b.flush(ctx, batch)
-		mine := false
-		var err error
-		for i, q := range batch {
-			if q == p {
-				mine, err = true, errs[i]
-				continue
-			}
-			q.done <- batchResult{err: errs[i]}
-		}
-		b.mu.Lock()
-		if mine {
-			if len(b.queue) > 0 {
-				b.queue[0].done <- batchResult{lead: true}
-			} else {
-				b.leading = false
-			}
-			b.mu.Unlock()
-			return err
-		}
+	n := min(len(b.queue), maxBatch-1)
+	batch := append([]*pendingEntry{p}, b.queue[:n]...)
+	b.queue = b.queue[n:]
+	b.mu.Unlock()
+
+	errs := b.flush(ctx, batch)
+	for i, q := range batch[1:] {
+		q.done <- batchResult{err: errs[i+1]}
 	}
+
+	b.mu.Lock()
+	if len(b.queue) > 0 {
+		next := b.queue[0]
+		b.queue = b.queue[1:]
+		next.done <- batchResult{lead: true}
+	} else {
+		b.inFlight--
+	}
+	b.mu.Unlock()
+	return errs[0]
 }
 
 // flush writes a batch in one implicit transaction and returns each entry's error; when the

@@ -258,12 +258,14 @@ func (e rowEncoder) encode(oids []uint32, values [][]byte) json.RawMessage {
 	return append(b, '}')
 }
 
-// finish leaves the connection as the request found it and writes the audit entry. On a
-// healthy connection a transaction left open or failed is rolled back and, unless the request
-// was only plain reads (leavesNoState), the session is reset, in one round trip; otherwise,
-// or when that fails, the connection is closed (the pool opens a new one). The entry is then
-// committed (entryBatcher) before the answer is sent. It runs detached from the request,
-// whose deadline may have passed.
+// finish leaves the connection as the request found it, gives it back to the pool and writes
+// the audit entry. On a healthy connection a transaction left open or failed is rolled back
+// and, unless the request was only plain reads (leavesNoState), the session is reset, in one
+// round trip; otherwise, or when that fails, the connection is closed (the pool opens a new
+// one). The entry is then committed (entryBatcher) before the answer is sent. The connection
+// is not held through that wait: the statements have ended, and the next request can run on
+// it while this one's entry is flushed. It runs detached from the request, whose deadline may
+// have passed.
 func (s *Service) finish(ctx context.Context, conn *pgxpool.Conn, out runOutput, stateless bool, e audit.Entry) error {
 	ctx = context.WithoutCancel(ctx)
 	if !out.broken {
@@ -277,6 +279,7 @@ func (s *Service) finish(ctx context.Context, conn *pgxpool.Conn, out runOutput,
 		_ = conn.Conn().Close(closeCtx)
 		cancel()
 	}
+	conn.Release()
 	if err := s.entries.write(ctx, e); err != nil {
 		return fmt.Errorf("pgmeta: audit a query: %w", err)
 	}

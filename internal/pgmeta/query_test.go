@@ -564,3 +564,42 @@ func TestQueryDefaults(t *testing.T) {
 	require.Equal(t, 200, res.Status, "%s", res.Body)
 	assert.Empty(t, res.Header.Get(pgmeta.TruncatedHeader))
 }
+
+// TestQueryFreesConnectionBeforeAudit: a request waiting for its audit entry to commit does
+// not hold the runner's connection, so the next request's SQL runs meanwhile; neither answers
+// before its entry is in the log.
+func TestQueryFreesConnectionBeforeAudit(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, pgmeta.Config{SQL: pgmeta.SQLConfig{MaxConns: 1}})
+	h.exec(t, `CREATE TABLE public.marks (n int)`)
+	ctx := t.Context()
+
+	// Entries cannot commit while this transaction holds the log.
+	lock, err := h.DB.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer lock.Rollback(ctx) //nolint:errcheck
+	_, err = lock.Exec(ctx, `LOCK TABLE goforward.audit_log IN SHARE MODE`)
+	require.NoError(t, err)
+
+	answered := make(chan servicetest.Response, 2)
+	for _, n := range []int{1, 2} {
+		go func() { answered <- h.sql(t, "/pg/query", fmt.Sprintf("insert into marks values (%d)", n)) }()
+	}
+	require.Eventually(t, func() bool {
+		var count int
+		require.NoError(t, h.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM public.marks`).Scan(&count))
+		return count == 2
+	}, 30*time.Second, 20*time.Millisecond, "both inserts ran on the one runner connection while the first waited for its entry")
+	select {
+	case res := <-answered:
+		t.Fatalf("answered before its audit entry committed: %d %s", res.Status, res.Body)
+	default:
+	}
+
+	require.NoError(t, lock.Rollback(ctx))
+	for range 2 {
+		res := <-answered
+		assert.Equal(t, 200, res.Status, "%s", res.Body)
+	}
+	assert.Len(t, h.queryAudits(t), 2)
+}

@@ -36,6 +36,7 @@ type options struct {
 	rounds      int
 	latency     int
 	plainServer string // internal: serve the plain server on this database
+	plainAudit  bool   // internal: the plain server audits every request
 }
 
 func main() {
@@ -46,6 +47,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds per target and query, alternating targets")
 	flag.IntVar(&o.latency, "latency", 500, "sequential requests for the single-client median")
 	flag.StringVar(&o.plainServer, "plain-server", "", "internal: run as the plain server on this database URL")
+	flag.BoolVar(&o.plainAudit, "plain-audit", false, "internal: the plain server commits an audit entry per request")
 	flag.Parse()
 	var err error
 	if o.plainServer != "" {
@@ -78,7 +80,7 @@ func plain(o options) error {
 		return err
 	}
 	fmt.Printf("http://%s\n", ln.Addr())
-	return querybench.ServePlain(ctx, pool, ln)
+	return querybench.ServePlain(ctx, pool, ln, o.plainAudit)
 }
 
 func run(o options) error {
@@ -95,11 +97,16 @@ func run(o options) error {
 	if _, err := stack.Direct.Exec(ctx, querybench.SeedSQL); err != nil {
 		return err
 	}
-	plainURL, plainPID, stopPlain, err := startPlain(ctx, stack.Direct.Config().ConnString(), o, procs)
+	plainURL, plainPID, stopPlain, err := startPlain(ctx, stack.Direct.Config().ConnString(), o, procs, false)
 	if err != nil {
 		return err
 	}
 	defer stopPlain()
+	auditedURL, auditedPID, stopAudited, err := startPlain(ctx, stack.Direct.Config().ConnString(), o, procs, true)
+	if err != nil {
+		return err
+	}
+	defer stopAudited()
 
 	// The same audited target on connections that commit without waiting for the WAL flush:
 	// what the audit entry costs apart from its fsync.
@@ -115,6 +122,7 @@ func run(o options) error {
 	targets := []querybench.Target{
 		querybench.HTTPTarget("ours", stack.URL+"/pg/query", http.Header{"Authorization": {"Bearer " + stack.ServiceRoleKey}}, client),
 		querybench.HTTPTarget("plain", plainURL+"/query", http.Header{}, client),
+		querybench.HTTPTarget("plain + audit", auditedURL+"/query", http.Header{}, client),
 		querybench.DirectTarget(stack.Direct),
 		querybench.GuardedTarget("direct + classify", stack.Direct, false),
 		querybench.GuardedTarget("direct + classify + audit", stack.Direct, true),
@@ -133,13 +141,21 @@ func run(o options) error {
 			p, err := harness.ProcessCPU(plainPID)
 			return p, t.Postgres, err
 		},
+		"plain + audit": func() (time.Duration, time.Duration, error) {
+			t, err := stack.CPU()
+			if err != nil {
+				return 0, 0, err
+			}
+			p, err := harness.ProcessCPU(auditedPID)
+			return p, t.Postgres, err
+		},
 	}
 
 	fmt.Printf("%s UTC, load average at start %s\n\n", time.Now().UTC().Format("2006-01-02 15:04"), querybench.LoadAverage())
 	fmt.Printf("`go run ./bench/cmd/querybench -concurrency %d -conns %d -duration %s -rounds %d -latency %d`, GOMAXPROCS=%s\n\n",
 		o.concurrency, o.conns, o.duration, o.rounds, o.latency, procs)
-	fmt.Println("| query | target | req/s (median of rounds) | per round | CPU per request (server + PostgreSQL) | p50, one client | ÷ direct | ÷ plain |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| query | target | req/s (median of rounds) | per round | CPU per request (server + PostgreSQL) | p50, one client | ÷ direct | ÷ plain | ÷ plain + audit |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	var loads []string
 	for _, q := range querybench.Queries {
 		perRound := map[string][]float64{}
@@ -199,21 +215,22 @@ func run(o options) error {
 				cpuCell = fmt.Sprintf("%.0f µs (%.0f + %.0f)", float64((c[0]+c[1]).Microseconds())/n,
 					float64(c[0].Microseconds())/n, float64(c[1].Microseconds())/n)
 			}
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s |\n", q.Name, t.Name, median(rounds), join(rounds), cpuCell,
-				p50.Round(time.Microsecond), ratio(t.Name, "direct"), ratio(t.Name, "plain"))
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n", q.Name, t.Name, median(rounds), join(rounds), cpuCell,
+				p50.Round(time.Microsecond), ratio(t.Name, "direct"), ratio(t.Name, "plain"), ratio(t.Name, "plain + audit"))
 		}
 	}
 	fmt.Printf("\nload average (1 min) after each round: %s\n", strings.Join(loads, ", "))
 	return nil
 }
 
-// startPlain starts this program as the plain server on dbURL.
-func startPlain(ctx context.Context, dbURL string, o options, procs string) (string, int, func(), error) {
+// startPlain starts this program as the plain server on dbURL, auditing every request when
+// audited.
+func startPlain(ctx context.Context, dbURL string, o options, procs string, audited bool) (string, int, func(), error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", 0, nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "-plain-server", dbURL, "-conns", strconv.Itoa(o.conns))
+	cmd := exec.CommandContext(ctx, self, "-plain-server", dbURL, "-conns", strconv.Itoa(o.conns), "-plain-audit="+strconv.FormatBool(audited))
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
