@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -119,6 +120,10 @@ func newPool(t testing.TB, connURL string) *pgxpool.Pool {
 		t.Fatalf("pgtest: parse %s: %v", db.RedactURL(connURL), err)
 	}
 	cfg.MaxConns = poolMaxConns
+	// As db.Open configures production's pools, so that tests take the same path when a
+	// context ends mid-statement (cancelled on the server, connection kept).
+	cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	db.KeepConnectionOnCancel(&cfg.ConnConfig.Config)
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("pgtest: connect %s: %v", db.RedactURL(connURL), err)

@@ -3,8 +3,11 @@ package pgtest_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward/internal/db"
@@ -117,5 +120,49 @@ func TestTemplatesAreFinishedAndClosedToConnections(t *testing.T) {
 	for _, tmpl := range templates {
 		require.Regexp(t, `^gftmpl_[0-9a-f]{12}$`, tmpl.Name, "no template is left half-built")
 		require.False(t, tmpl.AllowConn, "nobody can connect and block CREATE DATABASE ... TEMPLATE")
+	}
+}
+
+// TestPoolsKeepTheirConnectionWhenAContextEnds: test pools are configured as production's
+// (db.KeepConnectionOnCancel): a statement whose context ends is cancelled on the server
+// (SQLSTATE 57014) and its connection stays open and usable, instead of being closed.
+func TestPoolsKeepTheirConnectionWhenAContextEnds(t *testing.T) {
+	t.Parallel()
+	database := pgtest.NewDatabase(t)
+	holder, err := database.Pool.Acquire(t.Context())
+	require.NoError(t, err)
+	defer holder.Release()
+	_, err = holder.Exec(t.Context(), `SELECT pg_advisory_lock(4242)`)
+	require.NoError(t, err)
+
+	for _, pool := range map[string]*pgxpool.Pool{"Pool": database.Pool, "NewPool": database.NewPool(t)} {
+		conn, err := pool.Acquire(t.Context())
+		require.NoError(t, err)
+		// Released however the checks end: the pool's Close at cleanup waits for it.
+		defer conn.Release()
+		var pid uint32
+		require.NoError(t, conn.QueryRow(t.Context(), `SELECT pg_backend_pid()`).Scan(&pid))
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			_, err := conn.Exec(ctx, `SELECT pg_advisory_lock_shared(4242)`)
+			done <- err
+		}()
+		require.Eventually(t, func() bool {
+			var waiting bool
+			require.NoError(t, database.Pool.QueryRow(t.Context(),
+				`SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock')`, pid).Scan(&waiting))
+			return waiting
+		}, 30*time.Second, 10*time.Millisecond)
+		cancel()
+		err = <-done
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr, "the statement was cancelled on the server")
+		require.Equal(t, "57014", pgErr.Code)
+		require.False(t, conn.Conn().IsClosed(), "the connection is kept")
+		var again uint32
+		require.NoError(t, conn.QueryRow(t.Context(), `SELECT pg_backend_pid()`).Scan(&again))
+		require.Equal(t, pid, again)
 	}
 }
