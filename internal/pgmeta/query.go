@@ -100,6 +100,9 @@ func (s *Service) query(w http.ResponseWriter, r *http.Request, p access.Princip
 		s.record(ctx, rec.entry())
 		return fmt.Errorf("pgmeta: SQL connection: %w", err)
 	}
+	// finish gives the connection back before the audit wait; this covers a panic before it
+	// (Release is idempotent).
+	defer conn.Release()
 	out := s.runSQL(ctx, conn, runInput{sql: body.Query, params: params, readOnly: readOnly, allResults: allResults, maxRows: s.cfg.SQL.MaxRows})
 	rec.finished(out)
 	var typesErr error
