@@ -222,3 +222,37 @@ func ExampleApp_OnPasswordVerificationAttempt() {
 		return e.Next()
 	})
 }
+
+// Row changes of a table reach Go code in commit order, at least once, on one node at a time:
+// here each new order is copied into an outbox table.
+func ExampleApp_OnChange() {
+	app := goforward.New()
+	err := app.OnChange("public.orders", func(ctx context.Context, c goforward.Change) error {
+		if c.Type != goforward.ChangeInsert {
+			return nil
+		}
+		// An error hands the change on again later; nothing after it overtakes it.
+		_, err := app.DB().Owner().Exec(ctx, `INSERT INTO public.outbox (order_id) VALUES ($1)`, c.Record["id"])
+		return err
+	})
+	fmt.Println(err)
+	fmt.Println(app.OnChange("public.orders.x", func(context.Context, goforward.Change) error { return nil }))
+	// Output:
+	// <nil>
+	// goforward: OnChange "public.orders.x": the table must be schema.table
+}
+
+// A job every five minutes, on one node of the cluster at a time; runs and failures are in
+// goforward.cron_runs and at GET /admin/v1/cron/runs.
+func ExampleApp_Cron() {
+	app := goforward.New()
+	err := app.Cron("purge-carts", "*/5 * * * *", func(ctx context.Context) error {
+		_, err := app.DB().Owner().Exec(ctx, `DELETE FROM public.carts WHERE updated_at < now() - interval '1 day'`)
+		return err
+	})
+	fmt.Println(err)
+	fmt.Println(app.Cron("report", "every monday", func(context.Context) error { return nil }) != nil)
+	// Output:
+	// <nil>
+	// true
+}

@@ -1,8 +1,9 @@
 // Package goforward embeds Go Forward in a Go program and extends it with Go code, as
 // PocketBase is used as a framework: New builds an App, its registration methods add function
 // endpoints (Function), routes (Handle), custom auth providers (AuthProvider), auth hooks
-// (OnCustomAccessToken, OnBeforeUserCreated, OnPasswordVerificationAttempt) and lifecycle
-// hooks (OnBootstrap, OnServe, OnTerminate), and Execute runs the same command line as the
+// (OnCustomAccessToken, OnBeforeUserCreated, OnPasswordVerificationAttempt), database change
+// hooks (OnChange), scheduled jobs (Cron) and lifecycle hooks (OnBootstrap, OnServe,
+// OnTerminate), and Execute runs the same command line as the
 // goforward binary (serve, status, admin, migrate, ...), to which a program may add its own
 // Cobra commands through RootCmd.
 //
@@ -24,6 +25,7 @@ import (
 
 	"github.com/goforward/goforward/internal/cli"
 	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/cron"
 	"github.com/goforward/goforward/internal/security"
 )
 
@@ -47,6 +49,9 @@ type App struct {
 	onAccessToken          Hook[*AccessTokenEvent]
 	onUserCreate           Hook[*UserCreateEvent]
 	onPasswordVerification Hook[*PasswordVerificationEvent]
+	changeTables           []string // in the order OnChange first named them
+	changeHandlers         map[string][]ChangeHandler
+	cronJobs               []cron.Job
 	db                     *database      // set by serve at bootstrap
 	keys                   *security.Keys // set by serve at bootstrap
 }
