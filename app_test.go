@@ -80,8 +80,8 @@ type running struct {
 	url        string
 	anonKey    string
 	serviceKey string
-	logs    *syncBuffer
-	stop    func() error
+	logs       *syncBuffer
+	stop       func() error
 }
 
 func freePort(t *testing.T) int {

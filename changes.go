@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goforward/goforward/internal/changefeed"
+	"github.com/goforward/goforward/internal/realtime/changefeed"
 	"github.com/goforward/goforward/internal/realtime/replication"
 )
 

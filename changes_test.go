@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goforward/goforward"
-	"github.com/goforward/goforward/internal/changefeed"
 	"github.com/goforward/goforward/internal/pgtest"
+	"github.com/goforward/goforward/internal/realtime/changefeed"
 )
 
 // handled collects what a change handler saw, as "TYPE id".

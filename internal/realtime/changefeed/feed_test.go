@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/goforward/goforward/internal/changefeed"
 	"github.com/goforward/goforward/internal/pgtest"
+	"github.com/goforward/goforward/internal/realtime/changefeed"
 	"github.com/goforward/goforward/internal/realtime/replication"
 )
 
