@@ -9,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
@@ -255,4 +256,48 @@ func ExampleApp_Cron() {
 	// Output:
 	// <nil>
 	// true
+}
+
+// An extra rule on second factors: after a wrong code, the next verification is refused and
+// the user signed out everywhere.
+func ExampleApp_OnMFAVerificationAttempt() {
+	app := goforward.New()
+	var mu sync.Mutex
+	failed := map[string]bool{}
+	app.OnMFAVerificationAttempt().BindFunc(func(e *goforward.MFAVerificationEvent) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed[e.UserID] {
+			e.Reject, e.Message = true, "Sign in again"
+		}
+		failed[e.UserID] = !e.Valid
+		return e.Next()
+	})
+}
+
+// The auth service's e-mail goes out through the application's own transport.
+func ExampleApp_OnSendEmail() {
+	app := goforward.New()
+	app.OnSendEmail().BindFunc(func(e *goforward.SendEmailEvent) error {
+		req, err := http.NewRequestWithContext(e.Context, http.MethodPost, "https://mail.example.com/send",
+			strings.NewReader(fmt.Sprintf(`{"to":%q,"subject":%q}`, e.To, e.Subject)))
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return &goforward.AuthHookError{Status: http.StatusServiceUnavailable, Message: "Mail is unavailable, try again later"}
+		}
+		resp.Body.Close()
+		return e.Next()
+	})
+}
+
+// Codes by text message through the application's provider.
+func ExampleApp_OnSendSMS() {
+	app := goforward.New()
+	app.OnSendSMS().BindFunc(func(e *goforward.SendSMSEvent) error {
+		log.Printf("send %q to %s", e.Body, e.To) // replace with the provider's API
+		return e.Next()
+	})
 }

@@ -1,7 +1,8 @@
 // Package goforward embeds Go Forward in a Go program and extends it with Go code, as
 // PocketBase is used as a framework: New builds an App, its registration methods add function
 // endpoints (Function), routes (Handle), custom auth providers (AuthProvider), auth hooks
-// (OnCustomAccessToken, OnBeforeUserCreated, OnPasswordVerificationAttempt), database change
+// (OnCustomAccessToken, OnBeforeUserCreated, OnPasswordVerificationAttempt,
+// OnMFAVerificationAttempt, OnSendEmail, OnSendSMS), database change
 // hooks (OnChange), scheduled jobs (Cron) and lifecycle hooks (OnBootstrap, OnServe,
 // OnTerminate), and Execute runs the same command line as the
 // goforward binary (serve, status, admin, migrate, ...), to which a program may add its own
@@ -49,6 +50,9 @@ type App struct {
 	onAccessToken          Hook[*AccessTokenEvent]
 	onUserCreate           Hook[*UserCreateEvent]
 	onPasswordVerification Hook[*PasswordVerificationEvent]
+	onMFAVerification      Hook[*MFAVerificationEvent]
+	onSendEmail            Hook[*SendEmailEvent]
+	onSendSMS              Hook[*SendSMSEvent]
 	changeTables           []string // in the order OnChange first named them
 	changeHandlers         map[string][]ChangeHandler
 	cronJobs               []cron.Job
