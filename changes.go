@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -70,42 +69,28 @@ func (a *App) OnChange(table string, fn ChangeHandler) error {
 		a.changeHandlers = map[string][]ChangeHandler{}
 	}
 	if _, ok := a.changeHandlers[table]; !ok {
-		a.changeTables = append(a.changeTables, table)
+		a.emb.ChangeTables = append(a.emb.ChangeTables, table)
+		a.emb.HandleChange = a.handleChange
 	}
 	a.changeHandlers[table] = append(a.changeHandlers[table], fn)
 	return nil
 }
 
-// changeFeed prepares the feed of the tables OnChange follows; nil when there are none.
-func (a *App) changeFeed(ctx context.Context, d *database, logger *slog.Logger) (*changefeed.Feed, error) {
+// handleChange runs the handlers of ch's table, in the order they were added.
+func (a *App) handleChange(ctx context.Context, ch *replication.Change) error {
 	a.mu.Lock()
-	tables := append([]string(nil), a.changeTables...)
-	handlers := a.changeHandlers
+	fns := a.changeHandlers[ch.Schema+"."+ch.Table]
 	a.mu.Unlock()
-	if len(tables) == 0 {
-		return nil, nil
+	if len(fns) == 0 {
+		return nil
 	}
-	feed, err := changefeed.New(changefeed.Config{Tables: tables}, d.owner, logger,
-		func(ctx context.Context, ch *replication.Change) error {
-			fns := handlers[ch.Schema+"."+ch.Table]
-			if len(fns) == 0 {
-				return nil // a table another node's code follows
-			}
-			c := toChange(ch)
-			for _, fn := range fns {
-				if err := callChangeHandler(ctx, fn, c); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	if err != nil {
-		return nil, err
+	c := toChange(ch)
+	for _, fn := range fns {
+		if err := callChangeHandler(ctx, fn, c); err != nil {
+			return err
+		}
 	}
-	if err := feed.Prepare(ctx); err != nil {
-		return nil, err
-	}
-	return feed, nil
+	return nil
 }
 
 func callChangeHandler(ctx context.Context, fn ChangeHandler, c Change) (err error) {
@@ -117,35 +102,12 @@ func callChangeHandler(ctx context.Context, fn ChangeHandler, c Change) (err err
 	return fn(ctx, c)
 }
 
+// toChange decodes the change's webhook payload, numbers as json.Number.
 func toChange(ch *replication.Change) Change {
-	c := Change{Type: ch.Type, Schema: ch.Schema, Table: ch.Table, CommitTime: ch.CommitTime}
-	if ch.New != nil {
-		c.Record = record(ch.Columns, ch.New)
-	}
-	if ch.Old != nil {
-		c.OldRecord = record(ch.Columns, ch.Old)
-	}
+	var c Change
+	dec := json.NewDecoder(bytes.NewReader(changefeed.Payload(ch)))
+	dec.UseNumber()
+	_ = dec.Decode(&c) // Payload is valid JSON of this shape
+	c.CommitTime = ch.CommitTime
 	return c
-}
-
-func record(cols []replication.Column, vals []replication.Value) map[string]any {
-	out := make(map[string]any, len(cols))
-	for i, col := range cols {
-		if i >= len(vals) {
-			break
-		}
-		switch v := vals[i]; v.State {
-		case replication.Null:
-			out[col.Name] = nil
-		case replication.Present:
-			dec := json.NewDecoder(bytes.NewReader(v.JSON))
-			dec.UseNumber()
-			var x any
-			if err := dec.Decode(&x); err != nil {
-				x = v.Text
-			}
-			out[col.Name] = x
-		}
-	}
-	return out
 }

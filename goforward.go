@@ -53,7 +53,6 @@ type App struct {
 	onMFAVerification      Hook[*MFAVerificationEvent]
 	onSendEmail            Hook[*SendEmailEvent]
 	onSendSMS              Hook[*SendSMSEvent]
-	changeTables           []string // in the order OnChange first named them
 	changeHandlers         map[string][]ChangeHandler
 	cronJobs               []cron.Job
 	db                     *database      // set by serve at bootstrap

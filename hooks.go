@@ -6,8 +6,6 @@ import (
 	"slices"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/goforward/goforward/internal/cli"
 	"github.com/goforward/goforward/internal/cron"
 )
@@ -126,30 +124,18 @@ func (a *App) bootstrap(ctx context.Context, b cli.Bootstrap) error {
 	return a.prepareBackground(ctx, b)
 }
 
-// prepareBackground readies the change feed (its publication and slot, before the server
-// listens, so no change committed from now on is missed) and the scheduler, which serve then
-// runs beside the services.
-func (a *App) prepareBackground(ctx context.Context, b cli.Bootstrap) error {
-	feed, err := a.changeFeed(ctx, a.db, b.Logger)
-	if err != nil {
-		return err
-	}
+// prepareBackground readies the scheduler, which serve then runs beside the services (the
+// change feed of OnChange is serve's own, as the admin API's webhooks use it too).
+func (a *App) prepareBackground(_ context.Context, b cli.Bootstrap) error {
 	a.mu.Lock()
 	jobs := append([]cron.Job(nil), a.cronJobs...)
 	a.mu.Unlock()
-	if feed == nil && len(jobs) == 0 {
+	if len(jobs) == 0 {
 		a.emb.Background = nil
 		return nil
 	}
 	sched := cron.New(b.Owner, b.Logger, jobs)
-	a.emb.Background = func(ctx context.Context) error {
-		g, ctx := errgroup.WithContext(ctx)
-		if feed != nil {
-			g.Go(func() error { return feed.Run(ctx) })
-		}
-		g.Go(func() error { return sched.Run(ctx) })
-		return g.Wait()
-	}
+	a.emb.Background = sched.Run
 	return nil
 }
 

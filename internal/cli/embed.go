@@ -15,6 +15,7 @@ import (
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/realtime/replication"
 	"github.com/goforward/goforward/internal/security"
 )
 
@@ -49,6 +50,10 @@ type Embedding struct {
 	OnServe func(ctx context.Context, s ServeInfo) error
 	// OnTerminate runs after the HTTP server has drained, before the database closes.
 	OnTerminate func(ctx context.Context) error
+	// ChangeTables are the tables ("schema.table") whose changes HandleChange receives, from
+	// the change feed (internal/realtime/changefeed), at least once and in commit order.
+	ChangeTables []string
+	HandleChange func(ctx context.Context, ch *replication.Change) error
 	// Background, when set by OnBootstrap, runs beside the services until serve stops (the
 	// application's change hooks and scheduled jobs); an error stops serve.
 	Background func(ctx context.Context) error

@@ -96,6 +96,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	if err := emb.bootstrap(ctx, cfg, database, keys, logger); err != nil {
 		return err
 	}
+	changes, err := newChangeFeed(ctx, database, emb, logger)
+	if err != nil {
+		return err
+	}
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
@@ -202,6 +206,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group.Go(func() error { return tables.Run(gctx) })
 	group.Go(func() error { return monitor.run(gctx) })
 	group.Go(func() error { return apiKeys.Run(gctx) })
+	group.Go(func() error { return changes.run(gctx) })
 	if bg := emb.background(); bg != nil {
 		group.Go(func() error { return bg(gctx) })
 	}

@@ -49,6 +49,7 @@ var layerOf = map[string]string{
 	"tablesecurity":  base,
 	"usermigrations": base,
 	"cron":           base,
+	"webhooks":       base,
 	"pgtest":         base,
 	"redistest":      base,
 	"meta":           meta,

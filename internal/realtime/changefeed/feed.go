@@ -113,11 +113,20 @@ func (f *Feed) Slot() string { return f.cfg.Slot }
 // stream starts. A table without a replica identity (no primary key) is refused: once
 // published, its UPDATEs and DELETEs would fail.
 func (f *Feed) Prepare(ctx context.Context) error {
+	// The slot first: a table published before the slot exists could see changes that no
+	// slot keeps.
+	if err := f.createSlot(ctx); err != nil {
+		return err
+	}
 	for _, table := range f.cfg.Tables {
 		if err := f.publish(ctx, table); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+func (f *Feed) createSlot(ctx context.Context) error {
 	if _, err := f.pool.Exec(ctx, `INSERT INTO goforward.change_feed_positions (slot) VALUES ($1) ON CONFLICT DO NOTHING`, f.cfg.Slot); err != nil {
 		return fmt.Errorf("changefeed: record the position: %w", err)
 	}
@@ -187,6 +196,10 @@ func (f *Feed) publish(ctx context.Context, table string) error {
 	}
 	return nil
 }
+
+// Follow adds table to the publication while the feed runs: its changes committed from now
+// on are handed on too.
+func (f *Feed) Follow(ctx context.Context, table string) error { return f.publish(ctx, table) }
 
 // Run reads the stream while this node holds the reader lock, until ctx ends.
 func (f *Feed) Run(ctx context.Context) error {
