@@ -77,10 +77,11 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 
 // running is an App serving on a free port until the test ends.
 type running struct {
-	url     string
-	anonKey string
-	logs    *syncBuffer
-	stop    func() error
+	url        string
+	anonKey    string
+	serviceKey string
+	logs       *syncBuffer
+	stop       func() error
 }
 
 func freePort(t *testing.T) int {
@@ -130,7 +131,7 @@ func start(t *testing.T, app *goforward.App, logs *syncBuffer) *running {
 				if resp, err := http.Get(r.url + "/ready"); err == nil {
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
-						r.anonKey = rt.AnonKey
+						r.anonKey, r.serviceKey = rt.AnonKey, rt.ServiceRoleKey
 						return r
 					}
 				}
@@ -168,6 +169,12 @@ func call(t *testing.T, method, url string, headers map[string]string, body stri
 func newApp(t *testing.T, logs *syncBuffer, configure ...func(*goforward.Config)) (*goforward.App, *pgtest.Database) {
 	t.Helper()
 	db := pgtest.NewDatabase(t)
+	return newAppOn(t, db, logs, configure...), db
+}
+
+// newAppOn builds an App on db, logging into logs.
+func newAppOn(t *testing.T, db *pgtest.Database, logs *syncBuffer, configure ...func(*goforward.Config)) *goforward.App {
+	t.Helper()
 	db.RequestPool(t) // sets the cluster's authenticator password to pgtest's
 	opts := []goforward.Option{
 		goforward.WithPool(db.Pool),
@@ -180,7 +187,7 @@ func newApp(t *testing.T, logs *syncBuffer, configure ...func(*goforward.Config)
 	for _, fn := range configure {
 		opts = append(opts, goforward.WithConfig(fn))
 	}
-	return goforward.New(opts...), db
+	return goforward.New(opts...)
 }
 
 // TestFunctionsRoutesAndProviders runs an App with a function, an application route and a

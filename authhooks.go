@@ -69,6 +69,69 @@ type PasswordVerificationEvent struct {
 	SignOut bool
 }
 
+// MFAVerificationEvent is sent after an MFA code (TOTP or SMS) was compared, Supabase's MFA
+// verification attempt hook. A handler sets Reject to refuse the verification, even with the
+// right code: the client gets 403 mfa_verification_rejected with Message (or Supabase's
+// default), and every session of the user ends, as GoTrue signs the user out.
+type MFAVerificationEvent struct {
+	Event
+	App *App
+	// Context is the request's.
+	Context    context.Context
+	UserID     string
+	FactorID   string
+	FactorType string // totp or phone
+	// Valid says the code matched.
+	Valid   bool
+	Reject  bool
+	Message string
+}
+
+// SendEmailEvent is an e-mail the auth service would send (confirmation, invite, magic link,
+// recovery, e-mail change, reauthentication), Supabase's send email hook: with a handler bound,
+// the chain sends it and the configured mailer does not. It carries the rendered message and
+// what it was made from; an error fails the request as a failed send would.
+type SendEmailEvent struct {
+	Event
+	App *App
+	// Context is the request's.
+	Context context.Context
+	UserID  string
+	To      string
+	// ActionType is what the mail is for: signup, invite, magiclink, recovery, email_change,
+	// email, reauthentication.
+	ActionType string
+	// Token is the one-time code, TokenHash the link's token (empty for reauthentication),
+	// ConfirmationURL the link the templates put in the mail.
+	Token           string
+	TokenHash       string
+	RedirectTo      string
+	SiteURL         string
+	ConfirmationURL string
+	// Subject, HTML and Text are the message rendered from the configured templates.
+	Subject string
+	HTML    string
+	Text    string
+}
+
+// SendSMSEvent is a text message the auth service would send (phone sign-in and sign-up
+// codes, phone changes, MFA phone challenges), Supabase's send SMS hook: with a handler
+// bound, the chain sends it and the configured SMS provider does not.
+type SendSMSEvent struct {
+	Event
+	App *App
+	// Context is the request's.
+	Context context.Context
+	UserID  string
+	// To is the number in E.164 form.
+	To string
+	// ActionType is what the code is for: sms, phone_change, mfa, ...
+	ActionType string
+	OTP        string
+	// Body is the text rendered from auth.sms.template.
+	Body string
+}
+
 // OnCustomAccessToken is the chain run before each access token is signed.
 func (a *App) OnCustomAccessToken() *Hook[*AccessTokenEvent] { return &a.onAccessToken }
 
@@ -80,6 +143,17 @@ func (a *App) OnBeforeUserCreated() *Hook[*UserCreateEvent] { return &a.onUserCr
 func (a *App) OnPasswordVerificationAttempt() *Hook[*PasswordVerificationEvent] {
 	return &a.onPasswordVerification
 }
+
+// OnMFAVerificationAttempt is the chain run after each MFA code comparison.
+func (a *App) OnMFAVerificationAttempt() *Hook[*MFAVerificationEvent] { return &a.onMFAVerification }
+
+// OnSendEmail is the chain that, once bound, sends the auth service's e-mail instead of the
+// mailer.
+func (a *App) OnSendEmail() *Hook[*SendEmailEvent] { return &a.onSendEmail }
+
+// OnSendSMS is the chain that, once bound, sends the auth service's text messages instead of
+// the SMS provider.
+func (a *App) OnSendSMS() *Hook[*SendSMSEvent] { return &a.onSendSMS }
 
 // authHooks adapts the chains to the auth service's hooks; a chain without handlers is a
 // hook not set.
@@ -108,6 +182,28 @@ func (a *App) authHooks() auth.Hooks {
 				return auth.PasswordDecision{}, authHookError(err)
 			}
 			return auth.PasswordDecision{Reject: e.Reject, Message: e.Message, SignOut: e.SignOut}, nil
+		}
+	}
+	if a.onMFAVerification.bound() {
+		h.MFAVerificationAttempt = func(ctx context.Context, in auth.MFAAttempt) (auth.MFADecision, error) {
+			e := &MFAVerificationEvent{App: a, Context: ctx, UserID: in.UserID, FactorID: in.FactorID, FactorType: in.FactorType, Valid: in.Valid}
+			if err := a.onMFAVerification.trigger(e); err != nil {
+				return auth.MFADecision{}, authHookError(err)
+			}
+			return auth.MFADecision{Reject: e.Reject, Message: e.Message}, nil
+		}
+	}
+	if a.onSendEmail.bound() {
+		h.SendEmail = func(ctx context.Context, in auth.EmailInput) error {
+			return authHookError(a.onSendEmail.trigger(&SendEmailEvent{App: a, Context: ctx, UserID: in.UserID, To: in.To,
+				ActionType: in.ActionType, Token: in.Token, TokenHash: in.TokenHash, RedirectTo: in.RedirectTo, SiteURL: in.SiteURL,
+				ConfirmationURL: in.ConfirmationURL, Subject: in.Subject, HTML: in.HTML, Text: in.Text}))
+		}
+	}
+	if a.onSendSMS.bound() {
+		h.SendSMS = func(ctx context.Context, in auth.SMSInput) error {
+			return authHookError(a.onSendSMS.trigger(&SendSMSEvent{App: a, Context: ctx, UserID: in.UserID, To: in.To,
+				ActionType: in.ActionType, OTP: in.OTP, Body: in.Body}))
 		}
 	}
 	return h

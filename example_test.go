@@ -9,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
@@ -219,6 +220,84 @@ func ExampleApp_OnPasswordVerificationAttempt() {
 		if flagged[e.UserID] {
 			e.Reject, e.SignOut, e.Message = true, true, "This account is under review"
 		}
+		return e.Next()
+	})
+}
+
+// Row changes of a table reach Go code in commit order, at least once, on one node at a time:
+// here each new order is copied into an outbox table.
+func ExampleApp_OnChange() {
+	app := goforward.New()
+	err := app.OnChange("public.orders", func(ctx context.Context, c goforward.Change) error {
+		if c.Type != goforward.ChangeInsert {
+			return nil
+		}
+		// An error hands the change on again later; nothing after it overtakes it.
+		_, err := app.DB().Owner().Exec(ctx, `INSERT INTO public.outbox (order_id) VALUES ($1)`, c.Record["id"])
+		return err
+	})
+	fmt.Println(err)
+	fmt.Println(app.OnChange("public.orders.x", func(context.Context, goforward.Change) error { return nil }))
+	// Output:
+	// <nil>
+	// goforward: OnChange "public.orders.x": the table must be schema.table
+}
+
+// A job every five minutes, on one node of the cluster at a time; runs and failures are in
+// goforward.cron_runs and at GET /admin/v1/cron/runs.
+func ExampleApp_Cron() {
+	app := goforward.New()
+	err := app.Cron("purge-carts", "*/5 * * * *", func(ctx context.Context) error {
+		_, err := app.DB().Owner().Exec(ctx, `DELETE FROM public.carts WHERE updated_at < now() - interval '1 day'`)
+		return err
+	})
+	fmt.Println(err)
+	fmt.Println(app.Cron("report", "every monday", func(context.Context) error { return nil }) != nil)
+	// Output:
+	// <nil>
+	// true
+}
+
+// An extra rule on second factors: after a wrong code, the next verification is refused and
+// the user signed out everywhere.
+func ExampleApp_OnMFAVerificationAttempt() {
+	app := goforward.New()
+	var mu sync.Mutex
+	failed := map[string]bool{}
+	app.OnMFAVerificationAttempt().BindFunc(func(e *goforward.MFAVerificationEvent) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed[e.UserID] {
+			e.Reject, e.Message = true, "Sign in again"
+		}
+		failed[e.UserID] = !e.Valid
+		return e.Next()
+	})
+}
+
+// The auth service's e-mail goes out through the application's own transport.
+func ExampleApp_OnSendEmail() {
+	app := goforward.New()
+	app.OnSendEmail().BindFunc(func(e *goforward.SendEmailEvent) error {
+		req, err := http.NewRequestWithContext(e.Context, http.MethodPost, "https://mail.example.com/send",
+			strings.NewReader(fmt.Sprintf(`{"to":%q,"subject":%q}`, e.To, e.Subject)))
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return &goforward.AuthHookError{Status: http.StatusServiceUnavailable, Message: "Mail is unavailable, try again later"}
+		}
+		resp.Body.Close()
+		return e.Next()
+	})
+}
+
+// Codes by text message through the application's provider.
+func ExampleApp_OnSendSMS() {
+	app := goforward.New()
+	app.OnSendSMS().BindFunc(func(e *goforward.SendSMSEvent) error {
+		log.Printf("send %q to %s", e.Body, e.To) // replace with the provider's API
 		return e.Next()
 	})
 }

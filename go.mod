@@ -18,6 +18,7 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/sync v0.25.0
 	golang.org/x/term v0.48.0
+	github.com/robfig/cron/v3 v3.0.1
 	golang.org/x/time v0.16.0
 )
 

@@ -1,8 +1,10 @@
 // Package goforward embeds Go Forward in a Go program and extends it with Go code, as
 // PocketBase is used as a framework: New builds an App, its registration methods add function
 // endpoints (Function), routes (Handle), custom auth providers (AuthProvider), auth hooks
-// (OnCustomAccessToken, OnBeforeUserCreated, OnPasswordVerificationAttempt) and lifecycle
-// hooks (OnBootstrap, OnServe, OnTerminate), and Execute runs the same command line as the
+// (OnCustomAccessToken, OnBeforeUserCreated, OnPasswordVerificationAttempt,
+// OnMFAVerificationAttempt, OnSendEmail, OnSendSMS), database change
+// hooks (OnChange), scheduled jobs (Cron) and lifecycle hooks (OnBootstrap, OnServe,
+// OnTerminate), and Execute runs the same command line as the
 // goforward binary (serve, status, admin, migrate, ...), to which a program may add its own
 // Cobra commands through RootCmd.
 //
@@ -24,6 +26,7 @@ import (
 
 	"github.com/goforward/goforward/internal/cli"
 	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/cron"
 	"github.com/goforward/goforward/internal/security"
 )
 
@@ -47,6 +50,11 @@ type App struct {
 	onAccessToken          Hook[*AccessTokenEvent]
 	onUserCreate           Hook[*UserCreateEvent]
 	onPasswordVerification Hook[*PasswordVerificationEvent]
+	onMFAVerification      Hook[*MFAVerificationEvent]
+	onSendEmail            Hook[*SendEmailEvent]
+	onSendSMS              Hook[*SendSMSEvent]
+	changeHandlers         map[string][]ChangeHandler
+	cronJobs               []cron.Job
 	db                     *database      // set by serve at bootstrap
 	keys                   *security.Keys // set by serve at bootstrap
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/goforward/goforward/internal/cli"
+	"github.com/goforward/goforward/internal/cron"
 )
 
 // Hook is a chain of handlers for one lifecycle or auth event. Handlers run in the order
@@ -120,6 +121,21 @@ func (a *App) bootstrap(ctx context.Context, b cli.Bootstrap) error {
 	}
 	// After OnBootstrap, so that auth hooks bound there count; the services are built next.
 	a.emb.AuthHooks = a.authHooks()
+	return a.prepareBackground(ctx, b)
+}
+
+// prepareBackground readies the scheduler, which serve then runs beside the services (the
+// change feed of OnChange is serve's own, as the admin API's webhooks use it too).
+func (a *App) prepareBackground(_ context.Context, b cli.Bootstrap) error {
+	a.mu.Lock()
+	jobs := append([]cron.Job(nil), a.cronJobs...)
+	a.mu.Unlock()
+	if len(jobs) == 0 {
+		a.emb.Background = nil
+		return nil
+	}
+	sched := cron.New(b.Owner, b.Logger, jobs)
+	a.emb.Background = sched.Run
 	return nil
 }
 

@@ -1,7 +1,9 @@
 // Command basic is a program embedding Go Forward through its root package, in a module of its
 // own as an application would be (go.mod's replace points at this repository). It adds a
 // function endpoint that supabase-js's functions.invoke reaches, a page of its own, a custom
-// auth provider, a custom access token hook and an OnServe hook, and keeps the whole goforward command line:
+// auth provider, a custom access token hook, an OnServe hook, a change hook that records
+// every new order in another table and a cron job that counts them, and keeps the whole
+// goforward command line:
 //
 //	go run . serve
 //	go run . status
@@ -17,6 +19,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/goforward/goforward"
 )
@@ -64,6 +67,33 @@ func main() {
 		e.Claims["signed_in_with"] = e.AuthenticationMethod
 		return e.Next()
 	})
+	// The application's tables, created before the services read the schema.
+	app.OnBootstrap().BindFunc(func(e *goforward.BootstrapEvent) error {
+		if _, err := e.App.DB().Owner().Exec(e.Context, schema); err != nil {
+			return fmt.Errorf("create the orders tables: %w", err)
+		}
+		return e.Next()
+	})
+	// Every new order is recorded in order_events, at least once (hence ON CONFLICT).
+	must(app.OnChange("public.orders", func(ctx context.Context, c goforward.Change) error {
+		if c.Type != goforward.ChangeInsert {
+			return nil
+		}
+		id, err := c.Record["id"].(json.Number).Int64()
+		if err != nil {
+			return err
+		}
+		_, err = app.DB().Owner().Exec(ctx, `INSERT INTO public.order_events (order_id, user_id, kind)
+			VALUES ($1, $2, 'created') ON CONFLICT DO NOTHING`, id, c.Record["user_id"])
+		return err
+	}))
+	// Every five seconds, on one node at a time, the order count is brought up to date.
+	must(app.Cron("tally-orders", "@every 5s", func(ctx context.Context) error {
+		_, err := app.DB().Owner().Exec(ctx, `INSERT INTO public.order_stats (orders, counted_at)
+			SELECT count(*), $1 FROM public.orders
+			ON CONFLICT (id) DO UPDATE SET orders = EXCLUDED.orders, counted_at = EXCLUDED.counted_at`, time.Now())
+		return err
+	}))
 	app.OnServe().BindFunc(func(e *goforward.ServeEvent) error {
 		gateway := e.Server.Handler
 		e.Server.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +106,41 @@ func main() {
 		os.Exit(goforward.ExitCode(err))
 	}
 }
+
+// schema is the application's own tables: orders users place, the events the change hook
+// writes and the count the cron job keeps, each behind row-level security.
+const schema = `
+CREATE TABLE IF NOT EXISTS public.orders (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  user_id uuid NOT NULL DEFAULT auth.uid(),
+  item text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS public.order_events (
+  order_id bigint NOT NULL,
+  user_id uuid NOT NULL,
+  kind text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (order_id, kind)
+);
+CREATE TABLE IF NOT EXISTS public.order_stats (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  orders bigint NOT NULL,
+  counted_at timestamptz NOT NULL
+);
+ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.order_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.order_stats ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS own_orders ON public.orders;
+CREATE POLICY own_orders ON public.orders TO authenticated USING (user_id = auth.uid()) WITH CHECK (user_id = auth.uid());
+DROP POLICY IF EXISTS own_events ON public.order_events;
+CREATE POLICY own_events ON public.order_events FOR SELECT TO authenticated USING (user_id = auth.uid());
+DROP POLICY IF EXISTS everyone ON public.order_stats;
+CREATE POLICY everyone ON public.order_stats FOR SELECT TO anon, authenticated USING (true);
+GRANT SELECT, INSERT ON public.orders TO authenticated;
+GRANT SELECT ON public.order_events TO authenticated;
+GRANT SELECT ON public.order_stats TO anon, authenticated;
+`
 
 func must(err error) {
 	if err != nil {

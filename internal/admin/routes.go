@@ -41,6 +41,8 @@ func (s *Service) routes() []route {
 	rts = append(rts, s.migrationRoutes()...)
 	rts = append(rts, s.tableSecurityRoutes()...)
 	rts = append(rts, s.alertRoutes()...)
+	rts = append(rts, s.cronRoutes()...)
+	rts = append(rts, s.webhookRoutes()...)
 	rts = append(rts, s.apiKeyRoutes()...)
 	rts = append(rts, s.dashboardRoutes()...)
 	return rts

@@ -25,6 +25,13 @@ type Hooks struct {
 	// PasswordVerificationAttempt runs after a password sign-in's comparison for an existing
 	// account; Reject refuses the sign-in even with the right password.
 	PasswordVerificationAttempt func(ctx context.Context, in PasswordAttempt) (PasswordDecision, error)
+	// MFAVerificationAttempt runs after an MFA code was compared; Reject refuses the
+	// verification and signs the user out (hooks_send.go).
+	MFAVerificationAttempt func(ctx context.Context, in MFAAttempt) (MFADecision, error)
+	// SendEmail, when set, sends every e-mail instead of the mailer; SendSMS every text
+	// message instead of the SMS sender. An error fails the request as a send failure would.
+	SendEmail func(ctx context.Context, in EmailInput) error
+	SendSMS   func(ctx context.Context, in SMSInput) error
 }
 
 // AccessTokenInput is what the custom access token hook sees (Supabase's payload).

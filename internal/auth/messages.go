@@ -185,8 +185,16 @@ func (s *Service) sendMail(ctx context.Context, oc outgoingCode, otp, linkToken 
 		return internalError("Error rendering "+oc.VerifyType+" email", err)
 	}
 	msg := mailer.Message{To: oc.Address, Subject: subject, HTML: html, Text: text, Kind: oc.MailKind}
-	if err := s.mail.Send(ctx, msg); err != nil {
-		return internalError(sendFailureMessage(oc.VerifyType), err)
+	in := EmailInput{UserID: oc.User.ID, To: oc.Address, ActionType: oc.VerifyType, Token: otp, TokenHash: linkToken,
+		RedirectTo: oc.RedirectTo, SiteURL: s.cfg.SiteURL, ConfirmationURL: data.ConfirmationURL, Subject: subject, HTML: html, Text: text}
+	err = s.deliverMail(ctx, in, func() error {
+		if err := s.mail.Send(ctx, msg); err != nil {
+			return internalError(sendFailureMessage(oc.VerifyType), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	s.keepInInbox(ctx, "email", oc.Address, oc.MailKind, subject, text, html, inbox)
 	return nil
@@ -200,9 +208,16 @@ func (s *Service) sendSMS(ctx context.Context, oc outgoingCode, otp string, inbo
 	if err := s.smsText.Execute(&body, map[string]string{"Code": otp}); err != nil {
 		return "", internalError("Error rendering SMS", err)
 	}
-	id, err := s.sms.Send(ctx, sms.Message{To: "+" + oc.Address, Body: body.String(), Kind: oc.VerifyType})
+	in := SMSInput{UserID: oc.User.ID, To: "+" + oc.Address, ActionType: oc.VerifyType, OTP: otp, Body: body.String()}
+	id, err := s.deliverSMS(ctx, in, func() (string, error) {
+		id, err := s.sms.Send(ctx, sms.Message{To: in.To, Body: in.Body, Kind: oc.VerifyType})
+		if err != nil {
+			return "", apiError(http.StatusBadRequest, CodeSMSSendFailed, "Error sending %s OTP to provider", oc.VerifyType).WithCause(err)
+		}
+		return id, nil
+	})
 	if err != nil {
-		return "", apiError(http.StatusBadRequest, CodeSMSSendFailed, "Error sending %s OTP to provider", oc.VerifyType).WithCause(err)
+		return "", err
 	}
 	inbox["message_id"] = id
 	s.keepInInbox(ctx, "sms", "+"+oc.Address, oc.VerifyType, "", body.String(), "", inbox)

@@ -75,7 +75,7 @@ func (s *Service) challengeFactor(w http.ResponseWriter, r *http.Request) error 
 			return nil
 		}
 		inbox := map[string]any{"type": "mfa", "token": code, "factor_id": f.ID, "challenge_id": challengeID}
-		_, err := s.sendSMS(ctx, outgoingCode{Address: f.Phone, SMS: true, VerifyType: "mfa"}, code, inbox)
+		_, err := s.sendSMS(ctx, outgoingCode{User: c.User, Address: f.Phone, SMS: true, VerifyType: "mfa"}, code, inbox)
 		return err
 	})
 	if err != nil {

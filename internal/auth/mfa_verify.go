@@ -78,6 +78,9 @@ func (s *Service) verifyFactor(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		if failure, err = s.mfaHook(ctx, tx, MFAAttempt{UserID: c.User.ID, FactorID: f.ID, FactorType: f.FactorType, Valid: ok}); failure != nil || err != nil {
+			return err
+		}
 		if !ok {
 			failure, err = s.refuseMFACode(ctx, tx, c.User, ch.ID, methodFor(f), client, now)
 			return err

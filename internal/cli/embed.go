@@ -15,6 +15,7 @@ import (
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/realtime/replication"
 	"github.com/goforward/goforward/internal/security"
 )
 
@@ -49,6 +50,13 @@ type Embedding struct {
 	OnServe func(ctx context.Context, s ServeInfo) error
 	// OnTerminate runs after the HTTP server has drained, before the database closes.
 	OnTerminate func(ctx context.Context) error
+	// ChangeTables are the tables ("schema.table") whose changes HandleChange receives, from
+	// the change feed (internal/realtime/changefeed), at least once and in commit order.
+	ChangeTables []string
+	HandleChange func(ctx context.Context, ch *replication.Change) error
+	// Background, when set by OnBootstrap, runs beside the services until serve stops (the
+	// application's change hooks and scheduled jobs); an error stops serve.
+	Background func(ctx context.Context) error
 }
 
 // Function is a handler served at /functions/v1/{Name} (and below it).
@@ -71,6 +79,8 @@ type Bootstrap struct {
 	Runner *db.RoleRunner
 	// Keys verifies tokens as the gateway does.
 	Keys *security.Keys
+	// Logger is serve's logger.
+	Logger *slog.Logger
 }
 
 // ServeInfo is what OnServe may change.
@@ -154,11 +164,18 @@ func (e *Embedding) logger(cfg config.LogConfig, stderr io.Writer) *slog.Logger 
 	return newLogger(cfg, stderr)
 }
 
-func (e *Embedding) bootstrap(ctx context.Context, cfg config.Config, d *database, keys *security.Keys) error {
+func (e *Embedding) bootstrap(ctx context.Context, cfg config.Config, d *database, keys *security.Keys, logger *slog.Logger) error {
 	if e == nil || e.OnBootstrap == nil {
 		return nil
 	}
-	return e.OnBootstrap(ctx, Bootstrap{Config: cfg, Owner: d.admin, Runner: d.runner, Keys: keys})
+	return e.OnBootstrap(ctx, Bootstrap{Config: cfg, Owner: d.admin, Runner: d.runner, Keys: keys, Logger: logger})
+}
+
+func (e *Embedding) background() func(ctx context.Context) error {
+	if e == nil {
+		return nil
+	}
+	return e.Background
 }
 
 // serve mounts the application routes on gw, runs OnServe and returns the server to run.

@@ -93,7 +93,11 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		return err
 	}
 	defer database.close(logger)
-	if err := emb.bootstrap(ctx, cfg, database, keys); err != nil {
+	if err := emb.bootstrap(ctx, cfg, database, keys, logger); err != nil {
+		return err
+	}
+	changes, err := newChangeFeed(ctx, database, emb, logger)
+	if err != nil {
 		return err
 	}
 
@@ -201,6 +205,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group.Go(func() error { return tables.Run(gctx) })
 	group.Go(func() error { return monitor.run(gctx) })
 	group.Go(func() error { return apiKeys.Run(gctx) })
+	group.Go(func() error { return changes.run(gctx) })
+	if bg := emb.background(); bg != nil {
+		group.Go(func() error { return bg(gctx) })
+	}
 	for _, s := range services {
 		if s.run != nil {
 			group.Go(func() error { return s.run(gctx) })

@@ -14,7 +14,8 @@ import (
 // TestFrameworkFunctionsWithSupabaseJS builds examples/basic, a program in its own module
 // that embeds Go Forward through the root package, and drives what it adds with supabase-js:
 // its function endpoint through functions.invoke, unchanged, its custom auth provider, its
-// own page and its OnServe hook.
+// own page, its OnServe hook, its custom access token hook (the claim after sign-in), its
+// change hook (the row it writes after an insert) and its cron job (its runs at the admin API).
 func TestFrameworkFunctionsWithSupabaseJS(t *testing.T) {
 	t.Parallel()
 	dir, err := filepath.Abs("node")

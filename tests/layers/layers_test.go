@@ -22,7 +22,7 @@ const module = "github.com/goforward/goforward"
 // Layers of the packages under internal/ (docs/architecture.md, "Packages and the direction
 // of imports").
 const (
-	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, apikeys, audit, alerts, sqlguard, usermigrations, test fixtures
+	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, apikeys, audit, alerts, sqlguard, usermigrations, cron, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
 	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta, dashboard
 	gateway     = "gateway"     // the HTTP front door
@@ -48,6 +48,8 @@ var layerOf = map[string]string{
 	"sqlguard":       base,
 	"tablesecurity":  base,
 	"usermigrations": base,
+	"cron":           base,
+	"webhooks":       base,
 	"pgtest":         base,
 	"redistest":      base,
 	"meta":           meta,

@@ -28,6 +28,11 @@ type Change struct {
 	// 32-bit transaction counter: sessions see the change once they see that transaction.
 	XID        uint32    `json:"xid"`
 	CommitTime time.Time `json:"commit"`
+	// CommitLSN is where the transaction commits and Seq the change's number in it (from 1):
+	// together they order every change of the stream, so a consumer can persist how far it
+	// got and skip what it already handled when the stream is read again.
+	CommitLSN uint64 `json:"lsn,omitempty"`
+	Seq       int    `json:"seq,omitempty"`
 	// Columns are the table's columns in attribute order.
 	Columns []Column `json:"columns"`
 	// New is the row after an INSERT or UPDATE, one value per column; nil for DELETE.

@@ -3,7 +3,7 @@
 // plain binary has no functions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { anonKey, client, unique, url } from '../helpers.mjs';
+import { anonKey, client, serviceRoleKey, unique, url } from '../helpers.mjs';
 
 test('functions.invoke reaches the Go handler as the anon role', async () => {
   const supabase = client();
@@ -73,4 +73,50 @@ test('the app page needs no key, and OnServe wrapped every response', async () =
   assert.equal(health.headers.get('x-powered-by'), 'basic');
   const rest = await fetch(`${url}/rest/v1/`);
   assert.equal(rest.status, 401, 'the app page does not open Go Forward\'s own paths');
+});
+
+// poll calls fn until it returns something other than undefined, for at most ms.
+async function poll(fn, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('sign-in shows the custom claim; an insert runs the change hook, whose row the user reads', async () => {
+  const supabase = client();
+  const email = `${unique('orders')}@example.com`;
+  const { error: signUpError } = await supabase.auth.signUp({ email, password: 'correct horse battery' });
+  assert.equal(signUpError, null);
+  const { data: signIn, error: signInError } = await supabase.auth.signInWithPassword({ email, password: 'correct horse battery' });
+  assert.equal(signInError, null);
+  const claims = JSON.parse(Buffer.from(signIn.session.access_token.split('.')[1], 'base64url').toString());
+  assert.equal(claims.signed_in_with, 'password', 'the custom access token hook added its claim');
+
+  const { data: order, error: insertError } = await supabase.from('orders').insert({ item: 'tea' }).select().single();
+  assert.equal(insertError, null);
+  const events = await poll(async () => {
+    const { data, error } = await supabase.from('order_events').select('order_id, user_id, kind').eq('order_id', order.id);
+    assert.equal(error, null);
+    return data.length > 0 ? data : undefined;
+  }, 30000);
+  assert.deepEqual(events, [{ order_id: order.id, user_id: signIn.user.id, kind: 'created' }], 'the OnChange handler wrote its row');
+});
+
+test('the cron job runs on its schedule, and admins read its runs', async () => {
+  const headers = { apikey: serviceRoleKey, Authorization: `Bearer ${serviceRoleKey}` };
+  const runs = await poll(async () => {
+    const res = await fetch(`${url}/admin/v1/cron/runs?job=tally-orders&status=succeeded`, { headers });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    return body.runs.length > 0 ? body.runs : undefined;
+  }, 30000);
+  assert.ok(runs, 'a succeeded run of tally-orders is listed');
+  assert.equal(runs[0].schedule, '@every 5s');
+  const { data, error } = await client().from('order_stats').select('orders');
+  assert.equal(error, null);
+  assert.equal(data.length, 1, 'the job wrote the count');
 });
