@@ -179,14 +179,21 @@ func (s *Service) removeUnconfirmedIdentities(ctx context.Context, tx pgx.Tx, us
 	return syncProviders(ctx, tx, userID, now)
 }
 
-// syncProviders sets app_metadata.providers to the user's identities' providers, as
-// GoTrue's UpdateAppMetaDataProviders.
+// syncProviders sets app_metadata.providers to the user's identities' providers, oldest
+// first, and app_metadata.provider to the first, as GoTrue's UpdateAppMetaDataProviders.
+// Identities created in the same instant keep the order the list already had.
 func syncProviders(ctx context.Context, tx pgx.Tx, userID string, now time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE auth.users SET raw_app_meta_data = coalesce(raw_app_meta_data, '{}') ||
-			jsonb_build_object('providers', coalesce((SELECT jsonb_agg(provider ORDER BY first)
-				FROM (SELECT provider, min(created_at) AS first FROM auth.identities WHERE user_id = $1 GROUP BY provider) p), '[]'::jsonb)),
+	_, err := tx.Exec(ctx, `WITH p AS (
+			SELECT jsonb_agg(i.provider ORDER BY i.first, coalesce(e.ord, 2147483647)) AS list
+			FROM (SELECT provider, min(created_at) AS first FROM auth.identities WHERE user_id = $1 GROUP BY provider) i
+			LEFT JOIN auth.users u ON u.id = $1
+			LEFT JOIN LATERAL jsonb_array_elements_text(coalesce(u.raw_app_meta_data -> 'providers', '[]'::jsonb))
+				WITH ORDINALITY e(name, ord) ON e.name = i.provider)
+		UPDATE auth.users SET raw_app_meta_data = coalesce(raw_app_meta_data, '{}') ||
+				jsonb_build_object('providers', coalesce(p.list, '[]'::jsonb)) ||
+				CASE WHEN p.list IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('provider', p.list -> 0) END,
 			updated_at = $2
-		WHERE id = $1`, userID, now)
+		FROM p WHERE id = $1`, userID, now)
 	if err != nil {
 		return internalError("Database error updating user providers", err)
 	}

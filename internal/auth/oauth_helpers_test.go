@@ -138,3 +138,32 @@ func authorizePath(provider string, extra url.Values) string {
 	}
 	return "/auth/v1/authorize?" + q.Encode()
 }
+
+// redirectOf makes one request without following its redirect and returns the location.
+func redirectOf(t *testing.T, method, target string) (*url.URL, int) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
+	require.NoError(t, err)
+	res, err := client.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.True(t, res.StatusCode >= 300 && res.StatusCode < 400, "%s %s: %d %s", method, target, res.StatusCode, body)
+	u, err := url.Parse(res.Header.Get("Location"))
+	require.NoError(t, err)
+	return u, res.StatusCode
+}
+
+// providerCallback runs /authorize and the provider's sign-in, and returns the callback URL
+// the provider sends the browser to (on the test server), without opening it.
+func (e *oauthEnv) providerCallback(t *testing.T, path string) *url.URL {
+	t.Helper()
+	toIdP, _ := redirectOf(t, "GET", e.URL+path)
+	back, _ := redirectOf(t, "GET", toIdP.String())
+	u, err := url.Parse(e.local(back.String()))
+	require.NoError(t, err)
+	return u
+}

@@ -43,3 +43,69 @@ func TestOAuthPKCESignInCreatesTheUser(t *testing.T) {
 	s, body = e.call(t, "POST", "/auth/v1/token?grant_type=pkce", map[string]any{"auth_code": code, "code_verifier": verifier}, "")
 	requireError(t, s, body, http.StatusNotFound, "flow_state_not_found")
 }
+
+func TestOAuthImplicitSignInPutsTheSessionInTheFragment(t *testing.T) {
+	e := newOAuthEnv(t, nil)
+	email := emailFor(t, "bo")
+	e.idp.SetUser(oidctest.User{Subject: "bo-1", Email: email, EmailVerified: true})
+
+	loc, status := e.browse(t, authorizePath("acme", nil))
+	require.Equal(t, http.StatusFound, status)
+	require.Equal(t, appURL, loc.Scheme+"://"+loc.Host+loc.Path)
+	f := fragmentOf(t, loc)
+	for _, k := range []string{"access_token", "refresh_token", "expires_in", "expires_at", "provider_token", "provider_refresh_token"} {
+		require.NotEmpty(t, f.Get(k), "%s in %s", k, loc.Fragment)
+	}
+	require.Equal(t, "bearer", f.Get("token_type"))
+	require.True(t, f.Has("sb"))
+
+	s, body := e.call(t, "GET", "/auth/v1/user", nil, f.Get("access_token"))
+	require.Equal(t, http.StatusOK, s, "body: %v", body)
+	require.Equal(t, email, body["email"])
+	require.Equal(t, 0, e.count(t, `SELECT count(*) FROM auth.flow_state`), "an implicit flow is used up")
+}
+
+func TestOAuthLinksAVerifiedAddressToTheExistingAccount(t *testing.T) {
+	e := newOAuthEnv(t, nil)
+	email := emailFor(t, "cy")
+	own := e.signUpConfirmed(t, email)
+	e.idp.SetUser(oidctest.User{Subject: "cy-1", Email: email, EmailVerified: true, Name: "Cy"})
+
+	loc, _ := e.browse(t, authorizePath("acme", nil))
+	f := fragmentOf(t, loc)
+	s, body := e.call(t, "GET", "/auth/v1/user", nil, f.Get("access_token"))
+	require.Equal(t, http.StatusOK, s)
+	require.Equal(t, own.User["id"], body["id"])
+	require.Equal(t, []any{"email", "acme"}, body["app_metadata"].(map[string]any)["providers"])
+	require.Len(t, body["identities"], 2)
+	// The password still works: the address was confirmed, nothing was taken over.
+	e.signIn(t, email)
+}
+
+func TestOAuthDoesNotLinkAnUnverifiedAddress(t *testing.T) {
+	e := newOAuthEnv(t, nil)
+	email := emailFor(t, "di")
+	own := e.signUpConfirmed(t, email)
+	e.idp.SetUser(oidctest.User{Subject: "di-1", Email: email, EmailVerified: false})
+
+	loc, status := e.browse(t, authorizePath("acme", nil))
+	require.Equal(t, http.StatusFound, status)
+	require.Equal(t, "access_denied", loc.Query().Get("error"))
+	require.Equal(t, "provider_email_needs_verification", loc.Query().Get("error_code"))
+	require.Equal(t, "provider_email_needs_verification", fragmentOf(t, loc).Get("error_code"))
+	require.Equal(t, 0, e.count(t, `SELECT count(*) FROM auth.identities WHERE user_id = $1 AND provider = 'acme'`, own.User["id"]))
+}
+
+func TestOAuthTakesOverNoUnconfirmedPassword(t *testing.T) {
+	e := newOAuthEnv(t, nil)
+	email := emailFor(t, "eve")
+	// Someone signs up with an address they do not own and sets its password.
+	s, body := e.call(t, "POST", "/auth/v1/signup", map[string]any{"email": email, "password": password}, "")
+	require.Equal(t, http.StatusOK, s, "body: %v", body)
+	e.idp.SetUser(oidctest.User{Subject: "owner-1", Email: email, EmailVerified: true})
+
+	loc, _ := e.browse(t, authorizePath("acme", nil))
+	require.NotEmpty(t, fragmentOf(t, loc).Get("access_token"), "the owner is signed in: %s", loc)
+	s, body = e.call(t, "POST", "/auth/v1/token?grant_type=password", map[string]any{"email": email, "password": password}, "")
+	requireError(t, s, body, http.StatusBadRequest, "invalid_credentials")
+}
