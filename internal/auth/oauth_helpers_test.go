@@ -167,3 +167,6 @@ func (e *oauthEnv) providerCallback(t *testing.T, path string) *url.URL {
 	require.NoError(t, err)
 	return u
 }
+
+// withManualLinking turns on GET /user/identities/authorize and DELETE /user/identities/{id}.
+func withManualLinking(c *auth.Config, _ *oidctest.Provider) { c.ManualLinking = true }
