@@ -55,6 +55,7 @@ type Provider struct {
 	nonceOff bool
 	codes    map[string]*grant
 	tokens   map[string]User
+	secrets  []string
 	// Requests counts every request served, for measuring the provider's share of a flow.
 	Requests atomic.Int64
 }
@@ -77,6 +78,21 @@ func Start(clientID, clientSecret string) (*Provider, error) {
 	p.server = httptest.NewServer(http.HandlerFunc(p.serve))
 	p.URL = p.server.URL
 	return p, nil
+}
+
+// ClientSecrets are the client secrets presented at the token endpoint so far (with an
+// empty ClientSecret any is accepted, as for Apple's signed ones).
+func (p *Provider) ClientSecrets() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.secrets...)
+}
+
+// SetClientSecret changes the secret the token endpoint requires ("": any).
+func (p *Provider) SetClientSecret(secret string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ClientSecret = secret
 }
 
 // Close stops the provider.
@@ -196,7 +212,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	if id != p.ClientID || (p.ClientSecret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(p.ClientSecret)) != 1) {
+	p.mu.Lock()
+	p.secrets = append(p.secrets, secret)
+	want := p.ClientSecret
+	p.mu.Unlock()
+	if id != p.ClientID || (want != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		return
 	}
