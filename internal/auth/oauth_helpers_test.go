@@ -30,7 +30,7 @@ type oauthEnv struct {
 	idp *oidctest.Provider
 }
 
-func startIdP(t *testing.T) *oidctest.Provider {
+func startIdP(t testing.TB) *oidctest.Provider {
 	t.Helper()
 	idp, err := oidctest.Start(oauthClientID, oauthSecret)
 	require.NoError(t, err)
@@ -38,7 +38,7 @@ func startIdP(t *testing.T) *oidctest.Provider {
 	return idp
 }
 
-func newOAuthEnv(t *testing.T, mutate func(*auth.Config, *oidctest.Provider)) *oauthEnv {
+func newOAuthEnv(t testing.TB, mutate func(*auth.Config, *oidctest.Provider)) *oauthEnv {
 	t.Helper()
 	idp := startIdP(t)
 	e := newEnv(t, withConfig(func(c *auth.Config) {
