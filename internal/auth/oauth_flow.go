@@ -240,16 +240,11 @@ func (s *Service) redirectError(w http.ResponseWriter, r *http.Request, target s
 			}
 		}
 		h.Set("sb", "")
-		u.Fragment = ""
-		u.RawFragment = ""
-		return redirectWithFragment(w, r, u.String()+"#"+h.Encode(), status)
+		u.Fragment, u.RawFragment = "", ""
+		http.Redirect(w, r, u.String()+"#"+h.Encode(), status)
+		return nil
 	}
 	http.Redirect(w, r, u.String(), status)
-	return nil
-}
-
-func redirectWithFragment(w http.ResponseWriter, r *http.Request, target string, status int) error {
-	http.Redirect(w, r, target, status)
 	return nil
 }
 
@@ -292,8 +287,15 @@ func (s *Service) finishOAuth(r *http.Request, params url.Values, flow *oauthFlo
 		failure error
 	)
 	err = inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		// Two callbacks racing with one state: the second waits here, then finds it used.
+		var unused bool
+		err := tx.QueryRow(ctx, `SELECT true FROM auth.flow_state WHERE id = $1 AND user_id IS NULL FOR UPDATE`, flow.ID).Scan(&unused)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return badRequest(CodeFlowStateAlreadyUsed, "State has already been used")
+		} else if err != nil {
+			return internalError("Error loading flow state", err)
+		}
 		var u *user
-		var err error
 		if flow.LinkingTargetID != nil {
 			u, failure, err = s.linkIdentity(ctx, tx, *flow.LinkingTargetID, flow.Provider, pu, target, client)
 		} else {
@@ -370,7 +372,7 @@ func settleEmail(pu *providerUser) {
 		}
 	}
 	if email != "" {
-		pu.Claims["email"] = strings.ToLower(email)
+		pu.Claims["email"] = email
 	}
 	pu.Claims["email_verified"] = verified
 	if _, ok := pu.Claims["phone_verified"]; !ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,6 +81,7 @@ func (s *Service) linkIdentity(ctx context.Context, tx pgx.Tx, targetID, provide
 		return nil, nil, err
 	}
 	email, _ := pu.Claims["email"].(string)
+	email = strings.ToLower(email)
 	verified, _ := pu.Claims["email_verified"].(bool)
 	if u.Email == "" && email != "" {
 		err := updateUserColumns(ctx, tx, u.ID, now, map[string]any{"email": email})
