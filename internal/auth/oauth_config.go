@@ -73,30 +73,30 @@ func validateExternal(providers map[string]ExternalProvider) []error {
 		}
 		switch {
 		case !providerNamePattern.MatchString(name):
-			errs = append(errs, fmt.Errorf("External: provider name %q must be lower-case letters, digits, '_' and '-'", name))
+			errs = append(errs, fmt.Errorf("external provider name %q must be lower-case letters, digits, '_' and '-'", name))
 			continue
 		case name == providerEmail || name == providerPhone || name == providerAnonymous:
-			errs = append(errs, fmt.Errorf("External: provider name %q is reserved", name))
+			errs = append(errs, fmt.Errorf("external provider name %q is reserved", name))
 			continue
 		}
 		if len(p.ClientID) == 0 || strings.TrimSpace(p.ClientID[0]) == "" {
-			errs = append(errs, fmt.Errorf("External.%s: a client id is required", name))
+			errs = append(errs, fmt.Errorf("external provider %s: a client id is required", name))
 		}
 		if kindOf(name) == kindOIDC && p.Issuer == "" {
-			errs = append(errs, fmt.Errorf("External.%s: a generic OpenID Connect provider needs its issuer URL", name))
+			errs = append(errs, fmt.Errorf("external provider %s: a generic OpenID Connect provider needs its issuer URL", name))
 		}
 		if kindOf(name) != kindApple && p.Secret == "" {
-			errs = append(errs, fmt.Errorf("External.%s: a client secret is required", name))
+			errs = append(errs, fmt.Errorf("external provider %s: a client secret is required", name))
 		}
 		if kindOf(name) == kindApple && p.Secret == "" && (p.AppleTeamID == "" || p.AppleKeyID == "" || p.ApplePrivateKey == "") {
-			errs = append(errs, fmt.Errorf("External.%s: Apple needs a secret, or a team id, key id and private key to sign one", name))
+			errs = append(errs, fmt.Errorf("external provider %s: Apple needs a secret, or a team id, key id and private key to sign one", name))
 		}
 		for field, raw := range map[string]string{"URL": p.URL, "Issuer": p.Issuer, "RedirectURI": p.RedirectURI} {
 			if raw == "" {
 				continue
 			}
 			if u, err := url.Parse(raw); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				errs = append(errs, fmt.Errorf("External.%s.%s %q is not an http(s) URL", name, field, raw))
+				errs = append(errs, fmt.Errorf("external provider %s: %s %q is not an http(s) URL", name, field, raw))
 			}
 		}
 	}

@@ -75,7 +75,7 @@ func newOAuthProviders(cfg Config) (map[string]*oauthProvider, error) {
 		if p.kind == kindApple && pc.Secret == "" {
 			sign, err := appleSecretSigner(pc)
 			if err != nil {
-				return nil, fmt.Errorf("auth: External.%s: %w", name, err)
+				return nil, fmt.Errorf("auth: external provider %s: %w", name, err)
 			}
 			p.appleSign = sign
 		}

@@ -1,9 +1,6 @@
 package config
 
-import (
-	"fmt"
-	"net/url"
-)
+import "net/url"
 
 // AuthExternalConfig configures social and enterprise sign-in providers, as GoTrue's
 // GOTRUE_EXTERNAL_<NAME>_* settings do.
@@ -93,6 +90,6 @@ func validateExternalProviders(errs *fieldErrors, e AuthExternalConfig) {
 	}
 	switch o.Name {
 	case "github", "gitlab", "discord", "google", "azure", "apple", "email", "phone", "anonymous":
-		errs.add("auth.external.oidc.name", fmt.Sprintf("%q is taken by a built-in provider", o.Name), o.Name)
+		errs.add("auth.external.oidc.name", "is taken by a built-in provider", o.Name)
 	}
 }

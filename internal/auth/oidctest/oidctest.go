@@ -49,13 +49,12 @@ type Provider struct {
 	key    *rsa.PrivateKey
 	kid    string
 
-	mu       sync.Mutex
-	user     User
-	issuer   string
-	nonceOff bool
-	codes    map[string]*grant
-	tokens   map[string]User
-	secrets  []string
+	mu      sync.Mutex
+	user    User
+	issuer  string
+	codes   map[string]*grant
+	tokens  map[string]User
+	secrets []string
 	// Requests counts every request served and Busy the time spent serving them (in
 	// nanoseconds), for measuring the provider's share of a flow.
 	Requests atomic.Int64
