@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/auth/oidctest"
 )
 
@@ -108,4 +109,16 @@ func TestOAuthTakesOverNoUnconfirmedPassword(t *testing.T) {
 	require.NotEmpty(t, fragmentOf(t, loc).Get("access_token"), "the owner is signed in: %s", loc)
 	s, body = e.call(t, "POST", "/auth/v1/token?grant_type=password", map[string]any{"email": email, "password": password}, "")
 	requireError(t, s, body, http.StatusBadRequest, "invalid_credentials")
+}
+
+func TestSettingsListConfiguredProviders(t *testing.T) {
+	e := newOAuthEnv(t, func(c *auth.Config, idp *oidctest.Provider) {
+		c.External["github"] = auth.ExternalProvider{Enabled: true, ClientID: []string{"id"}, Secret: "s", URL: idp.URL}
+	})
+	s, body := e.call(t, "GET", "/auth/v1/settings", nil, "")
+	require.Equal(t, http.StatusOK, s)
+	external := body["external"].(map[string]any)
+	require.Equal(t, true, external["acme"])
+	require.Equal(t, true, external["github"])
+	require.Equal(t, false, external["google"])
 }
