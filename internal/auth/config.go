@@ -141,6 +141,14 @@ type Config struct {
 
 	// Version is reported by GET /auth/v1/health. Default "dev".
 	Version string
+
+	// External are the OAuth / OpenID Connect providers by name (oauth_config.go): github,
+	// gitlab, discord, google, azure and apple have their specifics; any other name is a
+	// generic OpenID Connect provider.
+	External map[string]ExternalProvider
+	// ManualLinking serves GET /user/identities/authorize and DELETE /user/identities/{id}
+	// (GoTrue's SECURITY_MANUAL_LINKING_ENABLED). Default false: 404 manual_linking_disabled.
+	ManualLinking bool
 }
 
 // RateLimits configures the request limits. Each applies per client IP and, where the request
@@ -239,5 +247,6 @@ func (c Config) validate() error {
 	if c.OTPMaxAttempts < 0 || c.DevInboxSize < 0 {
 		errs = append(errs, errors.New("OTPMaxAttempts and DevInboxSize must not be negative"))
 	}
+	errs = append(errs, validateExternal(c.External)...)
 	return errors.Join(errs...)
 }

@@ -80,6 +80,10 @@ func weakPasswordError(msg string, reasons []string) *httpx.AppError {
 // header echoed; others get GoTrue's legacy {"code":<status>,"error_code","msg"}. Both carry
 // x-sb-error-code.
 func renderError(w http.ResponseWriter, r *http.Request, e *httpx.AppError) {
+	if oauthCode, ok := e.Details[oauthErrorKey].(string); ok {
+		renderOAuthError(w, r, oauthCode, e.Message)
+		return
+	}
 	code, msg := e.Code, e.Message
 	switch {
 	case e.Status >= http.StatusInternalServerError && (code == httpx.CodeInternal || code == ""):

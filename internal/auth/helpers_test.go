@@ -69,7 +69,7 @@ type options struct {
 
 // newEnv starts the service on a fresh database. Tests get generous rate limits, no minimum
 // gap between mails and a cheap bcrypt cost unless they change them.
-func newEnv(t *testing.T, opts ...options) *env {
+func newEnv(t testing.TB, opts ...options) *env {
 	t.Helper()
 	var opt options
 	if len(opts) > 0 {

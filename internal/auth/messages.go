@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -240,12 +241,19 @@ func sendFailureMessage(verifyType string) string {
 }
 
 // verifyURL is the link an e-mail carries: GET /auth/v1/verify, which redirects to redirectTo.
+// Its query is written as GoTrue writes it (templatemailer.getPath): token, type and
+// redirect_to in that order, redirect_to escaped only when it holds '&', '=' or '#' (which
+// would cut it short) — or, beyond GoTrue, a character a URL may not carry raw.
 func (s *Service) verifyURL(token, verifyType, redirectTo string) string {
-	q := url.Values{}
-	q.Set("token", token)
-	q.Set("type", verifyType)
-	q.Set("redirect_to", redirectTo)
-	return s.cfg.ExternalURL + Prefix + "/verify?" + q.Encode()
+	if strings.ContainsAny(redirectTo, "&=#") || strings.ContainsFunc(redirectTo, unsafeInQuery) {
+		redirectTo = url.QueryEscape(redirectTo)
+	}
+	return s.cfg.ExternalURL + Prefix + "/verify?token=" + url.QueryEscape(token) + "&type=" + url.QueryEscape(verifyType) + "&redirect_to=" + redirectTo
+}
+
+// unsafeInQuery reports characters that cannot appear unescaped in a URL's query.
+func unsafeInQuery(r rune) bool {
+	return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"<>\^`+"`"+`{|}`, r)
 }
 
 // randomDigits returns n uniformly random decimal digits.

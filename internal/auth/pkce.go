@@ -118,13 +118,17 @@ func (s *Service) pkceGrant(w http.ResponseWriter, r *http.Request) error {
 	)
 	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var (
-			userID, method, provider string
-			challenge                pkceChallenge
-			issuedAt                 time.Time
+			flowID, userID, method, provider string
+			challenge                        pkceChallenge
+			issuedAt                         time.Time
+			providerTokens                   [2]*string
 		)
 		err := tx.QueryRow(ctx, `DELETE FROM auth.flow_state WHERE auth_code = $1 AND auth_code_issued_at IS NOT NULL
-			RETURNING user_id, authentication_method, provider_type, code_challenge, code_challenge_method::text, auth_code_issued_at`,
-			sha256Hex(p.AuthCode)).Scan(&userID, &method, &provider, &challenge.Challenge, &challenge.Method, &issuedAt)
+				AND code_challenge IS NOT NULL
+			RETURNING id, user_id, authentication_method, provider_type, code_challenge, code_challenge_method::text,
+				auth_code_issued_at, provider_access_token, provider_refresh_token`,
+			sha256Hex(p.AuthCode)).Scan(&flowID, &userID, &method, &provider, &challenge.Challenge, &challenge.Method,
+			&issuedAt, &providerTokens[0], &providerTokens[1])
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			failure = notFound(CodeFlowStateNotFound, "invalid flow state, no valid flow state found")
@@ -147,6 +151,9 @@ func (s *Service) pkceGrant(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		resp, err = s.startSession(ctx, tx, newSession{User: u, Method: method, Provider: provider, Client: client})
+		if err == nil && method == methodOAuth {
+			resp.ProviderToken, resp.ProviderRefreshToken = s.openProviderTokens(flowID, providerTokens)
+		}
 		return err
 	})
 	if err != nil {

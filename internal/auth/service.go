@@ -84,6 +84,7 @@ type Service struct {
 	limits    *limiters
 	allowList []*regexp.Regexp
 	secrets   *secretBox
+	oauth     map[string]*oauthProvider
 }
 
 // New checks cfg, applies its defaults and returns the service. It does no I/O.
@@ -137,6 +138,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.secrets, err = newSecretBox(deps.Keys); err != nil {
 		return nil, err
 	}
+	if s.oauth, err = newOAuthProviders(cfg); err != nil {
+		return nil, err
+	}
 	s.limits = newLimiters(cfg.RateLimits, deps.RateLimits)
 	return s, nil
 }
@@ -168,6 +172,7 @@ func (s *Service) Mount(mux *http.ServeMux) {
 	}
 	maps.Copy(routes, s.mfaRoutes())
 	maps.Copy(routes, s.adminRoutes())
+	maps.Copy(routes, s.oauthRoutes())
 	if s.cfg.DevInbox {
 		routes["GET /dev/inbox"] = s.devInbox
 	}

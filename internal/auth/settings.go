@@ -14,8 +14,8 @@ func (s *Service) health(w http.ResponseWriter, _ *http.Request) error {
 	})
 }
 
-// oauthProviders are the external providers GoTrue lists in /settings; Go Forward has none of
-// them, so each is false. Custom providers are listed as true beside them.
+// oauthProviders are the external providers GoTrue lists in /settings, false unless
+// configured under Config.External. Custom providers are listed as true beside them.
 var oauthProviders = []string{
 	"apple", "azure", "bitbucket", "discord", "facebook", "figma", "fly", "github", "gitlab",
 	"google", "kakao", "keycloak", "linkedin", "linkedin_oidc", "notion", "slack", "slack_oidc",
@@ -32,6 +32,9 @@ func (s *Service) settings(w http.ResponseWriter, _ *http.Request) error {
 	}
 	for _, p := range oauthProviders {
 		external[p] = false
+	}
+	for name := range s.oauth {
+		external[name] = true
 	}
 	names := make([]string, 0, len(s.providers))
 	for name := range s.providers {

@@ -19,6 +19,10 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
 		return s.pkceGrant(w, r)
 	case "custom":
 		return s.customGrant(w, r)
+	case "id_token":
+		return s.idTokenGrant(w, r)
+	case "web3":
+		return web3Disabled(w, r)
 	default:
 		return badRequest(CodeInvalidCredentials, "unsupported_grant_type")
 	}

@@ -49,6 +49,10 @@ type sessionResponse struct {
 	RefreshToken string        `json:"refresh_token"`
 	User         *user         `json:"user"`
 	WeakPassword *weakPassword `json:"weak_password,omitempty"`
+	// ProviderToken and ProviderRefreshToken are an OAuth provider's own tokens, handed to
+	// the client once when a PKCE sign-in through that provider is exchanged.
+	ProviderToken        string `json:"provider_token,omitempty"`
+	ProviderRefreshToken string `json:"provider_refresh_token,omitempty"`
 }
 
 // weakPassword tells a client that signed in with a password the current policy rejects.

@@ -117,10 +117,33 @@ func authConfig(cfg config.Config) auth.Config {
 			AnonymousUsers: off(a.RateLimit.AnonymousUsers), EmailSent: off(a.RateLimit.EmailSent),
 			SMSSent: off(a.RateLimit.SMSSent), MFA: off(a.RateLimit.MFA),
 		},
-		MFAPhone:    a.MFA.PhoneEnabled,
-		SMSTemplate: a.SMS.Template,
-		SMSProvider: smsProvider,
-		DevInbox:    cfg.IsDevelopment(),
-		Version:     version,
+		MFAPhone:      a.MFA.PhoneEnabled,
+		SMSTemplate:   a.SMS.Template,
+		SMSProvider:   smsProvider,
+		DevInbox:      cfg.IsDevelopment(),
+		Version:       version,
+		External:      externalProviders(a.External),
+		ManualLinking: a.ManualLinkingEnabled,
 	}
+}
+
+// externalProviders maps auth.external onto the service's providers by name.
+func externalProviders(e config.AuthExternalConfig) map[string]auth.ExternalProvider {
+	out := map[string]auth.ExternalProvider{}
+	for name, p := range map[string]config.AuthProviderConfig{"github": e.Github, "gitlab": e.Gitlab, "discord": e.Discord, "google": e.Google, "azure": e.Azure} {
+		if p.Enabled {
+			out[name] = auth.ExternalProvider{Enabled: true, ClientID: p.ClientID, Secret: p.Secret, RedirectURI: p.RedirectURI,
+				URL: p.URL, Issuer: p.Issuer, Scopes: p.Scopes, SkipNonceCheck: p.SkipNonceCheck, EmailOptional: p.EmailOptional}
+		}
+	}
+	if a := e.Apple; a.Enabled {
+		out["apple"] = auth.ExternalProvider{Enabled: true, ClientID: a.ClientID, Secret: a.Secret, RedirectURI: a.RedirectURI,
+			Issuer: a.Issuer, SkipNonceCheck: a.SkipNonceCheck, EmailOptional: a.EmailOptional,
+			AppleTeamID: a.TeamID, AppleKeyID: a.KeyID, ApplePrivateKey: a.PrivateKey}
+	}
+	if o := e.OIDC; o.Enabled {
+		out[o.Name] = auth.ExternalProvider{Enabled: true, ClientID: o.ClientID, Secret: o.Secret, RedirectURI: o.RedirectURI,
+			Issuer: o.Issuer, Scopes: o.Scopes, SkipNonceCheck: o.SkipNonceCheck, EmailOptional: o.EmailOptional}
+	}
+	return out
 }

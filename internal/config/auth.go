@@ -27,6 +27,8 @@ type AuthConfig struct {
 	RateLimit                             AuthRateLimitConfig `koanf:"rate_limit" doc:"Request limits per client IP and per e-mail address or phone number (GoTrue's defaults); 0 turns a limit off."`
 	SMTP                                  AuthSMTPConfig      `koanf:"smtp" doc:"Outgoing e-mail. Without a host, mails are only logged (and kept in the development inbox in development)."`
 	SMS                                   AuthSMSConfig       `koanf:"sms" doc:"Outgoing text messages."`
+	External                              AuthExternalConfig  `koanf:"external" doc:"OAuth 2.0 / OpenID Connect sign-in providers (GoTrue's GOTRUE_EXTERNAL_<NAME>_*)."`
+	ManualLinkingEnabled                  bool                `koanf:"manual_linking_enabled" doc:"Let signed-in users link and unlink identities (supabase.auth.linkIdentity / unlinkIdentity; GoTrue's SECURITY_MANUAL_LINKING_ENABLED)."`
 }
 
 // AuthOTPConfig configures one-time codes.
@@ -133,6 +135,7 @@ func defaultAuth() AuthConfig {
 		},
 		RateLimit: AuthRateLimitConfig{OTP: 30, Verify: 30, Token: 150, AnonymousUsers: 30, EmailSent: 30, SMSSent: 30, MFA: 15},
 		SMS:       AuthSMSConfig{Provider: "log", Template: "Your code is {{ .Code }}"},
+		External:  AuthExternalConfig{OIDC: AuthOIDCConfig{Name: "oidc"}},
 	}
 }
 
@@ -197,6 +200,7 @@ func validateAuth(errs *fieldErrors, a AuthConfig) {
 	}
 	validateSMTP(errs, a.SMTP)
 	validateSMS(errs, a.SMS)
+	validateExternalProviders(errs, a.External)
 }
 
 func validateSMTP(errs *fieldErrors, s AuthSMTPConfig) {

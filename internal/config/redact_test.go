@@ -97,7 +97,7 @@ func TestRedactedCoversEveryTaggedField(t *testing.T) {
 		}
 		v.FieldByIndex(f.index).SetString(value)
 	}
-	require.Len(t, markers, 9, "jwt.secret, jwt.previous_secret, database.authenticator_password, database.url, redis.url, auth.smtp.password, auth.sms.twilio.auth_token, storage.s3.secret_key, alerts.webhook.secret")
+	require.Len(t, markers, 17, "jwt.secret, jwt.previous_secret, database.authenticator_password, database.url, redis.url, auth.smtp.password, auth.sms.twilio.auth_token, auth.external.*.secret (7), auth.external.apple.private_key, storage.s3.secret_key, alerts.webhook.secret")
 
 	out, err := c.Redacted().YAML()
 	require.NoError(t, err)

@@ -18,6 +18,16 @@ func TestValidateRules(t *testing.T) {
 		wantText  string // part of the message after "field: "
 	}{
 		{"unknown environment", func(c *Config) { c.Environment = "prod" }, "environment", `must be one of development, staging, production (got "prod")`},
+		{"OIDC provider without issuer", func(c *Config) {
+			c.Auth.External.OIDC = AuthOIDCConfig{Enabled: true, Name: "sso", ClientID: []string{"id"}, Secret: "s"}
+		}, "auth.external.oidc.issuer", "is required when the provider is enabled"},
+		{"GitHub without secret", func(c *Config) {
+			c.Auth.External.Github = AuthProviderConfig{Enabled: true, ClientID: []string{"id"}}
+		}, "auth.external.github.secret", "is required when the provider is enabled"},
+		{"Apple without secret or key", func(c *Config) {
+			c.Auth.External.Apple = AuthAppleConfig{Enabled: true, ClientID: []string{"id"}, TeamID: "T"}
+		}, "auth.external.apple.secret", "is required when the provider is enabled"},
+		{"generic provider named like a built-in one", func(c *Config) { c.Auth.External.OIDC.Name = "google" }, "auth.external.oidc.name", "is taken by a built-in provider"},
 		{"empty data dir", func(c *Config) { c.DataDir = "" }, "data_dir", "must not be empty"},
 		{"no services", func(c *Config) { c.Services = nil }, "services", "must name at least one service"},
 		{"unknown service lists the known ones", func(c *Config) { c.Services = []string{"auth", "graphql"} }, "services", `unknown service; known services are auth, rest, realtime, storage, admin, meta, functions, dashboard (got "graphql")`},

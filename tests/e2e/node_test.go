@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/goforward/goforward/internal/auth/oidctest"
 )
 
 // TestSupabaseJS runs the Node test files in tests/e2e/node with @supabase/supabase-js
@@ -23,6 +25,12 @@ func TestSupabaseJS(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "node_modules", "@supabase", "supabase-js"))
 	require.NoError(t, err, "run `npm ci --prefix tests/e2e/node` (scripts/deps.sh test does)")
 
+	// A real OpenID Connect provider on loopback for signInWithOAuth and linkIdentity
+	// (auth_oauth.test.mjs); the browser's part is played by fetch with manual redirects.
+	idp, err := oidctest.Start("e2e-client", "e2e-secret")
+	require.NoError(t, err)
+	t.Cleanup(idp.Close)
+
 	dataDir := tempDataDir(t)
 	// Every suite signs users up from 127.0.0.1; GoTrue's per-IP defaults (30 per 5 minutes)
 	// would throttle the whole run, so the auth limits are off here and tested in internal/auth.
@@ -32,6 +40,13 @@ func TestSupabaseJS(t *testing.T) {
 		"GOFORWARD_AUTH_RATE_LIMIT_TOKEN=0",
 		"GOFORWARD_AUTH_RATE_LIMIT_EMAIL_SENT=0",
 		"GOFORWARD_AUTH_RATE_LIMIT_SMS_SENT=0",
+		"GOFORWARD_AUTH_EXTERNAL_OIDC_ENABLED=true",
+		"GOFORWARD_AUTH_EXTERNAL_OIDC_NAME=acme",
+		"GOFORWARD_AUTH_EXTERNAL_OIDC_ISSUER=" + idp.URL,
+		"GOFORWARD_AUTH_EXTERNAL_OIDC_CLIENT_ID=e2e-client",
+		"GOFORWARD_AUTH_EXTERNAL_OIDC_SECRET=e2e-secret",
+		"GOFORWARD_AUTH_MANUAL_LINKING_ENABLED=true",
+		"GOFORWARD_AUTH_URI_ALLOW_LIST=http://app.test/**",
 	})
 	srv.waitReady(60 * time.Second)
 	status := statusJSON(t, dataDir)
@@ -46,6 +61,7 @@ func TestSupabaseJS(t *testing.T) {
 		"GOFORWARD_ANON_KEY="+status["anon_key"].(string),
 		"GOFORWARD_SERVICE_ROLE_KEY="+status["service_role_key"].(string),
 		"GOFORWARD_DB_URL="+status["db_url"].(string),
+		"GOFORWARD_IDP_URL="+idp.URL,
 	)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test:\n%s", out)
