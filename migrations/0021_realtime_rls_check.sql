@@ -48,7 +48,9 @@ DECLARE
   row_count integer;
   conditions text[];
   found integer[];
+  f integer;
   run text;
+  ignored text;
 BEGIN
   committed := realtime.gf_transaction_visible(xid, pg_catalog.pg_current_snapshot());
   IF NOT committed THEN
@@ -70,9 +72,11 @@ BEGIN
   END IF;
 
   -- Row k's key column i is key_values[k * key_count + i]. The lateral LIMIT keeps each row's
-  -- lookup an index probe by key, never a join over the table.
-  SELECT pg_catalog.array_agg(pg_catalog.format('t.%I = ($1[k.r * %s + %s])::%s',
-           a.attname, key_count, c.i, a.atttypid::pg_catalog.regtype) ORDER BY c.i)
+  -- lookup an index probe by key, never a join over the table. One row, the usual case, needs
+  -- no series.
+  SELECT pg_catalog.array_agg(pg_catalog.format('t.%I = ($1[%s])::%s',
+           a.attname, CASE WHEN row_count = 1 THEN c.i::text ELSE 'k.r * ' || key_count || ' + ' || c.i END,
+           a.atttypid::pg_catalog.regtype) ORDER BY c.i)
     INTO conditions
     FROM pg_catalog.unnest(key_columns) WITH ORDINALITY AS c(name, i)
     JOIN pg_catalog.pg_attribute a ON a.attrelid = rel AND a.attname = c.name AND a.attnum > 0 AND NOT a.attisdropped;
@@ -88,19 +92,29 @@ BEGIN
   -- The plan is made once for every claims: with no parameter values to look at it could not
   -- be better for any of them.
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
-  EXECUTE pg_catalog.format(
-    'PREPARE gf_realtime_check_rows(text[]) AS SELECT pg_catalog.array_agg(k.r)'
-    ' FROM pg_catalog.generate_series(0, %s) AS k(r),'
-    ' LATERAL (SELECT FROM %s AS t WHERE %s LIMIT 1) AS hit',
-    row_count - 1, rel::pg_catalog.regclass, pg_catalog.array_to_string(conditions, ' AND '));
+  IF row_count = 1 THEN
+    EXECUTE pg_catalog.format(
+      'PREPARE gf_realtime_check_rows(text[]) AS SELECT ARRAY[0] FROM %s AS t WHERE %s LIMIT 1',
+      rel::pg_catalog.regclass, pg_catalog.array_to_string(conditions, ' AND '));
+  ELSE
+    EXECUTE pg_catalog.format(
+      'PREPARE gf_realtime_check_rows(text[]) AS SELECT pg_catalog.array_agg(k.r)'
+      ' FROM pg_catalog.generate_series(0, %s) AS k(r),'
+      ' LATERAL (SELECT FROM %s AS t WHERE %s LIMIT 1) AS hit',
+      row_count - 1, rel::pg_catalog.regclass, pg_catalog.array_to_string(conditions, ' AND '));
+  END IF;
   run := pg_catalog.format('EXECUTE gf_realtime_check_rows(%L)', key_values);
 
   visible := '{}';
   FOR c IN 1..coalesce(pg_catalog.cardinality(claims), 0) LOOP
-    PERFORM pg_catalog.set_config('request.jwt.claims', claims[c], true);
+    -- An assignment, not PERFORM: a plain expression skips the executor.
+    ignored := pg_catalog.set_config('request.jwt.claims', claims[c], true);
+    found := NULL;
     EXECUTE run INTO found;
     IF found IS NOT NULL THEN
-      visible := visible || (SELECT pg_catalog.array_agg((c - 1) * row_count + f) FROM pg_catalog.unnest(found) AS f);
+      FOREACH f IN ARRAY found LOOP
+        visible := visible || ((c - 1) * row_count + f);
+      END LOOP;
     END IF;
   END LOOP;
   DEALLOCATE gf_realtime_check_rows;
