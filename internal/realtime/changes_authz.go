@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/realtime/replication"
@@ -97,6 +98,15 @@ const (
 // never holds a connection for long.
 const maxChecksPerCall = 4096
 
+// checkParallelism is how many statements of one set run at once, on as many connections:
+// PostgreSQL evaluates one statement on one core, and many subscribers' checks of one change
+// are independent.
+const checkParallelism = 2
+
+// minClaimsPerCall is the fewest claims worth a statement of their own when the claims of a
+// set are spread over checkParallelism statements.
+const minClaimsPerCall = 128
+
 // rowSet is changes of one table and transaction checked together: consecutive changes of
 // one transaction need one statement per role, not one per change.
 type rowSet struct {
@@ -143,13 +153,24 @@ func (d *changeDispatcher) authorizeSet(ctx context.Context, changes []*replicat
 	start := time.Now()
 	defer func() { d.svc.metrics.checkSeconds.Observe(time.Since(start).Seconds()) }()
 
+	calls := set.calls(hasKey && first.Type != replication.Delete)
+	results := make([]checkResult, len(calls))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(checkParallelism)
+	for i, call := range calls {
+		g.Go(func() error {
+			var err error
+			results[i], err = d.checkRows(gctx, first, role, keyColumns, call.keys, call.claims)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	verdicts := make([]*roleVerdict, len(changes))
 	var access *roleAccess
-	for _, call := range set.calls(hasKey && first.Type != replication.Delete) {
-		res, err := d.checkRows(ctx, first, role, keyColumns, call.keys, call.claims)
-		if err != nil {
-			return nil, err
-		}
+	for i, call := range calls {
+		res := results[i]
 		if access == nil {
 			access = newRoleAccess(first, res.rls, res.columns)
 		}
@@ -256,23 +277,37 @@ func (s rowSet) calls(checkRows bool) []checkCall {
 	}
 	var out []checkCall
 	if len(unionOrder)*len(rows) <= 2*needed {
-		// Together: chunks of rows under every claims, within maxChecksPerCall.
-		perCall := max(1, maxChecksPerCall/len(unionOrder))
-		for lo := 0; lo < len(rows); lo += perCall {
-			call := checkCall{claims: unionOrder}
-			for _, r := range rows[lo:min(lo+perCall, len(rows))] {
-				call.rows = append(call.rows, r.row)
-				call.keys = append(call.keys, r.keys...)
+		// Together: every row under every claims, the claims spread over checkParallelism
+		// statements, each within maxChecksPerCall.
+		for _, claims := range claimChunks(unionOrder) {
+			perCall := max(1, maxChecksPerCall/len(claims))
+			for lo := 0; lo < len(rows); lo += perCall {
+				call := checkCall{claims: claims}
+				for _, r := range rows[lo:min(lo+perCall, len(rows))] {
+					call.rows = append(call.rows, r.row)
+					call.keys = append(call.keys, r.keys...)
+				}
+				out = append(out, call)
 			}
-			out = append(out, call)
 		}
 		return out
 	}
 	for _, r := range rows {
-		claims := s.claims[r.row]
-		for lo := 0; lo < len(claims); lo += maxChecksPerCall {
-			out = append(out, checkCall{rows: []int{r.row}, keys: r.keys, claims: claims[lo:min(lo+maxChecksPerCall, len(claims))]})
+		for _, claims := range claimChunks(s.claims[r.row]) {
+			out = append(out, checkCall{rows: []int{r.row}, keys: r.keys, claims: claims})
 		}
+	}
+	return out
+}
+
+// claimChunks splits claims into checkParallelism parts of at least minClaimsPerCall (one
+// part when there are fewer), none larger than maxChecksPerCall.
+func claimChunks(claims []string) [][]string {
+	size := max(minClaimsPerCall, (len(claims)+checkParallelism-1)/checkParallelism)
+	size = min(size, maxChecksPerCall)
+	var out [][]string
+	for lo := 0; lo < len(claims); lo += size {
+		out = append(out, claims[lo:min(lo+size, len(claims))])
 	}
 	return out
 }

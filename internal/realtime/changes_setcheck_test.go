@@ -49,6 +49,56 @@ REVOKE ALL ON public.keyhidden FROM anon, authenticated;
 GRANT SELECT (note) ON public.keyhidden TO authenticated;
 `
 
+// TestSetBasedCheckSpreadOverStatements checks many subscribers, whose claims are spread
+// over several statements run at once, against each asking alone.
+func TestSetBasedCheckSpreadOverStatements(t *testing.T) {
+	t.Parallel()
+	database := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	_, err := database.Pool.Exec(ctx, setCheckSchema)
+	require.NoError(t, err)
+	var xid, relid uint32
+	err = pgx.BeginFunc(ctx, database.Pool, func(tx pgx.Tx) error {
+		for i := range 3 {
+			if _, err := tx.Exec(ctx, `INSERT INTO public.mixed VALUES ($1, $2, $3, false, 'x')`, i, user(i*7), fmt.Sprintf("t%d", i)); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRow(ctx, `SELECT txid_current()::bigint % 4294967296, 'public.mixed'::regclass::oid`).Scan(&xid, &relid)
+	})
+	require.NoError(t, err)
+	svc := checkService(t, database)
+	n := 2*minClaimsPerCall + 40
+	claims := make([]string, n)
+	cands := make([]candidate, n)
+	for i := range claims {
+		claims[i] = fmt.Sprintf(`{"role":"authenticated","sub":%q,"team":"t%d","n":%d}`, user(i%30), i%5, i)
+		cands[i] = candidate{auth: &channelAuth{principal: security.Principal{Role: "authenticated", Claims: []byte(claims[i])}}}
+	}
+	rows := keyRows(3, func(i int) []string { return []string{strconv.Itoa(i)} })
+	changes := make([]*replication.Change, len(rows))
+	groups := make([][]candidate, len(rows))
+	for i, key := range rows {
+		changes[i] = keyChange(relid, xid, "mixed", []string{"id"}, key)
+		groups[i] = cands
+	}
+	require.Greater(t, len(rowSet{changes: changes, claims: [][]string{claims, claims, claims}}.calls(true)), 1, "the claims take several statements")
+	want := individualChecks(t, database, "authenticated", claims, "mixed", []string{"id"}, rows)
+	verdicts, err := svc.changes.authorizeSet(ctx, changes, "authenticated", groups)
+	require.NoError(t, err)
+	visible := 0
+	for r := range changes {
+		for ci, c := range cands {
+			require.Equal(t, want[ci][r], delivered(verdicts[r], c), "row %d as %s", r, claims[ci])
+			if want[ci][r] {
+				visible++
+			}
+		}
+	}
+	require.Positive(t, visible)
+	require.Less(t, visible, n*len(rows))
+}
+
 func user(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
 
 // setCheckClaims are the subscribers: users owning rows, team members by claim and by the
