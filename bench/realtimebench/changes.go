@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -38,13 +39,17 @@ type ChangesResult struct {
 	Table       string
 	RLS         bool
 	Subscribers int
+	Rate        float64 // inserts per second
 	Inserts     int
 	Expected    int // Inserts × Subscribers
 	Delivered   int
-	P50, P99    time.Duration
-	Max         time.Duration
-	CPU         harness.CPUTimes // processor time spent from the first measured insert to the last delivery
-	Err         error
+	// PerSecond is deliveries ÷ (first measured insert → last delivery).
+	PerSecond     float64
+	DropNotices   int // "changes were dropped" system messages received
+	P50, P95, P99 time.Duration
+	Max           time.Duration
+	CPU           harness.CPUTimes // processor time spent from the first measured insert to the last delivery
+	Err           error
 }
 
 // recordID reads data.record.id of a postgres_changes payload.
@@ -110,7 +115,8 @@ func (c *collector) snapshot() []receipt {
 // at cfg.InsertRate, and measures from each insert's commit acknowledgement to each delivery.
 // nextID hands out row ids unique across cells.
 func runChanges(ctx context.Context, stack *harness.Stack, cfg Config, table string, n int, nextID *int64, progress io.Writer) ChangesResult {
-	res := ChangesResult{Table: table, RLS: table == rlsTable, Subscribers: n, Inserts: cfg.Inserts, Expected: cfg.Inserts * n}
+	res := ChangesResult{Table: table, RLS: table == rlsTable, Subscribers: n, Rate: cfg.InsertRate, Inserts: cfg.Inserts, Expected: cfg.Inserts * n}
+	var dropNotices atomic.Int64
 	topic := "realtime:bench-" + table
 	col := &collector{}
 	subscribed := make(chan struct{}, n)
@@ -122,6 +128,8 @@ func runChanges(ctx context.Context, stack *harness.Stack, cfg Config, table str
 			}
 		case m.Event == "system" && strings.Contains(string(m.Payload), "Subscribed to PostgreSQL"):
 			subscribed <- struct{}{}
+		case m.Event == "system" && strings.Contains(string(m.Payload), "dropped"):
+			dropNotices.Add(1)
 		}
 	}
 	config := map[string]any{
@@ -169,6 +177,7 @@ func runChanges(ctx context.Context, stack *harness.Stack, cfg Config, table str
 	time.Sleep(time.Second)
 	commits := make(map[int64]time.Time, cfg.Inserts)
 	cpuBefore, cpuErr := stack.CPU()
+	firstInsert := time.Now()
 	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.InsertRate))
 	defer tick.Stop()
 	for range cfg.Inserts {
@@ -186,9 +195,19 @@ func runChanges(ctx context.Context, stack *harness.Stack, cfg Config, table str
 		}
 		commits[*nextID] = committed
 	}
-	// Deliveries still in flight: wait until every subscriber got every row, or give up.
+	// Deliveries still in flight: wait until every subscriber got every row, or give up; a
+	// server that sheds changes never delivers them all, so stop too once nothing arrived for
+	// a few seconds.
 	deadline := time.Now().Add(cfg.DrainTimeout)
-	for time.Now().Before(deadline) && countKnown(col.snapshot(), commits) < res.Expected {
+	last, lastChange := -1, time.Now()
+	for time.Now().Before(deadline) && time.Since(lastChange) < 5*time.Second {
+		got := countKnown(col.snapshot(), commits)
+		if got >= res.Expected {
+			break
+		}
+		if got != last {
+			last, lastChange = got, time.Now()
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	if cpuAfter, err := stack.CPU(); err == nil && cpuErr == nil {
@@ -196,12 +215,23 @@ func runChanges(ctx context.Context, stack *harness.Stack, cfg Config, table str
 	}
 	lat, _ := latencies(commits, col.snapshot())
 	res.Delivered = len(lat)
-	res.P50, res.P99 = percentile(lat, 0.50), percentile(lat, 0.99)
+	res.DropNotices = int(dropNotices.Load())
+	res.P50, res.P95, res.P99 = percentile(lat, 0.50), percentile(lat, 0.95), percentile(lat, 0.99)
+	var lastDelivery time.Time
+	for _, r := range col.snapshot() {
+		if _, ok := commits[r.id]; ok && r.received.After(lastDelivery) {
+			lastDelivery = r.received
+		}
+	}
+	if span := lastDelivery.Sub(firstInsert); span > 0 {
+		res.PerSecond = float64(res.Delivered) / span.Seconds()
+	}
 	if len(lat) > 0 {
 		res.Max = lat[len(lat)-1]
 	}
 	res.Err = incomplete(clients, res.Delivered, res.Expected, cfg.DrainTimeout)
-	fmt.Fprintf(progress, "postgres_changes %s × %d: %d/%d delivered, p50 %s p99 %s\n", table, n, res.Delivered, res.Expected, res.P50, res.P99)
+	fmt.Fprintf(progress, "postgres_changes %s × %d at %g/s: %d/%d delivered (%.0f/s), p50 %s p95 %s p99 %s, %d drop notices\n",
+		table, n, cfg.InsertRate, res.Delivered, res.Expected, res.PerSecond, res.P50, res.P95, res.P99, res.DropNotices)
 	return res
 }
 

@@ -12,10 +12,13 @@ import (
 func (r Report) Markdown() string {
 	var b strings.Builder
 	b.WriteString("### postgres_changes: insert commit → delivery\n\n")
-	b.WriteString("| table | RLS | subscribers | inserts | delivered / expected | p50 | p99 | max | CPU s goforward / postgres / generator | error |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| table | RLS | subscribers | inserts/s | inserts | delivered / expected | deliveries/s | drop notices | p50 | p95 | p99 | max | CPU s goforward / postgres / generator | error |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, c := range r.Changes {
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d / %d | %s | %s | %s | %s | %s |\n",
-			c.Table, yesNo(c.RLS), c.Subscribers, c.Inserts, c.Delivered, c.Expected, ms(c.P50), ms(c.P99), ms(c.Max), cpu(c.CPU), errText(c.Err))
+		fmt.Fprintf(&b, "| %s | %s | %d | %g | %d | %d / %d | %.0f | %d | %s | %s | %s | %s | %s | %s |\n",
+			c.Table, yesNo(c.RLS), c.Subscribers, c.Rate, c.Inserts, c.Delivered, c.Expected, c.PerSecond, c.DropNotices, ms(c.P50), ms(c.P95), ms(c.P99), ms(c.Max), cpu(c.CPU), errText(c.Err))
+	}
+	if len(r.Conns) == 0 && len(r.Broadcast) == 0 {
+		return b.String()
 	}
 	b.WriteString("\n### Concurrent WebSockets (each joined to a channel)\n\n")
 	b.WriteString("| target | open | goforward RSS before | RSS after | bytes / connection | time to open the added ones | error |\n|---:|---:|---:|---:|---:|---:|---|\n")

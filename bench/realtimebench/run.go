@@ -19,6 +19,9 @@ type Config struct {
 	Tables              []string      // postgres_changes tables: "plain", "rls"; default both
 	Inserts             int           // measured inserts per postgres_changes cell; default 200
 	InsertRate          float64       // inserts per second; default 20
+	Rates               []float64     // insert rates of the postgres_changes grid; default [InsertRate]
+	Seconds             float64       // when set, each cell inserts Seconds × rate rows instead of Inserts
+	OnlyChanges         bool          // measure postgres_changes only (no connection or broadcast rows)
 	Connections         []int         // connection counts, opened cumulatively; default 1000, 10000
 	Fanout              []int         // broadcast subscriber counts; default 100, 1000
 	BroadcastDeliveries int           // deliveries per fan-out row (messages = this ÷ subscribers); default 200000
@@ -39,6 +42,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InsertRate <= 0 {
 		c.InsertRate = 20
+	}
+	if len(c.Rates) == 0 {
+		c.Rates = []float64{c.InsertRate}
 	}
 	if len(c.Connections) == 0 {
 		c.Connections = []int{1000, 10000}
@@ -94,7 +100,9 @@ func Run(ctx context.Context, stack *harness.Stack, cfg Config) (Report, error) 
 	}
 	// Connections first: their RSS baseline is then a server that has not yet grown its heap
 	// for a thousand subscribers.
-	r.Conns = runConns(ctx, stack, cfg.Connections, cfg.FDLimit, cfg.Progress)
+	if !cfg.OnlyChanges {
+		r.Conns = runConns(ctx, stack, cfg.Connections, cfg.FDLimit, cfg.Progress)
+	}
 	var nextID int64
 	for _, name := range cfg.Tables {
 		table := map[string]string{"plain": plainTable, "rls": rlsTable}[name]
@@ -102,8 +110,18 @@ func Run(ctx context.Context, stack *harness.Stack, cfg Config) (Report, error) 
 			return r, fmt.Errorf("unknown table %q: plain or rls", name)
 		}
 		for _, n := range cfg.Subscribers {
-			r.Changes = append(r.Changes, runChanges(ctx, stack, cfg, table, n, &nextID, cfg.Progress))
+			for _, rate := range cfg.Rates {
+				cell := cfg
+				cell.InsertRate = rate
+				if cfg.Seconds > 0 {
+					cell.Inserts = min(10000, max(1, int(cfg.Seconds*rate)))
+				}
+				r.Changes = append(r.Changes, runChanges(ctx, stack, cell, table, n, &nextID, cfg.Progress))
+			}
 		}
+	}
+	if cfg.OnlyChanges {
+		return r, ctx.Err()
 	}
 	for _, m := range cfg.Fanout {
 		r.Broadcast = append(r.Broadcast, runBroadcast(ctx, stack, cfg, m, cfg.Progress))

@@ -81,8 +81,10 @@ func realtimeConfig(c config.RealtimeConfig) realtime.Config {
 		MaxMessageBytes:               c.MaxMessageBytes,
 		RedisPrefix:                   c.RedisChannelPrefix,
 		PostgresChanges: realtime.PostgresChangesConfig{
-			Disabled:       !pc.Enabled,
-			MaxRecordBytes: pc.MaxRecordBytes,
+			Disabled:         !pc.Enabled,
+			MaxRecordBytes:   pc.MaxRecordBytes,
+			MaxQueuedChanges: pc.MaxQueuedChanges,
+			MaxDelay:         pc.MaxDelay,
 			Replication: replication.Config{
 				Slot:             pc.Slot,
 				Publication:      pc.Publication,

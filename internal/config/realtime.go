@@ -20,13 +20,15 @@ type RealtimeConfig struct {
 
 // RealtimePostgresChangesConfig configures the replication reader behind postgres_changes.
 type RealtimePostgresChangesConfig struct {
-	Enabled        bool          `koanf:"enabled" doc:"Read the logical replication stream and deliver postgres_changes; needs wal_level=logical and a database role with REPLICATION (the managed cluster has both)."`
-	Publication    string        `koanf:"publication" doc:"Publication whose tables are streamed (alter publication supabase_realtime add table ...)."`
-	Slot           string        `koanf:"slot" doc:"Name of the permanent logical replication slot; empty derives goforward_realtime_<database>. Nodes sharing a database share it."`
-	MaxRecordBytes int           `koanf:"max_record_bytes" doc:"A change whose record is larger is delivered with only the values of at most 64 bytes and the error \"Error 413: Payload Too Large\"."`
-	LagAlertBytes  int64         `koanf:"lag_alert_bytes" doc:"WAL held back by the slot above which a warning is logged at every check; 0 turns the warning off."`
-	MaxLagBytes    int64         `koanf:"max_lag_bytes" doc:"WAL held back by the slot above which it is dropped and recreated so PostgreSQL can free the disk; the changes in between are lost. 0 never drops."`
-	LagCheckEvery  time.Duration `koanf:"lag_check_every" doc:"How often the reading node measures the slot's lag."`
+	Enabled          bool          `koanf:"enabled" doc:"Read the logical replication stream and deliver postgres_changes; needs wal_level=logical and a database role with REPLICATION (the managed cluster has both)."`
+	Publication      string        `koanf:"publication" doc:"Publication whose tables are streamed (alter publication supabase_realtime add table ...)."`
+	Slot             string        `koanf:"slot" doc:"Name of the permanent logical replication slot; empty derives goforward_realtime_<database>. Nodes sharing a database share it."`
+	MaxRecordBytes   int           `koanf:"max_record_bytes" doc:"A change whose record is larger is delivered with only the values of at most 64 bytes and the error \"Error 413: Payload Too Large\"."`
+	LagAlertBytes    int64         `koanf:"lag_alert_bytes" doc:"WAL held back by the slot above which a warning is logged at every check; 0 turns the warning off."`
+	MaxLagBytes      int64         `koanf:"max_lag_bytes" doc:"WAL held back by the slot above which it is dropped and recreated so PostgreSQL can free the disk; the changes in between are lost. 0 never drops."`
+	LagCheckEvery    time.Duration `koanf:"lag_check_every" doc:"How often the reading node measures the slot's lag."`
+	MaxQueuedChanges int           `koanf:"max_queued_changes" doc:"Changes waiting for delivery on one node; beyond it the oldest are dropped and their subscribers get a system message saying so."`
+	MaxDelay         time.Duration `koanf:"max_delay" doc:"Longest a change may wait for delivery on one node; older ones are dropped and their subscribers get a system message saying so, so an overloaded node delivers late by a bounded time."`
 }
 
 func defaultRealtime() RealtimeConfig {
@@ -42,12 +44,14 @@ func defaultRealtime() RealtimeConfig {
 		MaxMessageBytes:          1 << 20,
 		RedisChannelPrefix:       "goforward:realtime:",
 		PostgresChanges: RealtimePostgresChangesConfig{
-			Enabled:        true,
-			Publication:    "supabase_realtime",
-			MaxRecordBytes: 1 << 20,
-			LagAlertBytes:  256 << 20,
-			MaxLagBytes:    4 << 30,
-			LagCheckEvery:  30 * time.Second,
+			Enabled:          true,
+			Publication:      "supabase_realtime",
+			MaxRecordBytes:   1 << 20,
+			LagAlertBytes:    256 << 20,
+			MaxLagBytes:      4 << 30,
+			LagCheckEvery:    30 * time.Second,
+			MaxQueuedChanges: 4096,
+			MaxDelay:         2 * time.Second,
 		},
 	}
 }
@@ -93,6 +97,8 @@ func validateRealtime(errs *fieldErrors, r RealtimeConfig) {
 		errs.add("realtime.postgres_changes.max_lag_bytes", "must not be negative (0 never drops the slot)", pc.MaxLagBytes)
 	}
 	positive(errs, "realtime.postgres_changes.lag_check_every", pc.LagCheckEvery)
+	atLeastOne("realtime.postgres_changes.max_queued_changes", pc.MaxQueuedChanges)
+	positive(errs, "realtime.postgres_changes.max_delay", pc.MaxDelay)
 }
 
 func validSlotName(s string) bool {

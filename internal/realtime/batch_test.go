@@ -2,74 +2,69 @@ package realtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"testing"
+	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/pgtest"
 	"github.com/goforward/goforward/internal/realtime/replication"
+	"github.com/goforward/goforward/internal/security"
 )
 
-// A row check must fail cleanly, never index past its results, when a batch comes back short
-// (seen under heavy load as zero results and no error) or with a failed statement.
-func TestBatchCompleteRefusesShortOrFailedBatches(t *testing.T) {
-	t.Parallel()
-	ok := func() *pgconn.Result { return &pgconn.Result{} }
-	require.NoError(t, batchComplete([]*pgconn.Result{ok(), ok(), ok()}, 3))
-	require.ErrorContains(t, batchComplete(nil, 3), "returned 0 results, want 3")
-	require.ErrorContains(t, batchComplete([]*pgconn.Result{ok()}, 3), "returned 1 results")
-	failed := errors.New("permission denied for schema app")
-	require.ErrorIs(t, batchComplete([]*pgconn.Result{ok(), {Err: failed}, ok()}, 3), failed)
+// checkService is a service without a replication reader, for calling the row checks
+// directly on the request pool (login role authenticator), as the dispatcher does.
+func checkService(t testing.TB, database *pgtest.Database) *Service {
+	t.Helper()
+	keys, err := security.NewKeys([]byte("check-secret-0123456789abcdef0123456789"), "", time.Unix(1_700_000_000, 0))
+	require.NoError(t, err)
+	svc, err := New(Config{PostgresChanges: PostgresChangesConfig{Disabled: true}},
+		Deps{Keys: keys, Runner: db.NewRoleRunner(database.RequestPool(t), db.RunnerConfig{})})
+	require.NoError(t, err)
+	return svc
 }
 
-// A transaction that does not become visible makes checkRows send its batch again and again
-// until it gives up. Every attempt must get its full set of results: resending one
-// pgconn.Batch appended a second Sync, and the leftover ReadyForQuery emptied the attempt
-// after it.
-func TestCheckRowsRetriesWithCompleteBatches(t *testing.T) {
+// A transaction that does not become visible makes the check ask again until it gives up,
+// and tells nobody; once it committed, the row is found.
+func TestCheckRowsWaitsForTheCommit(t *testing.T) {
 	t.Parallel()
 	database := pgtest.NewDatabase(t)
 	ctx := t.Context()
-	_, err := database.Pool.Exec(ctx, `CREATE TABLE public.never_rows (id int PRIMARY KEY)`)
+	_, err := database.Pool.Exec(ctx, `CREATE TABLE public.never_rows (id int PRIMARY KEY);
+		ALTER TABLE public.never_rows ENABLE ROW LEVEL SECURITY;
+		CREATE POLICY everyone ON public.never_rows FOR SELECT TO anon USING (true);
+		GRANT SELECT ON public.never_rows TO anon`)
 	require.NoError(t, err)
+	svc := checkService(t, database)
 	// A transaction that holds an ID and stays open for the whole check.
 	open, err := database.Pool.Begin(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = open.Rollback(context.Background()) })
-	var xid uint32
-	require.NoError(t, open.QueryRow(ctx, `INSERT INTO public.never_rows VALUES (42) RETURNING xmin::text::bigint`).Scan(&xid))
+	var xid, relid uint32
+	require.NoError(t, open.QueryRow(ctx, `INSERT INTO public.never_rows VALUES (42) RETURNING xmin::text::bigint, 'public.never_rows'::regclass::oid`).Scan(&xid, &relid))
 
-	change := neverRowsInsert(xid)
-	visible := map[string]bool{}
-	err = pgx.BeginFunc(ctx, database.Pool, func(tx pgx.Tx) error {
-		return checkRows(ctx, tx, change, []string{`{"role":"anon"}`}, visible)
-	})
+	change := neverRowsInsert(relid, xid)
+	cands := []candidate{{auth: &channelAuth{principal: security.Principal{Role: "anon", Claims: []byte(`{"role":"anon"}`)}}}}
+	_, err = svc.changes.authorize(ctx, change, "anon", cands)
 	require.ErrorContains(t, err, fmt.Sprintf("transaction %d is not visible", xid))
-	require.Empty(t, visible, "nobody is told about a change that could not be checked")
 
-	// Once it committed, the row is found.
 	require.NoError(t, open.Commit(ctx))
-	err = pgx.BeginFunc(ctx, database.Pool, func(tx pgx.Tx) error {
-		return checkRows(ctx, tx, change, []string{`{"role":"anon"}`}, visible)
-	})
+	verdict, err := svc.changes.authorize(ctx, change, "anon", cands)
 	require.NoError(t, err)
-	require.Equal(t, map[string]bool{`{"role":"anon"}`: true}, visible)
+	require.Equal(t, map[string]bool{`{"role":"anon"}`: true}, verdict.visible)
 }
 
-func neverRowsInsert(xid uint32) *replication.Change {
+func neverRowsInsert(relid, xid uint32) *replication.Change {
 	return &replication.Change{
-		Schema: "public", Table: "never_rows", Type: replication.Insert, XID: xid,
+		RelationID: relid, Schema: "public", Table: "never_rows", Type: replication.Insert, XID: xid,
 		Columns: []replication.Column{{Name: "id", Type: "int4", TypeOID: 23, Category: "N", PrimaryKey: true}},
 		New:     []replication.Value{{Text: "42", JSON: []byte("42")}},
 	}
 }
 
-// The stream carries 32-bit transaction IDs; committedSQL must place them in the right
+// The stream carries 32-bit transaction IDs; the commit check must place them in the right
 // epoch, also right after the counter wrapped, which no test database gets near.
 func TestCommittedPlacesTransactionIDsInTheirEpoch(t *testing.T) {
 	t.Parallel()
@@ -77,8 +72,6 @@ func TestCommittedPlacesTransactionIDsInTheirEpoch(t *testing.T) {
 	const wrap = 1 << 32
 	// In-progress transactions wrap+40 and wrap-6; the next ID is wrap+100.
 	snapshot := fmt.Sprintf("%d:%d:%d,%d", wrap-6, wrap+100, wrap-6, wrap+40)
-	query := strings.Replace(committedSQL, "pg_current_snapshot()", "$2::pg_snapshot", 1)
-	require.NotEqual(t, committedSQL, query)
 	for _, tt := range []struct {
 		xid     uint32
 		visible bool
@@ -92,7 +85,7 @@ func TestCommittedPlacesTransactionIDsInTheirEpoch(t *testing.T) {
 		{xid: 100, visible: true},        // wrap-2^32+100, an epoch ago
 	} {
 		var visible bool
-		require.NoError(t, database.Pool.QueryRow(t.Context(), query, int64(tt.xid), snapshot).Scan(&visible))
+		require.NoError(t, database.Pool.QueryRow(t.Context(), `SELECT realtime.gf_transaction_visible($1, $2::pg_snapshot)`, int64(tt.xid), snapshot).Scan(&visible))
 		require.Equal(t, tt.visible, visible, "transaction %d", tt.xid)
 	}
 }

@@ -11,30 +11,55 @@ import (
 	"github.com/goforward/goforward/internal/realtime/replication"
 )
 
-// changeQueueSize is how many changes may wait for this node's dispatcher. When it is full
-// the bus waits (and, on the reading node, so does the reader, which then confirms nothing):
-// changes are delayed, never dropped.
-const changeQueueSize = 4096
-
-// checkTimeout bounds one attempt at the authorization checks of one change.
+// checkTimeout bounds one attempt at the authorization checks of one set of changes.
 const checkTimeout = 10 * time.Second
 
-// changeDispatcher delivers database changes to this node's subscribers, one change at a
-// time in commit order, each only to the subscribers allowed to see it.
+// maxSetSize bounds how many consecutive changes of one transaction are checked together.
+const maxSetSize = 256
+
+// droppedNoticeEvery bounds how often a subscriber is told that changes were dropped.
+const droppedNoticeEvery = time.Second
+
+// changesDroppedMessage is the system message of subscribers whose changes were shed.
+const changesDroppedMessage = "Changes were dropped because the server fell behind; read the table again to catch up"
+
+// changeDispatcher delivers database changes to this node's subscribers in commit order, each
+// only to the subscribers allowed to see it. Its queue is bounded in length
+// (PostgresChanges.MaxQueuedChanges) and in age (PostgresChanges.MaxDelay): beyond either
+// the oldest changes are dropped, and their subscribers told, so a node that cannot keep up
+// delivers late by a bounded time, never by an ever-growing one.
 type changeDispatcher struct {
 	svc     *Service
-	queue   chan []byte
+	wake    chan struct{} // a change was queued
 	stopped chan struct{}
+
+	qmu     sync.Mutex
+	pending []queuedChange
+	dropped map[droppedKey]bool // tables and events of changes shed since the last notice
 
 	mu   sync.RWMutex
 	subs map[*channel]struct{} // channels with postgres_changes bindings
 }
 
+// queuedChange is a change waiting for the dispatcher, with when it arrived.
+type queuedChange struct {
+	change *replication.Change
+	at     time.Time
+}
+
+// droppedKey is what a shed change tells about itself: enough to find its subscribers, and
+// nothing of its row.
+type droppedKey struct {
+	schema, table string
+	kind          string
+}
+
 func newChangeDispatcher(s *Service) *changeDispatcher {
 	return &changeDispatcher{
 		svc:     s,
-		queue:   make(chan []byte, changeQueueSize),
+		wake:    make(chan struct{}, 1),
 		stopped: make(chan struct{}),
+		dropped: map[droppedKey]bool{},
 		subs:    map[*channel]struct{}{},
 	}
 }
@@ -64,27 +89,136 @@ func (d *changeDispatcher) remove(ch *channel) {
 	delete(d.subs, ch)
 }
 
-// enqueue hands a change from the bus to the dispatcher, waiting while the queue is full.
+// enqueue hands a change from the bus to the dispatcher. It never waits: when the queue is
+// full the oldest change is dropped to make room.
 func (d *changeDispatcher) enqueue(msg []byte) {
-	select {
-	case d.queue <- msg:
-	case <-d.stopped:
+	var ch replication.Change
+	if err := json.Unmarshal(msg, &ch); err != nil {
+		d.svc.logger.Warn("realtime: dropping an unreadable change", "error", err)
+		return
 	}
+	d.qmu.Lock()
+	if over := len(d.pending) + 1 - d.svc.cfg.PostgresChanges.MaxQueuedChanges; over > 0 {
+		for _, q := range d.pending[:over] {
+			d.shedLocked(q.change)
+		}
+		d.pending = slices.Delete(d.pending, 0, over)
+	}
+	d.pending = append(d.pending, queuedChange{change: &ch, at: time.Now()})
+	d.qmu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// shedLocked records a dropped change; qmu is held.
+func (d *changeDispatcher) shedLocked(ch *replication.Change) {
+	d.dropped[droppedKey{ch.Schema, ch.Table, ch.Type}] = true
+	d.svc.metrics.changesDropped.Inc()
+}
+
+// take returns every queued change, oldest first, and empties the queue.
+func (d *changeDispatcher) take() []queuedChange {
+	d.qmu.Lock()
+	defer d.qmu.Unlock()
+	out := d.pending
+	d.pending = nil
+	return out
 }
 
 func (d *changeDispatcher) run(ctx context.Context) error {
 	defer close(d.stopped)
+	notice := time.NewTimer(time.Hour)
+	notice.Stop()
+	var lastNotice time.Time
+	noticePending := false
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case msg := <-d.queue:
-			var ch replication.Change
-			if err := json.Unmarshal(msg, &ch); err != nil {
-				d.svc.logger.WarnContext(ctx, "realtime: dropping an unreadable change", "error", err)
-				continue
+		case <-d.wake:
+		case <-notice.C:
+		}
+		d.process(ctx, d.take())
+		// Tell the subscribers of shed changes, at most every droppedNoticeEvery.
+		if d.hasDropped() {
+			if wait := droppedNoticeEvery - time.Since(lastNotice); wait > 0 {
+				if !noticePending {
+					notice.Reset(wait)
+					noticePending = true
+				}
+			} else {
+				d.noticeDropped()
+				lastNotice = time.Now()
+				noticePending = false
 			}
-			d.dispatch(ctx, &ch)
+		} else {
+			noticePending = false
+		}
+	}
+}
+
+// process delivers queued changes in order, as sets of consecutive changes of one
+// transaction and table, dropping those that waited longer than MaxDelay.
+func (d *changeDispatcher) process(ctx context.Context, queue []queuedChange) {
+	maxDelay := d.svc.cfg.PostgresChanges.MaxDelay
+	for len(queue) > 0 && ctx.Err() == nil {
+		if time.Since(queue[0].at) > maxDelay {
+			d.qmu.Lock()
+			d.shedLocked(queue[0].change)
+			d.qmu.Unlock()
+			queue = queue[1:]
+			continue
+		}
+		n := 1
+		for n < len(queue) && n < maxSetSize && sameSet(queue[0].change, queue[n].change) {
+			n++
+		}
+		set := make([]*replication.Change, n)
+		for i := range n {
+			set[i] = queue[i].change
+		}
+		d.dispatchSet(ctx, set)
+		queue = queue[n:]
+	}
+}
+
+// sameSet reports whether b may be checked with a: same transaction and table, both DELETEs
+// or neither, and the same key columns.
+func sameSet(a, b *replication.Change) bool {
+	if a.XID != b.XID || a.RelationID != b.RelationID || (a.Type == replication.Delete) != (b.Type == replication.Delete) {
+		return false
+	}
+	ka, _ := primaryKey(a)
+	kb, _ := primaryKey(b)
+	return slices.Equal(ka, kb)
+}
+
+func (d *changeDispatcher) hasDropped() bool {
+	d.qmu.Lock()
+	defer d.qmu.Unlock()
+	return len(d.dropped) > 0
+}
+
+// noticeDropped sends changesDroppedMessage to every channel with a binding on the table and
+// event of a shed change. Filters are not looked at: the message says only that some change
+// of the table was lost, not which row.
+func (d *changeDispatcher) noticeDropped() {
+	d.qmu.Lock()
+	dropped := d.dropped
+	d.dropped = map[droppedKey]bool{}
+	d.qmu.Unlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for sub := range d.subs {
+		for key := range dropped {
+			if slices.ContainsFunc(sub.bindings, func(b *binding) bool {
+				return b.valid && b.matchesTable(key.schema, key.table) && b.matchesEvent(key.kind)
+			}) {
+				sub.conn.pushSystem(sub, "postgres_changes", "error", changesDroppedMessage)
+				break
+			}
 		}
 	}
 }
@@ -118,41 +252,77 @@ func (d *changeDispatcher) matching(ch *replication.Change) []candidate {
 	return out
 }
 
-// dispatch delivers one change: find the matching channels, check per role and per distinct
-// claims what they may see, and push each the payload of its role.
-func (d *changeDispatcher) dispatch(ctx context.Context, change *replication.Change) {
-	cands := d.matching(change)
-	if len(cands) == 0 {
-		return
+// dispatchSet delivers consecutive changes of one transaction and table: find each one's
+// matching channels, check per role (one statement for the whole set) and per distinct claims
+// what they may see, and push each channel the payload of its role, change after change.
+func (d *changeDispatcher) dispatchSet(ctx context.Context, changes []*replication.Change) {
+	byRole := map[string][][]candidate{}
+	var roles []string
+	for i, change := range changes {
+		for _, c := range d.matching(change) {
+			role := c.auth.principal.Role
+			groups, ok := byRole[role]
+			if !ok {
+				groups = make([][]candidate, len(changes))
+				roles = append(roles, role)
+			}
+			groups[i] = append(groups[i], c)
+			byRole[role] = groups
+		}
 	}
-	byRole := map[string][]candidate{}
-	for _, c := range cands {
-		byRole[c.auth.principal.Role] = append(byRole[c.auth.principal.Role], c)
-	}
-	payloads := newPayloadCache(change, d.svc.cfg.PostgresChanges.MaxRecordBytes)
-	for role, group := range byRole {
-		visible, err := d.authorizeThroughOutage(ctx, change, role, group)
+	verdicts := map[string][]*roleVerdict{}
+	for _, role := range roles {
+		groups := byRole[role]
+		// Only the changes someone of the role matched are checked for it.
+		var sub []*replication.Change
+		var subGroups [][]candidate
+		var index []int
+		for i, g := range groups {
+			if len(g) > 0 {
+				sub = append(sub, changes[i])
+				subGroups = append(subGroups, g)
+				index = append(index, i)
+			}
+		}
+		got, err := d.authorizeThroughOutage(ctx, sub, role, subGroups)
 		if err != nil {
-			d.failGroup(ctx, change, role, group, err)
+			d.failGroup(ctx, changes[0], role, groups, err)
 			continue
 		}
-		for _, c := range group {
-			v := visible.of(c)
-			if v.skip {
+		all := make([]*roleVerdict, len(changes))
+		for j, i := range index {
+			all[i] = got[j]
+		}
+		verdicts[role] = all
+	}
+	for i, change := range changes {
+		var payloads *payloadCache
+		for _, role := range roles {
+			vs, ok := verdicts[role]
+			if !ok || vs[i] == nil {
 				continue
 			}
-			ids := make([]uint32, 0, len(c.bindings))
-			for _, b := range c.bindings {
-				if v.admits(b, change) && !slices.Contains(ids, b.id) {
-					ids = append(ids, b.id)
+			for _, c := range byRole[role][i] {
+				v := vs[i].of(c)
+				if v.skip {
+					continue
 				}
-			}
-			if len(ids) == 0 {
-				continue
-			}
-			f := payloads.frame(c.ch.topic, c.ch.conn.vsn, ids, v.access)
-			if f != nil && c.ch.conn.enqueue(f) {
-				d.svc.metrics.changesDelivered.Inc()
+				ids := make([]uint32, 0, len(c.bindings))
+				for _, b := range c.bindings {
+					if v.admits(b, change) && !slices.Contains(ids, b.id) {
+						ids = append(ids, b.id)
+					}
+				}
+				if len(ids) == 0 {
+					continue
+				}
+				if payloads == nil {
+					payloads = newPayloadCache(change, d.svc.cfg.PostgresChanges.MaxRecordBytes)
+				}
+				f := payloads.frame(c.ch.topic, c.ch.conn.vsn, ids, v.access)
+				if f != nil && c.ch.conn.enqueue(f) {
+					d.svc.metrics.changesDelivered.Inc()
+				}
 			}
 		}
 	}
@@ -162,16 +332,22 @@ func (d *changeDispatcher) dispatch(ctx context.Context, change *replication.Cha
 // error, a timeout): they would silently miss it, so each is ended the way Phoenix ends a
 // crashed channel process, with phx_error, upon which realtime-js reports CHANNEL_ERROR and
 // rejoins. A dispatcher that is stopping fails nobody.
-func (d *changeDispatcher) failGroup(ctx context.Context, change *replication.Change, role string, group []candidate, err error) {
+func (d *changeDispatcher) failGroup(ctx context.Context, change *replication.Change, role string, groups [][]candidate, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
+	failed := map[*channel]bool{}
+	for _, group := range groups {
+		for _, c := range group {
+			failed[c.ch] = true
+		}
+	}
 	d.svc.logger.WarnContext(ctx, "realtime: authorizing a change failed; failing the role's channels",
-		"schema", change.Schema, "table", change.Table, "role", role, "channels", len(group), "error", err)
-	for _, c := range group {
+		"schema", change.Schema, "table", change.Table, "role", role, "channels", len(failed), "error", err)
+	for ch := range failed {
 		// Out of the dispatcher now, so it gets no later change; the rest of the cleanup
 		// talks to the bus, which must not hold up the dispatcher.
-		d.remove(c.ch)
-		go c.ch.conn.fail(c.ch)
+		d.remove(ch)
+		go ch.conn.fail(ch)
 	}
 }

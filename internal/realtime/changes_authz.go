@@ -3,13 +3,10 @@ package realtime
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/realtime/replication"
@@ -85,13 +82,11 @@ func (v candidateVerdict) admits(b *binding, change *replication.Change) bool {
 	return true
 }
 
-// metaSQL reads, as the role, whether row-level security applies to it on the table and
-// which columns it may select. It reads only the catalog, which every role may, so it works
-// even for a role without USAGE on the table's schema.
-const metaSQL = `SELECT row_security_active($1::oid::regclass),
-	coalesce(array_agg(a.attname::text) FILTER (WHERE has_column_privilege($1::oid, a.attnum, 'SELECT')), '{}')
-	FROM pg_catalog.pg_attribute a
-	WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped`
+// checkRowsSQL asks realtime.gf_check_rows (migration 0021) whether the rows' transaction is
+// visible yet, what the role may select of the table, and which rows each claims may see
+// under row-level security: one statement, and one execution of a plan prepared once, per
+// claims.
+const checkRowsSQL = `SELECT committed, rls, columns, visible FROM realtime.gf_check_rows($1, $2, $3, $4, $5, $6)`
 
 // Bounds of the wait for a change's transaction to become visible.
 const (
@@ -99,194 +94,304 @@ const (
 	commitWaitMax   = 250 * time.Millisecond
 )
 
-// maxClaimsPerBatch bounds how many claims one round trip checks.
-const maxClaimsPerBatch = 500
+// maxChecksPerCall bounds the row checks (claims × rows) of one statement, so that one call
+// never holds a connection for long.
+const maxChecksPerCall = 4096
 
-// authorize decides what the subscribers of one role see of a change. Supabase's rule: a
-// subscriber receives an inserted or updated row only if its role and claims may select it
-// under row-level security. It costs one transaction per role and change: the role's
-// privileges, then, in one round trip per 500 distinct claims, the row selected by its key
-// under each subscriber's claims. Subscribers with identical claims share a check, and
-// tables without row-level security for the role need no row check at all. An error means
-// the check could not be made: nobody of the role may be given the change.
+// checkParallelism is how many statements of one set run at once, on as many connections:
+// PostgreSQL evaluates one statement on one core, and many subscribers' checks of one change
+// are independent.
+const checkParallelism = 2
+
+// minClaimsPerCall is the fewest claims worth a statement of their own when the claims of a
+// set are spread over checkParallelism statements.
+const minClaimsPerCall = 128
+
+// rowSet is changes of one table and transaction checked together: consecutive changes of
+// one transaction need one statement per role, not one per change.
+type rowSet struct {
+	changes []*replication.Change
+	// claims[i] lists the distinct claims of changes[i]'s candidates.
+	claims [][]string
+}
+
+// authorize decides what the subscribers of one role see of one change.
 func (d *changeDispatcher) authorize(ctx context.Context, change *replication.Change, role string, group []candidate) (*roleVerdict, error) {
-	var claimsOrder []string
-	seen := map[string]bool{}
-	for _, c := range group {
-		key := string(c.auth.principal.Claims)
-		if !seen[key] {
-			seen[key] = true
-			claimsOrder = append(claimsOrder, key)
-		}
-	}
-	needsRow := change.Type != replication.Delete
-	access := &roleAccess{columns: map[string]bool{}}
-	var visible map[string]bool
-	err := d.inRole(ctx, role, claimsOrder[0], func(tx pgx.Tx) error {
-		var columns []string
-		if err := tx.QueryRow(ctx, metaSQL, change.RelationID).Scan(&access.rls, &columns); err != nil {
-			return err
-		}
-		for _, c := range columns {
-			access.columns[c] = true
-		}
-		access.resolveMasks(change.Columns)
-		if !needsRow {
-			return nil
-		}
-		hasKey := false
-		for _, c := range change.Columns {
-			if c.PrimaryKey {
-				hasKey = true
-				if !access.columns[c.Name] {
-					access.errorText = errUnauthorized
-				}
-			}
-		}
-		if !hasKey {
-			access.errorText = errNoPrimaryKey
-		}
-		if access.errorText != "" || !access.rls {
-			return nil
-		}
-		visible = map[string]bool{}
-		for start := 0; start < len(claimsOrder); start += maxClaimsPerBatch {
-			chunk := claimsOrder[start:min(start+maxClaimsPerBatch, len(claimsOrder))]
-			if err := checkRows(ctx, tx, change, chunk, visible); err != nil {
-				return err
-			}
-			d.svc.metrics.rowChecks.Add(float64(len(chunk)))
-		}
-		return nil
-	})
+	verdicts, err := d.authorizeSet(ctx, []*replication.Change{change}, role, [][]candidate{group})
 	if err != nil {
 		return nil, err
 	}
-	return &roleVerdict{access: access, visible: visible}, nil
+	return verdicts[0], nil
 }
 
-// inRole runs fn as role with claims and records how long it took.
-func (d *changeDispatcher) inRole(ctx context.Context, role, claims string, fn func(pgx.Tx) error) error {
+// authorizeSet decides what the subscribers of one role see of consecutive changes of one
+// table and transaction (groups[i] are changes[i]'s candidates of the role). Supabase's rule:
+// a subscriber receives an inserted or updated row only if its role and claims may select it
+// under row-level security. Subscribers with identical claims share a check; a role that
+// row-level security does not restrict (no RLS on the table, BYPASSRLS) needs no row check,
+// and neither do DELETEs. An error means the check could not be made: nobody of the role may
+// be given the changes.
+func (d *changeDispatcher) authorizeSet(ctx context.Context, changes []*replication.Change, role string, groups [][]candidate) ([]*roleVerdict, error) {
+	switch role {
+	case db.RoleAnon, db.RoleAuthenticated, db.RoleServiceRole:
+	default:
+		return nil, fmt.Errorf("%w: %q", db.ErrRoleNotAllowed, role)
+	}
+	first := changes[0]
+	keyColumns, hasKey := primaryKey(first)
+	set := rowSet{changes: changes, claims: make([][]string, len(changes))}
+	for i, group := range groups {
+		seen := map[string]bool{}
+		for _, c := range group {
+			key := string(c.auth.principal.Claims)
+			if !seen[key] {
+				seen[key] = true
+				set.claims[i] = append(set.claims[i], key)
+			}
+		}
+	}
 	start := time.Now()
-	err := d.svc.runner.InRole(ctx, db.RequestScope{Role: role, Claims: []byte(claims)}, fn)
-	d.svc.metrics.checkSeconds.Observe(time.Since(start).Seconds())
-	return err
+	defer func() { d.svc.metrics.checkSeconds.Observe(time.Since(start).Seconds()) }()
+
+	calls := set.calls(hasKey && first.Type != replication.Delete)
+	results := make([]checkResult, len(calls))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(checkParallelism)
+	for i, call := range calls {
+		g.Go(func() error {
+			var err error
+			results[i], err = d.checkRows(gctx, first, role, keyColumns, call.keys, call.claims)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	verdicts := make([]*roleVerdict, len(changes))
+	var access *roleAccess
+	for i, call := range calls {
+		res := results[i]
+		if access == nil {
+			access = newRoleAccess(first, res.rls, res.columns)
+		}
+		if res.visible == nil {
+			continue
+		}
+		d.svc.metrics.rowChecks.Add(float64(len(call.claims) * len(call.rows)))
+		for _, v := range res.visible {
+			c, r := int(v)/len(call.rows), int(v)%len(call.rows)
+			if c >= len(call.claims) {
+				return nil, fmt.Errorf("realtime: row check answered for claims %d of %d", c, len(call.claims))
+			}
+			row := call.rows[r]
+			if verdicts[row] == nil {
+				verdicts[row] = &roleVerdict{visible: map[string]bool{}}
+			}
+			verdicts[row].visible[call.claims[c]] = true
+		}
+	}
+	for i, change := range changes {
+		v := verdicts[i]
+		if v == nil {
+			v = &roleVerdict{}
+			verdicts[i] = v
+		}
+		v.access = access
+		// Rows that were checked and found by nobody: an empty map, not "everybody".
+		// Under row-level security a row nobody was found to see, or that could not be looked
+		// up (its key values missing), goes to nobody: an empty map, never nil ("everybody").
+		if v.visible == nil && access.rls && access.errorText == "" && change.Type != replication.Delete {
+			v.visible = map[string]bool{}
+		}
+	}
+	return verdicts, nil
 }
 
-// checkRows selects the changed row by its primary key once per claims, in one round trip,
-// and records in visible whether each got it back.
+// newRoleAccess is what the role may see of the change's table, given whether row-level
+// security applies to it and the columns it may select.
+func newRoleAccess(change *replication.Change, rls bool, columns []string) *roleAccess {
+	access := &roleAccess{columns: make(map[string]bool, len(columns)), rls: rls}
+	for _, c := range columns {
+		access.columns[c] = true
+	}
+	access.resolveMasks(change.Columns)
+	if change.Type == replication.Delete {
+		return access
+	}
+	hasKey := false
+	for _, c := range change.Columns {
+		if c.PrimaryKey {
+			hasKey = true
+			if !access.columns[c.Name] {
+				access.errorText = errUnauthorized
+			}
+		}
+	}
+	if !hasKey {
+		access.errorText = errNoPrimaryKey
+	}
+	return access
+}
+
+// checkCall is one statement's share of a rowSet: the key values of some of its changes
+// (rows, indexes into the set) and the claims to check them under.
+type checkCall struct {
+	rows   []int
+	keys   []string
+	claims []string
+}
+
+// calls splits the set into statements. Without rows to check (DELETEs, no key) one call
+// with no rows reads the role's access. Changes are checked together when they share most of
+// their claims; otherwise each change gets its own call, so that a transaction of rows each
+// watched by different subscribers does not check every row under every subscriber's claims.
+func (s rowSet) calls(checkRows bool) []checkCall {
+	if !checkRows {
+		return []checkCall{{}}
+	}
+	keyColumns, _ := primaryKey(s.changes[0])
+	type entry struct {
+		row  int
+		keys []string
+	}
+	var rows []entry
+	for i, ch := range s.changes {
+		if keys, ok := keyValues(ch, keyColumns); ok && len(s.claims[i]) > 0 {
+			rows = append(rows, entry{i, keys})
+		}
+	}
+	if len(rows) == 0 {
+		return []checkCall{{}}
+	}
+	union := map[string]bool{}
+	var unionOrder []string
+	needed := 0
+	for _, r := range rows {
+		needed += len(s.claims[r.row])
+		for _, c := range s.claims[r.row] {
+			if !union[c] {
+				union[c] = true
+				unionOrder = append(unionOrder, c)
+			}
+		}
+	}
+	var out []checkCall
+	if len(unionOrder)*len(rows) <= 2*needed {
+		// Together: every row under every claims, the claims spread over checkParallelism
+		// statements, each within maxChecksPerCall.
+		for _, claims := range claimChunks(unionOrder) {
+			perCall := max(1, maxChecksPerCall/len(claims))
+			for lo := 0; lo < len(rows); lo += perCall {
+				call := checkCall{claims: claims}
+				for _, r := range rows[lo:min(lo+perCall, len(rows))] {
+					call.rows = append(call.rows, r.row)
+					call.keys = append(call.keys, r.keys...)
+				}
+				out = append(out, call)
+			}
+		}
+		return out
+	}
+	for _, r := range rows {
+		for _, claims := range claimChunks(s.claims[r.row]) {
+			out = append(out, checkCall{rows: []int{r.row}, keys: r.keys, claims: claims})
+		}
+	}
+	return out
+}
+
+// claimChunks splits claims into checkParallelism parts of at least minClaimsPerCall (one
+// part when there are fewer), none larger than maxChecksPerCall.
+func claimChunks(claims []string) [][]string {
+	size := max(minClaimsPerCall, (len(claims)+checkParallelism-1)/checkParallelism)
+	size = min(size, maxChecksPerCall)
+	var out [][]string
+	for lo := 0; lo < len(claims); lo += size {
+		out = append(out, claims[lo:min(lo+size, len(claims))])
+	}
+	return out
+}
+
+// checkResult is realtime.gf_check_rows's answer.
+type checkResult struct {
+	rls     bool
+	columns []string
+	visible []int32 // nil when no row was checked
+}
+
+// checkRows runs one call of realtime.gf_check_rows on the request pool, whose login role
+// (authenticator) is the only one allowed to: the function switches to role itself.
 //
 // PostgreSQL writes a commit to the WAL, from where it is streamed, a moment before other
 // sessions see it; a check in that moment would find an inserted row missing, or an updated
-// row as it was before. So the batch starts by asking whether the change's transaction is
-// visible yet, and is repeated until it is (each statement of a read-committed transaction
-// takes a fresh snapshot, so the selects that follow a positive answer see the commit). The
-// question is asked of the snapshot, not of the table: looking for the row as a role that
-// bypasses row-level security would need that role's privileges on the schema and table,
-// which an application's own schema need not grant, and would take an updated row's previous
-// version for the commit. A transaction still invisible after commitWaitMax fails the check.
-func checkRows(ctx context.Context, tx pgx.Tx, change *replication.Change, claims []string, visible map[string]bool) error {
-	query, values, oids := keyQuery(change)
-	if query == "" {
-		return nil
+// row as it was before. So the function first asks whether the change's transaction is
+// visible yet, and the call is repeated until it is (the lookups that follow a positive
+// answer take fresh snapshots, so they see the commit). The question is asked of the
+// snapshot, not of the table: looking for the row as a role that bypasses row-level security
+// would need that role's privileges on the schema and table, which an application's own
+// schema need not grant, and would take an updated row's previous version for the commit. A
+// transaction still invisible after commitWaitMax fails the check.
+func (d *changeDispatcher) checkRows(ctx context.Context, change *replication.Change, role string, keyColumns, keys, claims []string) (checkResult, error) {
+	if keys == nil {
+		keys = []string{}
+	}
+	if claims == nil {
+		claims = []string{}
+	}
+	if keyColumns == nil {
+		keyColumns = []string{}
 	}
 	wait := commitWaitFirst
 	deadline := time.Now().Add(commitWaitMax)
 	for {
-		// A fresh batch every time: ExecBatch appends its Sync to the batch's buffer, so a
-		// batch sent twice carries two Syncs, and the stale ReadyForQuery left behind makes
-		// the next batch on the connection read as empty.
-		batch := rowCheckBatch(change.XID, query, values, oids, claims)
-		results, err := tx.Conn().PgConn().ExecBatch(ctx, batch).ReadAll()
+		var (
+			committed, rls pgtype.Bool
+			res            checkResult
+		)
+		err := d.svc.runner.Pool().QueryRow(ctx, checkRowsSQL, role, change.RelationID, int64(change.XID), keyColumns, keys, claims).
+			Scan(&committed, &rls, &res.columns, &res.visible)
 		if err != nil {
-			return err
+			return res, err
 		}
-		// A short or failed batch fails the check (the channels get phx_error); it must
-		// never be indexed past, which would take the whole process down.
-		if err := batchComplete(results, 1+2*len(claims)); err != nil {
-			return err
-		}
-		if committed(results[0]) {
-			for i, c := range claims {
-				visible[c] = len(results[2+2*i].Rows) > 0
-			}
-			return nil
+		if committed.Bool {
+			res.rls = rls.Bool
+			return res, nil
 		}
 		if time.Now().Add(wait).After(deadline) {
-			return fmt.Errorf("realtime: transaction %d is not visible %s after it was streamed", change.XID, commitWaitMax)
+			return res, fmt.Errorf("realtime: transaction %d is not visible %s after it was streamed", change.XID, commitWaitMax)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return res, ctx.Err()
 		case <-time.After(wait):
 		}
 		wait *= 2
 	}
 }
 
-// committedSQL reports whether the transaction $1 (the 32-bit ID the replication stream
-// carries) is visible in the statement's snapshot. pg_visible_in_snapshot wants the 64-bit
-// ID: its epoch is that of the snapshot's xmax, or the one before when the 32-bit counter
-// wrapped in between, since a committed transaction's ID is always below xmax. It reads no
-// table, so it needs no privilege.
-const committedSQL = `SELECT pg_visible_in_snapshot(
-	(CASE WHEN epoch + $1 < xmax THEN epoch + $1 ELSE epoch + $1 - 4294967296 END)::text::xid8, snap)
-	FROM (SELECT snap, pg_snapshot_xmax(snap)::text::bigint AS xmax FROM (SELECT pg_current_snapshot() AS snap) AS s) AS x,
-	LATERAL (SELECT (xmax >> 32) << 32 AS epoch) AS e`
-
-// committed reads committedSQL's answer.
-func committed(r *pgconn.Result) bool {
-	return len(r.Rows) == 1 && len(r.Rows[0]) == 1 && string(r.Rows[0][0]) == "t"
-}
-
-// rowCheckBatch asks whether transaction xid is visible, then selects the row once per claims.
-func rowCheckBatch(xid uint32, query string, values [][]byte, oids []uint32, claims []string) *pgconn.Batch {
-	batch := &pgconn.Batch{}
-	batch.ExecParams(committedSQL, [][]byte{strconv.AppendUint(nil, uint64(xid), 10)}, []uint32{pgtype.Int8OID}, nil, nil)
-	for _, c := range claims {
-		batch.ExecParams("SELECT set_config('request.jwt.claims', $1, true)", [][]byte{[]byte(c)}, []uint32{pgtype.TextOID}, nil, nil)
-		batch.ExecParams(query, values, oids, nil, nil)
-	}
-	return batch
-}
-
-// batchComplete reports an error unless results holds want results, none of them failed.
-func batchComplete(results []*pgconn.Result, want int) error {
-	if len(results) != want {
-		return fmt.Errorf("realtime: row check returned %d results, want %d", len(results), want)
-	}
-	for _, r := range results {
-		if r.Err != nil {
-			return r.Err
+// primaryKey returns the change's primary key columns, and whether it has any.
+func primaryKey(change *replication.Change) ([]string, bool) {
+	var names []string
+	for _, c := range change.Columns {
+		if c.PrimaryKey {
+			names = append(names, c.Name)
 		}
 	}
-	return nil
+	return names, len(names) > 0
 }
 
-// keyQuery selects the changed row by its primary key. The key values are sent in
-// PostgreSQL's own text form with their column types, so any key type works without casts.
-// It returns "" when the row carries no usable key.
-func keyQuery(change *replication.Change) (string, [][]byte, []uint32) {
-	var (
-		where  []string
-		values [][]byte
-		oids   []uint32
-	)
+// keyValues returns the changed row's key values in PostgreSQL's own text form (the
+// function casts them to the columns' types), or false when the row does not carry them all.
+func keyValues(change *replication.Change, keyColumns []string) ([]string, bool) {
+	values := make([]string, 0, len(keyColumns))
 	for i, c := range change.Columns {
 		if !c.PrimaryKey {
 			continue
 		}
-		v := change.New[i]
-		if v.State != replication.Present {
-			return "", nil, nil
+		if i >= len(change.New) || change.New[i].State != replication.Present {
+			return nil, false
 		}
-		values = append(values, []byte(v.Text))
-		oids = append(oids, c.TypeOID)
-		where = append(where, fmt.Sprintf("%s = $%d", pgx.Identifier{c.Name}.Sanitize(), len(values)))
+		values = append(values, change.New[i].Text)
 	}
-	if len(where) == 0 {
-		return "", nil, nil
-	}
-	return "SELECT 1 FROM " + pgx.Identifier{change.Schema, change.Table}.Sanitize() +
-		" WHERE " + strings.Join(where, " AND ") + " LIMIT 1", values, oids
+	return values, len(values) == len(keyColumns) && len(values) > 0
 }

@@ -59,15 +59,15 @@ func (s *Service) watchStream() {
 	}
 }
 
-// authorizeThroughOutage is authorize, retried while the database is unavailable (up to
+// authorizeThroughOutage is authorizeSet, retried while the database is unavailable (up to
 // outageWait): a change read just before the server died is delivered once it is back,
 // instead of failing its subscribers' channels.
-func (d *changeDispatcher) authorizeThroughOutage(ctx context.Context, change *replication.Change, role string, group []candidate) (*roleVerdict, error) {
+func (d *changeDispatcher) authorizeThroughOutage(ctx context.Context, changes []*replication.Change, role string, groups [][]candidate) ([]*roleVerdict, error) {
 	deadline := time.Now().Add(outageWait)
 	pause := 50 * time.Millisecond
 	for {
 		checkCtx, cancel := context.WithTimeout(ctx, checkTimeout)
-		visible, err := d.authorize(checkCtx, change, role, group)
+		visible, err := d.authorizeSet(checkCtx, changes, role, groups)
 		cancel()
 		if err == nil || !httpx.DatabaseUnavailable(err) || time.Now().After(deadline) {
 			return visible, err

@@ -23,6 +23,8 @@ const (
 	DefaultRedisPrefix              = "goforward:realtime:"
 	DefaultPresenceTTL              = 30 * time.Second
 	DefaultMaxRecordBytes           = 1 << 20
+	DefaultMaxQueuedChanges         = 4096
+	DefaultMaxChangeDelay           = 2 * time.Second
 )
 
 // Config configures the realtime service. Zero values mean the stated defaults.
@@ -79,6 +81,12 @@ type PostgresChangesConfig struct {
 	// MaxRecordBytes is the largest record delivered whole; larger ones keep only values of
 	// at most 64 bytes and carry "Error 413: Payload Too Large". Default 1 MiB.
 	MaxRecordBytes int
+	// MaxQueuedChanges bounds the changes waiting for this node's dispatcher; beyond it the
+	// oldest are dropped (their subscribers are told). Default 4096.
+	MaxQueuedChanges int
+	// MaxDelay is the longest a change waits for the dispatcher before it is dropped (its
+	// subscribers are told). Default 2s.
+	MaxDelay time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -106,6 +114,8 @@ func (c Config) withDefaults() Config {
 		c.MaxPresenceBytesPerConnection = DefaultMaxPresenceBytes
 	}
 	setInt(&c.PostgresChanges.MaxRecordBytes, DefaultMaxRecordBytes)
+	setInt(&c.PostgresChanges.MaxQueuedChanges, DefaultMaxQueuedChanges)
+	setDuration(&c.PostgresChanges.MaxDelay, DefaultMaxChangeDelay)
 	if c.MessagesPerSecond <= 0 {
 		c.MessagesPerSecond = DefaultMessagesPerSecond
 	}

@@ -16,6 +16,7 @@ type metrics struct {
 	changesDelivered prometheus.Counter
 	checkSeconds     prometheus.Histogram
 	rowChecks        prometheus.Counter
+	changesDropped   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,11 +43,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "goforward_realtime_authorization_checks_total",
 			Help: "Row-level security checks of changed rows: one per change, role and distinct claims under row-level security.",
 		}),
+		changesDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "goforward_realtime_changes_dropped_total",
+			Help: "Changes this node dropped because its queue was full or they waited longer than realtime.postgres_changes.max_delay.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.messagesOut, m.slowDisconnects, m.changesDelivered, m.checkSeconds, m.rowChecks} {
+	for _, c := range []prometheus.Collector{m.connections, m.messagesOut, m.slowDisconnects, m.changesDelivered, m.checkSeconds, m.rowChecks, m.changesDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

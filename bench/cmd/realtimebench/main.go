@@ -26,11 +26,16 @@ func main() {
 		cfg                 realtimebench.Config
 		subs, conns, fanout string
 		binary, tables      string
+		rates               string
 	)
 	flag.StringVar(&subs, "subscribers", "1,100,1000", "postgres_changes subscriber counts")
 	flag.StringVar(&tables, "tables", "plain,rls", "postgres_changes tables: plain (no RLS), rls")
 	flag.IntVar(&cfg.Inserts, "inserts", 200, "measured inserts per postgres_changes cell (at most 10000)")
 	flag.Float64Var(&cfg.InsertRate, "rate", 20, "inserts per second")
+	flag.StringVar(&rates, "rates", "", "comma-separated insert rates: one postgres_changes cell per subscriber count and rate (default -rate)")
+	flag.Float64Var(&cfg.Seconds, "seconds", 0, "when set, each postgres_changes cell inserts for this many seconds (rate × seconds rows, at most 10000) instead of -inserts")
+	flag.BoolVar(&cfg.OnlyChanges, "only-changes", false, "measure postgres_changes only")
+	flag.DurationVar(&cfg.DrainTimeout, "drain", 30*time.Second, "longest wait for outstanding deliveries after the last insert (at most 2m)")
 	flag.StringVar(&conns, "connections", "1000,10000", "connection counts, opened cumulatively")
 	flag.StringVar(&fanout, "fanout", "100,1000", "broadcast subscriber counts")
 	flag.IntVar(&cfg.BroadcastDeliveries, "deliveries", 200000, "deliveries per fan-out row (at most 2000000)")
@@ -42,8 +47,19 @@ func main() {
 			cfg.Fanout, err = ints(fanout)
 		}
 	}
-	if err != nil || cfg.Inserts > 10000 || cfg.BroadcastDeliveries > 2000000 {
-		fmt.Fprintln(os.Stderr, "realtimebench: counts are comma-separated integers; -inserts ≤ 10000 and -deliveries ≤ 2000000 keep a run bounded")
+	for f := range strings.SplitSeq(rates, ",") {
+		if f = strings.TrimSpace(f); f == "" || err != nil {
+			continue
+		}
+		r, perr := strconv.ParseFloat(f, 64)
+		if perr != nil || r <= 0 || r > 2000 {
+			err = fmt.Errorf("bad rate %q", f)
+			continue
+		}
+		cfg.Rates = append(cfg.Rates, r)
+	}
+	if err != nil || cfg.Inserts > 10000 || cfg.BroadcastDeliveries > 2000000 || cfg.Seconds > 120 || cfg.DrainTimeout > 2*time.Minute {
+		fmt.Fprintln(os.Stderr, "realtimebench: counts are comma-separated integers, rates numbers ≤ 2000; -inserts ≤ 10000, -seconds ≤ 120, -drain ≤ 2m and -deliveries ≤ 2000000 keep a run bounded")
 		os.Exit(2)
 	}
 	cfg.Tables = strings.Split(tables, ",")
