@@ -61,7 +61,10 @@ type HandConfig struct {
 	Executable string
 	// PerfDir, when set, records `perf record -g` of goforward during one extra wrk run of
 	// ours per workload, into PerfDir/<workload>.data.
-	PerfDir  string
+	PerfDir string
+	// Hold, after seeding and probing, prints both servers' URLs, process ids and wrk
+	// scripts and waits for ctx to end instead of measuring: for profiling by hand.
+	Hold     bool
 	Progress io.Writer
 }
 
@@ -226,6 +229,15 @@ func RunHand(ctx context.Context, stack *harness.Stack, cfg HandConfig) (*HandRe
 		workloads = append(workloads, w)
 	}
 
+	if cfg.Hold {
+		fmt.Fprintf(cfg.Progress, "goforward %s pid %d; hand %s pid %d\n", stack.URL, stack.PID(), hand.url, hand.cmd.Process.Pid)
+		for name, s := range byName {
+			fmt.Fprintf(cfg.Progress, "%s: wrk -t1 -c%d -d5s -s %s %s ; wrk -t1 -c%d -d5s -s %s %s\n",
+				name, cfg.Concurrency, s.ours, stack.URL, cfg.Concurrency, s.hand, hand.url)
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	report := &HandReport{Start: time.Now().UTC(), LoadStart: loadAverage(), Config: cfg}
 	lc := load.Config{Concurrency: cfg.Concurrency, Duration: cfg.Duration, Warmup: cfg.Warmup}
 	for round := 1; round <= cfg.Rounds; round++ {

@@ -83,9 +83,11 @@ func lookWrk() (string, error) {
 	return path, nil
 }
 
-// perfRecord runs `perf record -g` on pid while wrk runs script against url for lc.Duration.
+// perfRecord runs `perf record -a -g` (the whole machine: goforward and PostgreSQL; pid is
+// the one to look at) while wrk runs script against url for lc.Duration.
 func perfRecord(ctx context.Context, runner *wrkRunner, script, url string, pid int, out string, lc load.Config) error {
-	perf := exec.CommandContext(ctx, "perf", "record", "-g", "-o", out, "-p", strconv.Itoa(pid))
+	perf := exec.CommandContext(ctx, "perf", "record", "-a", "-g", "-o", out)
+	_ = pid
 	perf.Stderr = os.Stderr
 	if err := perf.Start(); err != nil {
 		return fmt.Errorf("perf: %w", err)

@@ -72,7 +72,7 @@ func (r *RoleRunner) RunInRole(ctx context.Context, scope RequestScope, opts Pip
 	typeMap := conn.Conn().TypeMap()
 
 	batch := &pgconn.Batch{}
-	settingsName, settingsSQL := applySettingsName, applySettingsSQL
+	settingsName, settingsSQL := applySettingsName, applySettingsReadWriteSQL
 	switch {
 	case explicit && opts.ReadOnly:
 		batch.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
@@ -149,7 +149,8 @@ const (
 	applySettingsReadOnlyName = "goforward_apply_settings_ro"
 	// applySettingsReadOnlySQL also makes an implicit transaction read-only.
 	applySettingsReadOnlySQL = applySettingsSQL + `,
-	set_config('transaction_read_only', 'on', true)`
+	set_config('transaction_read_only', 'on', true)` + applySettingsEnd
+	applySettingsReadWriteSQL = applySettingsSQL + applySettingsEnd
 )
 
 // encodeText encodes every argument in text format (nil stays SQL NULL).

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,5 +20,45 @@ func TestConstantStringAllocs(t *testing.T) {
 		if boxed != v {
 			t.Errorf("boxed %v, want %s", boxed, v)
 		}
+	}
+}
+
+// TestHeadersJSON: request.headers holds the very JSON json.Marshal wrote for the map of
+// lower-cased names to first values, credentials left out, whatever the names' case and the
+// values' bytes.
+func TestHeadersJSON(t *testing.T) {
+	cases := []http.Header{
+		{},
+		{"User-Agent": {"supabase-js/2"}, "Apikey": {"secret"}, "Authorization": {"Bearer x"}, "Cookie": {"a=b"}},
+		{"X-Odd": {"<tag> & \"quote\" \\ \n\r\t\b\f \x01 \x7f \u2028 \u2029 é 日本"}, "Accept": {"a", "b"}, "Empty": {}},
+		{"X-Invalid": {"\xff\xfe ok \xc3"}, "x-lower": {"1"}, "X-Upper": {"2"}, "AUTHORIZATION": {"hidden"}},
+		{"Ünïcode-Name": {"v"}, "Prefer": {"return=minimal"}, "Content-Type": {"application/json"}},
+	}
+	for _, h := range cases {
+		want := map[string]string{}
+		for name, values := range h {
+			lower := strings.ToLower(name)
+			if len(values) == 0 || headersHiddenFromSQL[lower] {
+				continue
+			}
+			want[lower] = values[0]
+		}
+		wantJSON, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := headersJSON(h); got != string(wantJSON) {
+			t.Errorf("headersJSON(%v)\n got %s\nwant %s", h, got, wantJSON)
+		}
+	}
+}
+
+// TestHeadersJSONAllocs: publishing a request's headers costs one allocation (the string),
+// not one per header.
+func TestHeadersJSONAllocs(t *testing.T) {
+	h := http.Header{"User-Agent": {"supabase-js/2"}, "Apikey": {"k"}, "Authorization": {"Bearer t"},
+		"Accept": {"*/*"}, "Content-Type": {"application/json"}, "Prefer": {"return=minimal"}, "X-Client-Info": {"supabase-js-web/2.50.0"}}
+	if allocs := testing.AllocsPerRun(100, func() { _ = headersJSON(h) }); allocs > 2 {
+		t.Errorf("%v allocations", allocs)
 	}
 }

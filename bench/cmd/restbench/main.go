@@ -34,6 +34,7 @@ func main() {
 	}
 	var (
 		hand    bool
+		hold    bool
 		perfDir string
 		cfg     restbench.Config
 		only    string
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&only, "only", "", "comma-separated workloads to run: pk, list100, embed, insert (default all)")
 	flag.BoolVar(&hand, "hand", false, "measure against the hand-written net/http + pgx server instead (issue 18; wrk only)")
 	flag.StringVar(&perfDir, "perf", "", "with -hand: record perf profiles of goforward into this directory after the rounds")
+	flag.BoolVar(&hold, "hold", false, "with -hand: seed, print the servers and wrk commands, and wait for ^C (for profiling by hand)")
 	flag.Parse()
 	if cfg.Duration > time.Minute || cfg.Warmup > 10*time.Second || cfg.Rounds > 20 || cfg.Concurrency > 1024 {
 		fmt.Fprintln(os.Stderr, "restbench: -duration ≤ 1m, -warmup ≤ 10s, -rounds ≤ 20 and -c ≤ 1024 keep a run bounded")
@@ -61,7 +63,7 @@ func main() {
 	}
 	cfg.Progress = os.Stderr
 	if hand {
-		if err := runHand(cfg, perfDir); err != nil {
+		if err := runHand(cfg, perfDir, hold); err != nil {
 			fmt.Fprintln(os.Stderr, "restbench:", err)
 			os.Exit(1)
 		}
@@ -93,7 +95,7 @@ func run(cfg restbench.Config) error {
 	return nil
 }
 
-func runHand(cfg restbench.Config, perfDir string) error {
+func runHand(cfg restbench.Config, perfDir string, hold bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	exe, err := os.Executable()
@@ -111,7 +113,7 @@ func runHand(cfg restbench.Config, perfDir string) error {
 	}
 	report, err := restbench.RunHand(ctx, stack, restbench.HandConfig{
 		Concurrency: cfg.Concurrency, Duration: cfg.Duration, Warmup: cfg.Warmup, Rounds: cfg.Rounds,
-		PoolSize: poolSize, Only: cfg.Only, Executable: exe, PerfDir: perfDir, Progress: os.Stderr,
+		PoolSize: poolSize, Only: cfg.Only, Executable: exe, PerfDir: perfDir, Hold: hold, Progress: os.Stderr,
 	})
 	if err != nil {
 		return err
