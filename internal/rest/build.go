@@ -60,9 +60,25 @@ func Build(q *Query, opts BuildOptions) Statement {
 	}
 }
 
-func quoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
+// quoteIdent quotes s as pgx.Identifier.Sanitize does. Names without a double quote or NUL,
+// which is nearly every name, take one concatenation instead of Sanitize's replacements and
+// join: the SQL of every request quotes each of its columns.
+func quoteIdent(s string) string {
+	if plainIdent(s) {
+		return `"` + s + `"`
+	}
+	return pgx.Identifier{s}.Sanitize()
+}
 
-func quoteQualified(q meta.QName) string { return pgx.Identifier{q.Schema, q.Name}.Sanitize() }
+func quoteQualified(q meta.QName) string {
+	if plainIdent(q.Schema) && plainIdent(q.Name) {
+		return `"` + q.Schema + `"."` + q.Name + `"`
+	}
+	return pgx.Identifier{q.Schema, q.Name}.Sanitize()
+}
+
+// plainIdent reports whether Sanitize would only wrap s in double quotes.
+func plainIdent(s string) bool { return !strings.ContainsAny(s, "\"\x00") }
 
 // gen accumulates bind arguments while SQL text is produced.
 type gen struct {
