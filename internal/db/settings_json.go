@@ -7,31 +7,29 @@ import (
 	"unicode/utf8"
 )
 
-// headersJSON is request.headers: each header's first value under its lower-cased name,
+// appendHeadersJSON appends request.headers: each header's first value under its lower-cased name,
 // credentials left out, as a JSON object with the names in order. It writes the very bytes
 // json.Marshal gives for the same map[string]string, without building the map: this runs on
 // every request, and the map, the lower-cased names and the reflection cost about forty
 // allocations per request.
-func headersJSON(h http.Header) string {
+func appendHeadersJSON(b []byte, h http.Header) []byte {
 	var names [32]string
 	list := names[:0]
-	size := 2
 	for name, values := range h {
 		if len(values) == 0 || hiddenFromSQL(name) {
 			continue
 		}
 		list = append(list, name)
-		size += len(name) + len(values[0]) + 6
 	}
 	slices.SortFunc(list, compareLower)
-	b := make([]byte, 0, size+size/8)
 	b = append(b, '{')
+	opened := len(b)
 	for i, name := range list {
 		if i > 0 && compareLower(list[i-1], name) == 0 {
 			// Two spellings of one name: the map json.Marshal would see keeps only one.
 			continue
 		}
-		if len(b) > 1 {
+		if len(b) > opened {
 			b = append(b, ',')
 		}
 		if isASCII(name) {
@@ -42,8 +40,7 @@ func headersJSON(h http.Header) string {
 		b = append(b, ':')
 		b = appendJSONString(b, h[name][0], false)
 	}
-	b = append(b, '}')
-	return string(b)
+	return append(b, '}')
 }
 
 // hiddenFromSQL reports whether the header called name (in any case) is one of
