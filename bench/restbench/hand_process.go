@@ -94,8 +94,12 @@ func perfRecord(ctx context.Context, runner *wrkRunner, script, url string, pid 
 	}
 	_, _, err := runner.runOnce(ctx, script, url, lc.Concurrency, lc.Duration, true)
 	_ = perf.Process.Signal(syscall.SIGINT)
+	// perf may report the SIGINT that ends it as its exit status; the profile is written
+	// either way.
 	if werr := perf.Wait(); err == nil && werr != nil {
-		err = fmt.Errorf("perf: %w", werr)
+		if _, statErr := os.Stat(out); statErr != nil {
+			err = fmt.Errorf("perf: %w", werr)
+		}
 	}
 	return err
 }

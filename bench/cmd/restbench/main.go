@@ -35,6 +35,7 @@ func main() {
 	var (
 		hand    bool
 		hold    bool
+		binary  string
 		perfDir string
 		cfg     restbench.Config
 		only    string
@@ -52,6 +53,7 @@ func main() {
 	flag.BoolVar(&hand, "hand", false, "measure against the hand-written net/http + pgx server instead (issue 18; wrk only)")
 	flag.StringVar(&perfDir, "perf", "", "with -hand: record perf profiles of goforward into this directory after the rounds")
 	flag.BoolVar(&hold, "hold", false, "with -hand: seed, print the servers and wrk commands, and wait for ^C (for profiling by hand)")
+	flag.StringVar(&binary, "goforward", "", "with -hand: run this goforward binary instead of building one from this checkout (to measure an older commit)")
 	flag.Parse()
 	if cfg.Duration > time.Minute || cfg.Warmup > 10*time.Second || cfg.Rounds > 20 || cfg.Concurrency > 1024 {
 		fmt.Fprintln(os.Stderr, "restbench: -duration ≤ 1m, -warmup ≤ 10s, -rounds ≤ 20 and -c ≤ 1024 keep a run bounded")
@@ -63,7 +65,7 @@ func main() {
 	}
 	cfg.Progress = os.Stderr
 	if hand {
-		if err := runHand(cfg, perfDir, hold); err != nil {
+		if err := runHand(cfg, perfDir, hold, binary); err != nil {
 			fmt.Fprintln(os.Stderr, "restbench:", err)
 			os.Exit(1)
 		}
@@ -95,14 +97,16 @@ func run(cfg restbench.Config) error {
 	return nil
 }
 
-func runHand(cfg restbench.Config, perfDir string, hold bool) error {
+func runHand(cfg restbench.Config, perfDir string, hold bool, binary string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	stack, err := harness.Start(ctx, restbench.StackOptions(cfg))
+	opts := restbench.StackOptions(cfg)
+	opts.Binary = binary
+	stack, err := harness.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
