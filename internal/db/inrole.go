@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -121,7 +120,11 @@ func (r *RoleRunner) InRole(ctx context.Context, scope RequestScope, fn func(pgx
 		return err
 	}
 	return InTx(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, applySettingsSQL, settings...); err != nil {
+		args := make([]any, len(settings))
+		for i, v := range settings {
+			args[i] = string(v)
+		}
+		if _, err := tx.Exec(ctx, applySettingsReadWriteSQL, args...); err != nil {
 			return fmt.Errorf("enter role %s: %w", scope.Role, err)
 		}
 		return fn(tx)
@@ -129,8 +132,11 @@ func (r *RoleRunner) InRole(ctx context.Context, scope RequestScope, fn func(pgx
 }
 
 // applySettingsSQL switches role and publishes the request in one round trip. The role is a
-// bind parameter too: set_config('role', ...) is what SET LOCAL ROLE does underneath.
-const applySettingsSQL = `SELECT
+// bind parameter too: set_config('role', ...) is what SET LOCAL ROLE does underneath. The
+// values are gathered in an array, evaluated left to right, so that the answer is one small
+// integer instead of an echo of every value (the claims and headers included) with a column
+// description of eleven fields for the client to decode on every request.
+const applySettingsSQL = `SELECT cardinality(ARRAY[
 	set_config('role', $1, true),
 	set_config('request.jwt.claims', $2, true),
 	set_config('request.method', $3, true),
@@ -141,32 +147,20 @@ const applySettingsSQL = `SELECT
 	set_config('request.id', $8, true),
 	set_config('search_path', CASE WHEN $9 = '' THEN current_setting('search_path') ELSE $9 END, true)`
 
-func (s RequestScope) settings(ctx context.Context, timeout time.Duration) ([]any, error) {
+// applySettingsEnd closes applySettingsSQL's array.
+const applySettingsEnd = `])`
+
+// settings are applySettingsSQL's parameters in PostgreSQL's text format, written into one
+// buffer: every request sends them, and one allocation for all of them (instead of a string,
+// an interface value and an encoding per parameter) keeps that cheap.
+func (s RequestScope) settings(ctx context.Context, timeout time.Duration) ([][]byte, error) {
 	switch s.Role {
 	case RoleAnon, RoleAuthenticated, RoleServiceRole:
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrRoleNotAllowed, s.Role)
 	}
-	claims := s.Claims
-	if len(claims) == 0 {
-		var err error
-		if claims, err = json.Marshal(map[string]string{"role": s.Role}); err != nil {
-			return nil, err
-		}
-	} else if !json.Valid(claims) {
+	if len(s.Claims) > 0 && !json.Valid(s.Claims) {
 		return nil, errors.New("request claims are not valid JSON")
-	}
-	headers := map[string]string{}
-	for name, values := range s.Headers {
-		lower := strings.ToLower(name)
-		if len(values) == 0 || headersHiddenFromSQL[lower] {
-			continue
-		}
-		headers[lower] = values[0]
-	}
-	headerJSON, err := json.Marshal(headers)
-	if err != nil {
-		return nil, err
 	}
 	ip, id := s.ClientIP, s.RequestID
 	if !ip.IsValid() {
@@ -175,45 +169,45 @@ func (s RequestScope) settings(ctx context.Context, timeout time.Duration) ([]an
 	if id == "" {
 		id = httpx.RequestID(ctx)
 	}
-	clientIP := ""
+	size := len(s.Role) + len(s.Claims) + len(s.Method) + len(s.Path) + len(id) + len(s.SearchPath) + 96
+	for name, values := range s.Headers {
+		if len(values) > 0 {
+			size += len(name) + len(values[0]) + 8
+		}
+	}
+	buf := make([]byte, 0, size)
+	values := make([][]byte, 0, 9)
+	// Each value is the part of buf appended since start. buf never runs out of room for
+	// the usual request, and if it does, earlier values keep the bytes they were given. A
+	// value is never nil (NULL): an empty one is an empty slice of a non-nil buffer.
+	start := 0
+	next := func() {
+		values = append(values, buf[start:len(buf):len(buf)])
+		start = len(buf)
+	}
+	buf = append(buf, s.Role...)
+	next()
+	if len(s.Claims) == 0 {
+		buf = append(append(append(buf, `{"role":"`...), s.Role...), `"}`...)
+	} else {
+		buf = append(buf, s.Claims...)
+	}
+	next()
+	buf = append(buf, s.Method...)
+	next()
+	buf = append(buf, s.Path...)
+	next()
+	buf = appendHeadersJSON(buf, s.Headers)
+	next()
+	buf = strconv.AppendInt(buf, timeout.Milliseconds(), 10)
+	next()
 	if ip.IsValid() {
-		clientIP = ip.Unmap().WithZone("").String()
+		buf = ip.Unmap().WithZone("").AppendTo(buf)
 	}
-	return []any{
-		constantString(s.Role),
-		string(claims),
-		constantString(s.Method),
-		s.Path,
-		string(headerJSON),
-		strconv.FormatInt(timeout.Milliseconds(), 10),
-		clientIP,
-		id,
-		s.SearchPath,
-	}, nil
-}
-
-// constantString boxes the usual roles and methods as constants, which need no heap
-// allocation as an interface value, keeping every request's settings cheap.
-func constantString(v string) any {
-	switch v {
-	case RoleAnon:
-		return RoleAnon
-	case RoleAuthenticated:
-		return RoleAuthenticated
-	case RoleServiceRole:
-		return RoleServiceRole
-	case http.MethodGet:
-		return http.MethodGet
-	case http.MethodHead:
-		return http.MethodHead
-	case http.MethodPost:
-		return http.MethodPost
-	case http.MethodPatch:
-		return http.MethodPatch
-	case http.MethodPut:
-		return http.MethodPut
-	case http.MethodDelete:
-		return http.MethodDelete
-	}
-	return v
+	next()
+	buf = append(buf, id...)
+	next()
+	buf = append(buf, s.SearchPath...)
+	next()
+	return values, nil
 }

@@ -48,12 +48,12 @@ func (p *pipeline) queue(typeMap *pgtype.Map, stmts []Statement) error {
 	}
 	var queued map[statementKey]string // prepared earlier in this batch
 	for i, s := range stmts {
-		values, formats, err := encodeText(typeMap, s.Args)
+		values, err := encodeText(typeMap, s.Args)
 		if err != nil {
 			return fmt.Errorf("statement %d: %w", i, err)
 		}
 		if s.OneOff {
-			p.batch.ExecParams(s.SQL, values, nil, formats, nil)
+			p.batch.ExecParams(s.SQL, values, nil, nil, nil)
 			p.steps = append(p.steps, pipelineStep{statement: i + 1})
 			continue
 		}
@@ -71,7 +71,7 @@ func (p *pipeline) queue(typeMap *pgtype.Map, stmts []Statement) error {
 			p.batch.ExecParams("PREPARE "+name+" AS "+s.SQL, nil, nil, nil, nil)
 			p.steps = append(p.steps, pipelineStep{prepare: key, as: name})
 		}
-		p.batch.ExecPrepared(name, values, formats, nil)
+		p.batch.ExecPrepared(name, values, nil, nil)
 		p.steps = append(p.steps, pipelineStep{statement: i + 1})
 	}
 	return nil
@@ -79,11 +79,11 @@ func (p *pipeline) queue(typeMap *pgtype.Map, stmts []Statement) error {
 
 func (p *pipeline) queueUnprepared(typeMap *pgtype.Map, stmts []Statement) error {
 	for i, s := range stmts {
-		values, formats, err := encodeText(typeMap, s.Args)
+		values, err := encodeText(typeMap, s.Args)
 		if err != nil {
 			return fmt.Errorf("statement %d: %w", i, err)
 		}
-		p.batch.ExecParams(s.SQL, values, nil, formats, nil)
+		p.batch.ExecParams(s.SQL, values, nil, nil, nil)
 		p.steps = append(p.steps, pipelineStep{statement: i + 1})
 	}
 	return nil

@@ -105,7 +105,14 @@ func (g *Gateway) verify(ctx context.Context, token string) (security.Principal,
 		}
 		return g.apiKeys.Resolve(ctx, token)
 	}
-	return g.keys.Verify(token)
+	if p, ok := g.tokens.get(token); ok {
+		return p, nil
+	}
+	p, err := g.keys.Verify(token)
+	if err == nil {
+		g.tokens.put(token, p)
+	}
+	return p, err
 }
 
 func (g *Gateway) apiKeyPrincipal(ctx context.Context, key string) (security.Principal, error) {

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"io"
 	"net/http"
 	"strings"
+
+	"github.com/goforward/goforward/internal/httpx"
 )
 
 // parkedContentRange holds a Content-Range that does not count bytes while gzhttp decides
@@ -102,6 +105,13 @@ func (p *rangeParker) Flush() { _ = p.FlushError() }
 // Unwrap lets http.ResponseController reach the gzhttp writer and the connection.
 func (p *rangeParker) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 
+// ReadFrom parks the Content-Range and passes a file on towards the connection's sendfile
+// (gzhttp's writer, when it compresses, takes it through Write).
+func (p *rangeParker) ReadFrom(src io.Reader) (int64, error) {
+	p.park()
+	return httpx.ReadFrom(p.ResponseWriter, src)
+}
+
 // rangeRestorer sits between gzhttp and the connection, restoring a parked Content-Range
 // whenever gzhttp commits the headers, compressed or not.
 type rangeRestorer struct {
@@ -131,3 +141,9 @@ func (w *rangeRestorer) Flush() { _ = w.FlushError() }
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *rangeRestorer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ReadFrom restores the Content-Range and passes a file on towards the connection's sendfile.
+func (w *rangeRestorer) ReadFrom(src io.Reader) (int64, error) {
+	restoreContentRange(w.Header())
+	return httpx.ReadFrom(w.ResponseWriter, src)
+}

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 )
@@ -73,3 +74,27 @@ func (w *StatusWriter) Status() int { return w.status }
 
 // BytesWritten returns the number of body bytes passed to Write.
 func (w *StatusWriter) BytesWritten() int64 { return w.bytes }
+
+// ReadFrom lets io.Copy reach the connection's own ReadFrom through the wrapper, so that a
+// file sent with http.ServeContent goes out with sendfile; the bytes are counted as Write
+// counts them.
+func (w *StatusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := ReadFrom(w.ResponseWriter, src)
+	w.bytes += n
+	return n, err
+}
+
+// ReadFrom copies src to w through w's own ReadFrom when it has one (net/http's response uses
+// sendfile for files), else through Write. ResponseWriter wrappers call it from their ReadFrom.
+func ReadFrom(w http.ResponseWriter, src io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{w}, src)
+}
+
+// writerOnly hides every method but Write, so that io.Copy does not come back to ReadFrom.
+type writerOnly struct{ io.Writer }

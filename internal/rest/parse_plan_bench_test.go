@@ -74,8 +74,17 @@ func BenchmarkServeInProcess(b *testing.B) {
 		return []gateway.Service{{Name: "rest", Prefix: rest.Prefix, Mount: svc.Mount}}
 	})
 	handler := env.Server.Config.Handler
-	for _, w := range benchWorkloads() {
+	// pk_user is the point read as a signed-in user (apikey plus the user's access token), as
+	// issue 18's comparison sends it.
+	userToken := env.UserToken(b, "8d0e2a4c-7b2f-4c61-9a57-3f1e2d4b5c6a", nil)
+	workloads := benchWorkloads()
+	userPK := workloads[0]
+	userPK.Name = "pk_user"
+	for _, w := range append(workloads, userPK) {
 		r, body := benchRequest(w, env.AnonKey())
+		if w.Name == "pk_user" {
+			r.Header.Set("Authorization", "Bearer "+userToken)
+		}
 		b.Run(w.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			reader := bytes.NewReader(body)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"time"
 )
 
@@ -75,4 +76,13 @@ type Lister interface {
 	// only whole segments), in no particular order, until fn returns an error, which List
 	// then returns.
 	List(ctx context.Context, prefix string, fn func(key string, attrs Attrs) error) error
+}
+
+// FileSection is implemented by the readers Open returns when the bytes are a section of a
+// local file (package localfs): the service then hands the file to the connection, and Linux
+// copies it with sendfile instead of through user space. The file is the reader's own; its
+// offset may be moved, but it must not be closed.
+type FileSection interface {
+	// FileSection returns the file and where the reader's next byte is in it.
+	FileSection() (f *os.File, offset int64)
 }

@@ -257,12 +257,24 @@ func (b *Backend) Open(_ context.Context, key string, offset, length int64) (io.
 	if length < 0 || length > attrs.Size-offset {
 		length = attrs.Size - offset
 	}
-	return readCloser{Reader: io.NewSectionReader(f, offset, length), Closer: f}, attrs, nil
+	return &readCloser{section: io.NewSectionReader(f, offset, length), file: f}, attrs, nil
 }
 
+// readCloser reads a section of file; it implements blob.FileSection for sendfile.
 type readCloser struct {
-	io.Reader
-	io.Closer
+	section *io.SectionReader
+	file    *os.File
+}
+
+func (r *readCloser) Read(p []byte) (int, error) { return r.section.Read(p) }
+
+func (r *readCloser) Close() error { return r.file.Close() }
+
+// FileSection implements blob.FileSection.
+func (r *readCloser) FileSection() (*os.File, int64) {
+	_, base, _ := r.section.Outer()
+	pos, _ := r.section.Seek(0, io.SeekCurrent)
+	return r.file, base + pos
 }
 
 // Stat implements blob.Backend.

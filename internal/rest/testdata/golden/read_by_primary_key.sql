@@ -1,2 +1,2 @@
-SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location, nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status, NULL::int8 AS inserted FROM (SELECT "t0"."id", "t0"."name" FROM "public"."authors" AS "t0" WHERE "t0"."id" = $1 LIMIT $2) AS "_pgrst_t"
--- args: ["1",100]
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"), '[]')::text AS body, NULL::text[] AS location, nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status, NULL::int8 AS inserted FROM (SELECT "t0"."id", "t0"."name" FROM "public"."authors" AS "t0" WHERE "t0"."id" = $1 LIMIT 100) AS "_pgrst_t"
+-- args: ["1"]

@@ -1,2 +1,2 @@
-SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"."pgrst_scalar")->0, 'null')::text AS body, NULL::text[] AS location, nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status, NULL::int8 AS inserted FROM (SELECT "t0"."pgrst_scalar" FROM "public"."echo"($1::jsonb) AS "t0"("pgrst_scalar") LIMIT $2) AS "_pgrst_t"
--- args: ["{\"anything\":1}",100]
+SELECT NULL::int8 AS total, count("_pgrst_t")::int8 AS page, coalesce(json_agg("_pgrst_t"."pgrst_scalar")->0, 'null')::text AS body, NULL::text[] AS location, nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status, NULL::int8 AS inserted FROM (SELECT "t0"."pgrst_scalar" FROM "public"."echo"($1::jsonb) AS "t0"("pgrst_scalar") LIMIT 100) AS "_pgrst_t"
+-- args: ["{\"anything\":1}"]
