@@ -72,8 +72,31 @@ func (d *changeDispatcher) enqueue(msg []byte) {
 	}
 }
 
+// delivered is the position of the last change this node delivered. Only one node reads the
+// stream at a time and it publishes in commit order, so a change at or before it is one that
+// a new reader sent again after taking over (it resumes from the position the old one last
+// confirmed): dropping it leaves every change delivered once on every node.
+type delivered struct {
+	lsn uint64
+	seq int
+}
+
+// fresh reports whether ch comes after the last delivered change, and if so records it.
+// Changes without a position (from a node of an older version) always pass.
+func (p *delivered) fresh(ch *replication.Change) bool {
+	if ch.LSN == 0 {
+		return true
+	}
+	if ch.LSN < p.lsn || (ch.LSN == p.lsn && ch.Seq <= p.seq) {
+		return false
+	}
+	p.lsn, p.seq = ch.LSN, ch.Seq
+	return true
+}
+
 func (d *changeDispatcher) run(ctx context.Context) error {
 	defer close(d.stopped)
+	var last delivered
 	for {
 		select {
 		case <-ctx.Done():
@@ -82,6 +105,9 @@ func (d *changeDispatcher) run(ctx context.Context) error {
 			var ch replication.Change
 			if err := json.Unmarshal(msg, &ch); err != nil {
 				d.svc.logger.WarnContext(ctx, "realtime: dropping an unreadable change", "error", err)
+				continue
+			}
+			if !last.fresh(&ch) {
 				continue
 			}
 			d.dispatch(ctx, &ch)

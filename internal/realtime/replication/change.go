@@ -3,7 +3,7 @@
 // per slot reads at a time: the one holding an advisory lock on a dedicated connection. A
 // transaction is confirmed to the server only after every one of its changes was handed on,
 // so a reader that dies loses nothing: the next one resumes from the confirmed position
-// (changes may then arrive twice, never zero times).
+// (and sends changes again, which receivers recognise by Change.LSN and Change.Seq).
 package replication
 
 import (
@@ -28,6 +28,12 @@ type Change struct {
 	// 32-bit transaction counter: sessions see the change once they see that transaction.
 	XID        uint32    `json:"xid"`
 	CommitTime time.Time `json:"commit"`
+	// LSN is where the change's transaction commits and Seq its place in that transaction
+	// (from 1): together they order every change of a database, whichever node read it, so
+	// a receiver can drop what a new reader sends again after taking over from one that died.
+	// Zero LSN: unknown.
+	LSN uint64 `json:"lsn,omitempty"`
+	Seq int    `json:"seq,omitempty"`
 	// Columns are the table's columns in attribute order.
 	Columns []Column `json:"columns"`
 	// New is the row after an INSERT or UPDATE, one value per column; nil for DELETE.

@@ -206,6 +206,7 @@ func (r *streamReader) logical(ctx context.Context, data []byte) error {
 		return err
 	}
 	r.tx.changes++
+	ch.LSN, ch.Seq = uint64(r.tx.finalLSN), r.tx.changes
 	if r.source.handedOn.covers(r.tx) {
 		return nil
 	}
