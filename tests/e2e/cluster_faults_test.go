@@ -86,6 +86,7 @@ func TestClusterOnLoopback(t *testing.T) {
 		<-halfway
 		c.kill(fmt.Sprintf("node%d", reader+1))
 		killed := time.Now()
+		t.Cleanup(func() { c.script(180*time.Second, "node", strconv.Itoa(reader+1)) })
 		// The issue's bound: another node reads the stream within 10 s of the kill.
 		next := c.readerNode(t, primary, reader, 10*time.Second-time.Since(killed))
 		require.NotEqual(t, reader, next)
@@ -109,7 +110,6 @@ func TestClusterOnLoopback(t *testing.T) {
 			}
 			require.Len(t, got, rows, "node %d received every row before the sentinel", i+1)
 		}
-		c.script(180*time.Second, "node", strconv.Itoa(reader+1))
 	})
 
 	t.Run("a resumable upload started on a node that dies completes on another", func(t *testing.T) {
@@ -130,6 +130,7 @@ func TestClusterOnLoopback(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, first.StatusCode)
 
 		c.kill("node3")
+		t.Cleanup(func() { c.script(180*time.Second, "node", "3") })
 		// The client resumes through the balancer, which no longer sends anything to node 3.
 		var offset int
 		require.Eventually(t, func() bool {
@@ -150,7 +151,6 @@ func TestClusterOnLoopback(t *testing.T) {
 		var uploads int
 		require.NoError(t, primary.QueryRow(t.Context(), `SELECT count(*) FROM storage.resumable_uploads`).Scan(&uploads))
 		require.Zero(t, uploads, "the finished upload's row is gone")
-		c.script(180*time.Second, "node", "3")
 	})
 
 	t.Run("Redis killed and restarted: nodes limit on their own, then share again", func(t *testing.T) {
