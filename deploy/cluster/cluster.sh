@@ -153,6 +153,7 @@ up() {
 	umask 077
 	cat >"$dir/node.env" <<-ENV
 		DATABASE_URL=$primary_url
+		GOFORWARD_DATABASE_READ_REPLICAS=$replica_url
 		GOFORWARD_DATABASE_AUTHENTICATOR_PASSWORD=$auth_password
 		REDIS_URL=redis://127.0.0.1:$redis_port/0
 		JWT_SECRET=$jwt_secret

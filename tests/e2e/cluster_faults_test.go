@@ -8,6 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +26,7 @@ import (
 // a node killed in the middle of a resumable upload, Redis killed and restarted.
 func TestClusterOnLoopback(t *testing.T) {
 	t.Parallel()
-	c := startLoopCluster(t)
+	c := startLoopCluster(t, "GOFORWARD_DATABASE_MAX_REPLICA_LAG=2s")
 	anon, service := c.keys()
 	primary, err := pgx.Connect(t.Context(), c.info["PRIMARY_URL"])
 	require.NoError(t, err)
@@ -153,6 +157,10 @@ func TestClusterOnLoopback(t *testing.T) {
 		require.Zero(t, uploads, "the finished upload's row is gone")
 	})
 
+	t.Run("reads go to the streaming replica while it keeps up", func(t *testing.T) {
+		replicaReads(t, c, primary, anon)
+	})
+
 	t.Run("Redis killed and restarted: nodes limit on their own, then share again", func(t *testing.T) {
 		listener, talker := dialRealtime(t, c.nodes[0], anon), dialRealtime(t, c.nodes[1], anon)
 		listener.join("realtime:room", map[string]any{})
@@ -184,6 +192,68 @@ func TestClusterOnLoopback(t *testing.T) {
 			return true
 		}, 60*time.Second, 200*time.Millisecond, "every node counts in Redis again and says so")
 	})
+}
+
+// replicaReads: REST reads go to the streaming replica while it keeps up, to the primary
+// while it lags beyond database.max_replica_lag or is down; writes always go to the primary.
+func replicaReads(t *testing.T, c *loopCluster, primary *pgx.Conn, anon string) {
+	replica, err := pgx.Connect(t.Context(), c.info["REPLICA_URL"])
+	require.NoError(t, err)
+	defer replica.Close(context.Background())
+	_, err = primary.Exec(t.Context(), `CREATE TABLE public.replica_notes (id int PRIMARY KEY)`)
+	require.NoError(t, err)
+	rows := c.nodes[0] + "/rest/v1/replica_notes?select=id&order=id"
+	read := func() string {
+		code, body := call(t, http.MethodGet, rows, anon, nil)
+		require.Equal(t, http.StatusOK, code, string(body))
+		return string(body)
+	}
+	require.Eventually(t, func() bool {
+		code, _ := call(t, http.MethodGet, rows, anon, nil)
+		return code == http.StatusOK
+	}, 30*time.Second, 50*time.Millisecond, "the table reached the replica and REST's schema cache")
+
+	// The replica stops replaying: what is written now stays invisible there.
+	_, err = replica.Exec(t.Context(), `SELECT pg_wal_replay_pause()`)
+	require.NoError(t, err)
+	code, body := call(t, http.MethodPost, c.nodes[0]+"/rest/v1/replica_notes", anon, map[string]any{"id": 1})
+	require.Equal(t, http.StatusCreated, code, "writes go to the primary: %s", body)
+	require.Equal(t, `[]`, read(), "a read right after the write ran on the (paused) replica")
+	require.Eventually(t, func() bool { return read() == `[{"id":1}]` }, 30*time.Second, 100*time.Millisecond,
+		"once the replica lags beyond max_replica_lag, reads go to the primary")
+	require.Contains(t, c.log("node1"), "read replica skipped")
+
+	_, err = replica.Exec(t.Context(), `SELECT pg_wal_replay_resume()`)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return strings.Count(c.log("node1"), `"read replica in use"`) >= 2 }, 30*time.Second, 100*time.Millisecond,
+		"the replica serves reads again once it caught up")
+	require.Equal(t, `[{"id":1}]`, read())
+
+	// A replica that is gone: reads are answered by the primary at once.
+	replica.Close(context.Background())
+	bin := filepath.Dir(mustPgBin(t))
+	stop := exec.Command("runuser", "-u", "postgres", "--", filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(c.dir, "replica"), "-m", "immediate", "stop")
+	if os.Geteuid() != 0 {
+		stop = exec.Command(filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(c.dir, "replica"), "-m", "immediate", "stop")
+	}
+	out, err := stop.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for range 5 {
+		require.Equal(t, `[{"id":1}]`, read(), "reads survive the replica's loss")
+	}
+}
+
+// mustPgBin finds the PostgreSQL server's pg_ctl, as cluster.sh does.
+func mustPgBin(t *testing.T) string {
+	t.Helper()
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+	if len(matches) > 0 {
+		sort.Strings(matches)
+		return matches[len(matches)-1]
+	}
+	path, err := exec.LookPath("pg_ctl")
+	require.NoError(t, err, "pg_ctl not found")
+	return path
 }
 
 // readerNode waits until a node other than not (-1: any) reads the replication stream and

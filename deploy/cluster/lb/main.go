@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -25,13 +26,16 @@ import (
 // backend is one node and whether its last health check passed.
 type backend struct {
 	url     *url.URL
-	proxy   *httputil.ReverseProxy
 	healthy atomic.Bool
 }
 
+// balancer is the proxy's transport: it sends each request to the next healthy node, and to
+// the one after when a node refuses the connection (it died since its last check), as
+// HAProxy's redispatch does.
 type balancer struct {
-	backends []*backend
-	next     atomic.Uint64
+	backends  []*backend
+	next      atomic.Uint64
+	transport http.RoundTripper
 }
 
 // pick returns the next healthy node in turn, or nil when none is.
@@ -46,17 +50,62 @@ func (b *balancer) pick() *backend {
 	return nil
 }
 
-func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	be := b.pick()
-	if be == nil {
-		http.Error(w, "no node is ready", http.StatusServiceUnavailable)
-		return
+var errNoNode = errors.New("no node is ready")
+
+// untouched is a request body that remembers whether any of it was read, so a request whose
+// connection was refused before it sent anything can go to another node.
+type untouched struct {
+	io.ReadCloser
+	read atomic.Bool
+}
+
+func (u *untouched) Read(p []byte) (int, error) {
+	n, err := u.ReadCloser.Read(p)
+	if n > 0 {
+		u.read.Store(true)
 	}
-	be.proxy.ServeHTTP(w, r)
+	return n, err
+}
+
+// Close leaves the body open for the next attempt; the server closes it after the handler.
+func (u *untouched) Close() error { return nil }
+
+func (b *balancer) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body *untouched
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &untouched{ReadCloser: r.Body}
+	}
+	for range len(b.backends) {
+		be := b.pick()
+		if be == nil {
+			break
+		}
+		out := r.Clone(r.Context())
+		out.URL.Scheme, out.URL.Host = be.url.Scheme, be.url.Host
+		if body != nil {
+			out.Body = body
+		}
+		resp, err := b.transport.RoundTrip(out)
+		if err == nil {
+			return resp, nil
+		}
+		if !refused(err) || (body != nil && body.read.Load()) {
+			return nil, err
+		}
+		if be.healthy.Swap(false) {
+			log.Printf("node %s refused a connection; taken out", be.url)
+		}
+	}
+	return nil, errNoNode
+}
+
+func refused(err error) bool {
+	var opErr *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &opErr) && opErr.Op == "dial")
 }
 
 // check asks each node's /ready every interval; a node that fails a check gets no new
-// requests until it passes one again. A node that refuses a connection is marked at once.
+// requests until it passes one again.
 func (b *balancer) check(ctx context.Context, interval time.Duration) {
 	client := &http.Client{Timeout: interval}
 	for {
@@ -86,27 +135,33 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: lb -listen ADDR NODE_URL...")
 		os.Exit(2)
 	}
-	b := &balancer{}
+	b := &balancer{transport: http.DefaultTransport}
 	for _, raw := range flag.Args() {
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" {
 			log.Fatalf("bad node URL %q", raw)
 		}
-		be := &backend{url: u}
-		be.proxy = httputil.NewSingleHostReverseProxy(u)
-		be.proxy.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
-			var opErr *net.OpError
-			if errors.As(err, &opErr) && opErr.Op == "dial" {
-				be.healthy.Store(false)
+		b.backends = append(b.backends, &backend{url: u})
+	}
+	proxy := &httputil.ReverseProxy{
+		// The balancer's RoundTrip picks the node; X-Forwarded-For is added here.
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: b,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			status := http.StatusBadGateway
+			if errors.Is(err, errNoNode) {
+				status = http.StatusServiceUnavailable
 			}
-			http.Error(w, "node unreachable", http.StatusBadGateway)
-		}
-		b.backends = append(b.backends, be)
+			http.Error(w, err.Error(), status)
+		},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go b.check(ctx, *interval)
-	srv := &http.Server{Addr: *listen, Handler: b, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: *listen, Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
