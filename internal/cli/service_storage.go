@@ -39,6 +39,9 @@ func storageService() serviceBuilder {
 			ImageMaxSourcePixels:       c.Image.MaxSourcePixels,
 			TUSUploadExpiry:            c.TUS.UploadExpiry,
 			TUSMaxChunkSize:            c.TUS.MaxChunkSize,
+			SweepInterval:              c.Sweep.Interval,
+			OrphanSweepInterval:        c.Sweep.OrphanInterval,
+			OrphanGracePeriod:          c.Sweep.OrphanGrace,
 		}, storage.Deps{Runner: d.runner, Keys: d.keys, Backend: backend, Logger: d.logger})
 		if err != nil {
 			return builtService{}, err

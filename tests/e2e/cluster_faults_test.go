@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +28,9 @@ import (
 // a node killed in the middle of a resumable upload, Redis killed and restarted.
 func TestClusterOnLoopback(t *testing.T) {
 	t.Parallel()
-	c := startLoopCluster(t, "GOFORWARD_DATABASE_MAX_REPLICA_LAG=2s")
+	c := startLoopCluster(t, "GOFORWARD_DATABASE_MAX_REPLICA_LAG=2s",
+		// The sweeper's grace, shortened so the test sees what it reclaims.
+		"GOFORWARD_STORAGE_SWEEP_INTERVAL=1s", "GOFORWARD_STORAGE_SWEEP_ORPHAN_INTERVAL=1s", "GOFORWARD_STORAGE_SWEEP_ORPHAN_GRACE=3s")
 	anon, service := c.keys()
 	primary, err := pgx.Connect(t.Context(), c.info["PRIMARY_URL"])
 	require.NoError(t, err)
@@ -157,6 +161,10 @@ func TestClusterOnLoopback(t *testing.T) {
 		require.Zero(t, uploads, "the finished upload's row is gone")
 	})
 
+	t.Run("a node killed during uploads leaves no orphan blob or row", func(t *testing.T) {
+		killedDuringUploads(t, c, primary, service)
+	})
+
 	t.Run("reads go to the streaming replica while it keeps up", func(t *testing.T) {
 		replicaReads(t, c, primary, anon)
 	})
@@ -240,6 +248,91 @@ func replicaReads(t *testing.T, c *loopCluster, primary *pgx.Conn, anon string) 
 	require.NoError(t, err, "%s", out)
 	for range 5 {
 		require.Equal(t, `[{"id":1}]`, read(), "reads survive the replica's loss")
+	}
+}
+
+// killedDuringUploads kills node 2 while uploads to it are half sent. Uploads it had answered
+// stay whole; after the sweeper's grace the S3 bucket holds exactly the blobs of the rows.
+func killedDuringUploads(t *testing.T, c *loopCluster, primary *pgx.Conn, service string) {
+	code, body := call(t, http.MethodPost, c.lb+"/storage/v1/bucket", service, map[string]any{"name": "killed"})
+	require.Equal(t, http.StatusOK, code, string(body))
+	payload := bytes.Repeat([]byte("goforward "), 60<<10) // 600 KiB
+	const done, inFlight = 4, 6
+	for i := range done {
+		code, body := upload(t, fmt.Sprintf("%s/storage/v1/object/killed/done-%d", c.nodes[1], i), service, payload)
+		require.Equal(t, http.StatusOK, code, string(body))
+	}
+	release := make(chan struct{})
+	sent := make(chan struct{}, inFlight)
+	finished := make(chan struct{}, inFlight)
+	for i := range inFlight {
+		pr, pw := io.Pipe()
+		go func() {
+			defer func() { finished <- struct{}{} }()
+			req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/storage/v1/object/killed/cut-%d", c.nodes[1], i), pr)
+			if err != nil {
+				return
+			}
+			req.Header.Set("apikey", service)
+			req.Header.Set("Authorization", "Bearer "+service)
+			req.Header.Set("Content-Type", "application/octet-stream")
+			if resp, err := crashClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		go func() {
+			if _, err := pw.Write(payload[:len(payload)/2]); err == nil {
+				sent <- struct{}{}
+			}
+			<-release
+			pw.CloseWithError(io.ErrUnexpectedEOF)
+		}()
+	}
+	for range inFlight {
+		<-sent // half of each body reached node 2
+	}
+	c.kill("node2")
+	t.Cleanup(func() { c.script(180*time.Second, "node", "2") })
+	close(release)
+	for range inFlight {
+		<-finished
+	}
+
+	var keys, rows []string
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(c.info["S3_ENDPOINT"] + "/goforward?list-type=2&prefix=killed/")
+		if err != nil {
+			return false
+		}
+		var listing struct {
+			Contents []struct{ Key string }
+		}
+		err = xml.NewDecoder(resp.Body).Decode(&listing)
+		resp.Body.Close()
+		if err != nil {
+			return false
+		}
+		keys = keys[:0]
+		for _, c := range listing.Contents {
+			keys = append(keys, c.Key)
+		}
+		r, err := primary.Query(context.Background(), `SELECT 'killed/' || name || '/' || version FROM storage.objects WHERE bucket_id = 'killed'`)
+		if err != nil {
+			return false
+		}
+		rows, err = pgx.CollectRows(r, pgx.RowTo[string])
+		if err != nil {
+			return false
+		}
+		sort.Strings(keys)
+		sort.Strings(rows)
+		return slices.Equal(keys, rows)
+	}, 60*time.Second, 200*time.Millisecond, "after the sweeper's grace every blob has its row and every row its blob")
+	require.Len(t, rows, done, "only the uploads node 2 answered have rows: %v", rows)
+	for i := range done {
+		code, body := call(t, http.MethodGet, fmt.Sprintf("%s/storage/v1/object/killed/done-%d", c.lb, i), service, nil)
+		require.Equal(t, http.StatusOK, code)
+		require.True(t, bytes.Equal(payload, body), "done-%d is whole", i)
 	}
 }
 
