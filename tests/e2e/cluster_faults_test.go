@@ -161,6 +161,10 @@ func TestClusterOnLoopback(t *testing.T) {
 		require.Zero(t, uploads, "the finished upload's row is gone")
 	})
 
+	t.Run("clients that stop reading do not grow a node's memory", func(t *testing.T) {
+		slowClients(t, c, anon, service)
+	})
+
 	t.Run("a node killed during uploads leaves no orphan blob or row", func(t *testing.T) {
 		killedDuringUploads(t, c, primary, service)
 	})
