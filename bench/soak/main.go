@@ -101,9 +101,14 @@ func up(dir string) *cluster {
 			c.primary = v
 		}
 	}
+	bin := os.Getenv("GOFORWARD_BIN")
+	if bin == "" {
+		bin = filepath.Join(dir, "bin", "goforward")
+	}
 	var status map[string]any
-	out := run(filepath.Join(dir, "bin", "goforward"), "status", "--data-dir", filepath.Join(dir, "node1"), "--json")
+	out := run(bin, "status", "--data-dir", filepath.Join(dir, "node1"), "--json")
 	if err := json.Unmarshal([]byte(out), &status); err != nil {
+		c.down()
 		log.Fatal(err)
 	}
 	c.anon, c.service = status["anon_key"].(string), status["service_role_key"].(string)
