@@ -186,6 +186,14 @@ func TestClusterOnLoopback(t *testing.T) {
 		require.Eventually(t, crossed, 30*time.Second, 10*time.Millisecond, "broadcasts cross nodes through Redis")
 
 		c.kill("redis")
+		// Realtime on one node goes on as a single node's would.
+		local := dialRealtime(t, c.nodes[0], anon)
+		localRef := local.join("realtime:room", map[string]any{})
+		local.push(localRef, "realtime:room", "broadcast", map[string]any{"type": "broadcast", "event": "local", "payload": map[string]any{}})
+		listener.await("a broadcast from the same node while Redis is down", func(tp, ev string, p json.RawMessage) bool {
+			return tp == "realtime:room" && ev == "broadcast" && strings.Contains(string(p), `"event":"local"`)
+		})
+		require.Contains(t, c.log("node1"), "realtime: redis unreachable")
 		for i, n := range c.nodes {
 			code, body := call(t, http.MethodGet, n+"/rest/v1/cluster_events?select=id&limit=1", anon, nil)
 			require.Equal(t, http.StatusOK, code, "node %d serves without Redis: %s", i+1, body)
@@ -194,6 +202,9 @@ func TestClusterOnLoopback(t *testing.T) {
 
 		c.script(30*time.Second, "redis")
 		require.Eventually(t, crossed, 60*time.Second, 10*time.Millisecond, "broadcasts cross nodes again once Redis is back")
+		local.push(localRef, "realtime:room", "broadcast", map[string]any{"type": "broadcast", "event": "back", "payload": map[string]any{}})
+		require.Eventually(t, func() bool { return strings.Contains(c.log("node1"), "realtime: redis reachable again") }, 30*time.Second, 50*time.Millisecond,
+			"node 1 says realtime crosses nodes again")
 		require.Eventually(t, func() bool {
 			for i, n := range c.nodes {
 				code, _ := call(t, http.MethodGet, n+"/rest/v1/cluster_events?select=id&limit=1", anon, nil)
