@@ -46,8 +46,21 @@ install_node_packages() {
 	fi
 }
 
+# install_go_tools installs the S3-compatible server the cluster tests run as a process of its
+# own (gofakes3, MIT): `go install` of a pinned version is a no-op once it is there.
+install_go_tools() {
+	if [ "$purpose" = test ]; then
+		local bin
+		bin="$(go env GOPATH)/bin"
+		if ! [ -x "$bin/gofakes3" ] && ! command -v gofakes3 >/dev/null 2>&1; then
+			GOFLAGS= go install github.com/johannesboyne/gofakes3/cmd/gofakes3@v1.2.0 >&2
+		fi
+	fi
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
 	install_node_packages
+	install_go_tools
 	exit 0
 fi
 
@@ -74,3 +87,4 @@ apt=(apt-get -o DPkg::Lock::Timeout=300 -y -q)
 "${sudo[@]}" "${apt[@]}" install --no-install-recommends "${missing[@]}" >/dev/null
 echo "Installed ${missing[*]}." >&2
 install_node_packages
+install_go_tools

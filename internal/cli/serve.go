@@ -93,6 +93,11 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 		return err
 	}
 	defer database.close(logger)
+	replicas, err := openReplicas(ctx, cfg, database, state, logger)
+	if err != nil {
+		return err
+	}
+	defer replicas.Close()
 	if err := emb.bootstrap(ctx, cfg, database, keys, logger); err != nil {
 		return err
 	}
@@ -138,7 +143,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	deps.Tables = tables
 	sd := serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
-		limits: limits, tables: tables, apiKeys: apiKeys, emb: emb,
+		limits: limits, tables: tables, apiKeys: apiKeys, emb: emb, replicas: replicas,
 	}
 	sd.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(sd) })
 	monitor, err := newSecurity(cfg, dir.Root(), database.admin, limits, sd.authService, nil, logger)
@@ -201,6 +206,9 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group, gctx := errgroup.WithContext(ctx)
 	group.Go(func() error { return gw.ServeServer(gctx, srv, ln) })
 	group.Go(func() error { return limits.Run(gctx) })
+	if replicas != nil {
+		group.Go(func() error { return replicas.Run(gctx) })
+	}
 	group.Go(func() error { return auditSealer(cfg, dir.Root(), database.admin, logger).Run(gctx) })
 	group.Go(func() error { return tables.Run(gctx) })
 	group.Go(func() error { return monitor.run(gctx) })

@@ -13,6 +13,9 @@ func restService() serviceBuilder {
 		if d.tables != nil {
 			deps.Overlays = d.tables
 		}
+		if d.replicas != nil {
+			deps.Replicas = d.replicas
+		}
 		svc, err := rest.New(rest.Config{Schemas: d.cfg.REST.Schemas, MaxRows: d.cfg.REST.MaxRows,
 			ExtraSearchPath: d.cfg.REST.ExtraSearchPath, AggregatesEnabled: d.cfg.REST.AggregatesEnabled,
 			PlanEnabled: d.cfg.REST.PlanEnabled, PlanAnon: d.cfg.REST.PlanAnon}, deps)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/gateway"
+	"github.com/goforward/goforward/internal/leader"
 	"github.com/goforward/goforward/internal/storage"
 	"github.com/goforward/goforward/internal/storage/blob"
 	"github.com/goforward/goforward/internal/storage/localfs"
@@ -20,7 +21,7 @@ const s3ConnectTimeout = 30 * time.Second
 // storageService builds the Supabase-compatible /storage/v1 service on the configured blob
 // backend. The whole service is open at the gateway (it checks tokens itself, so public
 // and signed URLs work without an apikey) and limits upload sizes itself. Its background
-// loop expires resumable uploads and reclaims orphaned blobs.
+// loop expires resumable uploads and reclaims orphaned blobs, on one node at a time.
 func storageService() serviceBuilder {
 	return serviceBuilder{name: "storage", build: func(d serviceDeps) (builtService, error) {
 		backend, err := storageBackend(d.cfg.Storage, d.dir)
@@ -38,6 +39,9 @@ func storageService() serviceBuilder {
 			ImageMaxSourcePixels:       c.Image.MaxSourcePixels,
 			TUSUploadExpiry:            c.TUS.UploadExpiry,
 			TUSMaxChunkSize:            c.TUS.MaxChunkSize,
+			SweepInterval:              c.Sweep.Interval,
+			OrphanSweepInterval:        c.Sweep.OrphanInterval,
+			OrphanGracePeriod:          c.Sweep.OrphanGrace,
 		}, storage.Deps{Runner: d.runner, Keys: d.keys, Backend: backend, Logger: d.logger})
 		if err != nil {
 			return builtService{}, err
@@ -50,7 +54,11 @@ func storageService() serviceBuilder {
 				Open:         storage.OpenPaths,
 				MaxBodyBytes: -1,
 			},
-			run: svc.Run,
+			// One node sweeps at a time (docs/scaling.md): sweeping twice is harmless, but
+			// every node walking the whole bucket for orphans is not.
+			run: func(ctx context.Context) error {
+				return leader.Run(ctx, d.admin, leader.Config{Name: "storage sweeper", Logger: d.logger}, svc.Run)
+			},
 		}, nil
 	}}
 }

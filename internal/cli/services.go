@@ -35,6 +35,8 @@ type serviceDeps struct {
 	// revoked keys through it. Nil: none (control commands, tests).
 	apiKeys *apikeys.Verifier
 	emb     *Embedding // what an embedding program adds; nil for the plain binary
+	// replicas are database.read_replicas, for REST's reads; nil: none.
+	replicas *db.Replicas
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)

@@ -93,6 +93,8 @@ type DatabaseConfig struct {
 	ConnectTimeout        time.Duration          `koanf:"connect_timeout" doc:"Time allowed to open one database connection."`
 	PreparedStatements    bool                   `koanf:"prepared_statements" doc:"Prepare each request's SQL once per connection and reuse it (PostgREST's db-prepared-statements); turn off behind a pooler in transaction mode, such as PgBouncer, which cannot keep prepared statements between transactions."`
 	Restart               RestartConfig          `koanf:"restart" doc:"How the managed cluster is restarted when its server dies (crash recovery runs at that start); ignored with database.url."`
+	ReadReplicas          []string               `koanf:"read_replicas" redact:"password" doc:"URLs of streaming replicas of database.url (postgres://...; the authenticator's credentials replace theirs) on which REST runs GET and HEAD requests for tables and views; a replica that lags or fails is skipped. Empty: every request runs on the primary."`
+	MaxReplicaLag         time.Duration          `koanf:"max_replica_lag" doc:"How far a read replica may be behind the primary and still serve reads; a replica later than this is skipped until it catches up."`
 }
 
 // RestartConfig bounds the supervision of the managed cluster's server.
@@ -180,6 +182,7 @@ func Defaults() Config {
 			ConnectTimeout:     10 * time.Second,
 			PreparedStatements: true,
 			Restart:            RestartConfig{MaxFailures: 5, Window: 5 * time.Minute},
+			MaxReplicaLag:      5 * time.Second,
 		},
 		Redis: RedisConfig{RateLimitPrefix: "goforward:ratelimit:"},
 		JWT: JWTConfig{

@@ -22,6 +22,14 @@ func (c Config) Redacted() Config {
 		switch {
 		case f.redact == redactValue && fv.String() != "":
 			fv.SetString(RedactedMark)
+		case f.redact == redactPassword && fv.Kind() == reflect.Slice:
+			urls := make([]string, fv.Len())
+			for i := range urls {
+				urls[i] = redactURL(fv.Index(i).String())
+			}
+			if !fv.IsNil() {
+				fv.Set(reflect.ValueOf(urls))
+			}
 		case f.redact == redactPassword:
 			fv.SetString(redactURL(fv.String()))
 		case fv.Kind() == reflect.Slice && !fv.IsNil():

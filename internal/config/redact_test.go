@@ -95,9 +95,13 @@ func TestRedactedCoversEveryTaggedField(t *testing.T) {
 		if f.redact == redactPassword {
 			value = "postgres://user:" + marker + "@host/db"
 		}
-		v.FieldByIndex(f.index).SetString(value)
+		if fv := v.FieldByIndex(f.index); fv.Kind() == reflect.Slice {
+			fv.Set(reflect.ValueOf([]string{value}))
+		} else {
+			fv.SetString(value)
+		}
 	}
-	require.Len(t, markers, 17, "jwt.secret, jwt.previous_secret, database.authenticator_password, database.url, redis.url, auth.smtp.password, auth.sms.twilio.auth_token, auth.external.*.secret (7), auth.external.apple.private_key, storage.s3.secret_key, alerts.webhook.secret")
+	require.Len(t, markers, 18, "jwt.secret, jwt.previous_secret, database.authenticator_password, database.url, database.read_replicas, redis.url, auth.smtp.password, auth.sms.twilio.auth_token, auth.external.*.secret (7), auth.external.apple.private_key, storage.s3.secret_key, alerts.webhook.secret")
 
 	out, err := c.Redacted().YAML()
 	require.NoError(t, err)

@@ -17,6 +17,14 @@ type StorageConfig struct {
 	S3                    S3StorageConfig    `koanf:"s3" doc:"The S3-compatible backend (backend: s3)."`
 	Image                 ImageConfig        `koanf:"image" doc:"Image transformation at /storage/v1/render/image."`
 	TUS                   TUSConfig          `koanf:"tus" doc:"Resumable uploads (TUS 1.0.0) at /storage/v1/upload/resumable."`
+	Sweep                 SweepConfig        `koanf:"sweep" doc:"The sweeper, which one node at a time runs: it removes expired resumable uploads and blobs no object refers to (left by a node that died between storing bytes and committing their row)."`
+}
+
+// SweepConfig paces the storage sweeper.
+type SweepConfig struct {
+	Interval       time.Duration `koanf:"interval" doc:"How often expired resumable uploads are removed."`
+	OrphanInterval time.Duration `koanf:"orphan_interval" doc:"How often the backend is walked for blobs no object or resumable upload refers to."`
+	OrphanGrace    time.Duration `koanf:"orphan_grace" doc:"How old a blob without a row must be before the sweeper removes it; far longer than any upload takes to commit."`
 }
 
 // LocalStorageConfig configures the local directory backend.
@@ -60,7 +68,8 @@ func defaultStorage() StorageConfig {
 			MaxSourceBytes:  25 << 20,
 			MaxSourcePixels: 50_000_000,
 		},
-		TUS: TUSConfig{UploadExpiry: 24 * time.Hour},
+		TUS:   TUSConfig{UploadExpiry: 24 * time.Hour},
+		Sweep: SweepConfig{Interval: 10 * time.Minute, OrphanInterval: 6 * time.Hour, OrphanGrace: 24 * time.Hour},
 	}
 }
 
@@ -88,6 +97,9 @@ func validateStorage(errs *fieldErrors, s StorageConfig) {
 		errs.add("storage.image.max_source_pixels", "must be greater than 0", s.Image.MaxSourcePixels)
 	}
 	positive(errs, "storage.tus.upload_expiry", s.TUS.UploadExpiry)
+	positive(errs, "storage.sweep.interval", s.Sweep.Interval)
+	positive(errs, "storage.sweep.orphan_interval", s.Sweep.OrphanInterval)
+	positive(errs, "storage.sweep.orphan_grace", s.Sweep.OrphanGrace)
 	if s.TUS.MaxChunkSize < 0 {
 		errs.add("storage.tus.max_chunk_size", "must not be negative (0 means no limit)", s.TUS.MaxChunkSize)
 	}

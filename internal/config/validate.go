@@ -190,6 +190,16 @@ func validateDatabase(errs *fieldErrors, d DatabaseConfig) {
 			errs.add("database.url", reason, redactURL(d.URL))
 		}
 	}
+	for _, replica := range d.ReadReplicas {
+		if reason := checkPostgresURL(replica); reason != "" {
+			errs.add("database.read_replicas", reason, redactURL(replica))
+		} else if u, err := url.Parse(replica); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs.add("database.read_replicas", "must be a postgres:// URL", redactURL(replica))
+		}
+	}
+	if len(d.ReadReplicas) > 0 && d.MaxReplicaLag <= 0 {
+		errs.add("database.max_replica_lag", "must be positive when database.read_replicas is set", d.MaxReplicaLag)
+	}
 	if d.MaxConns < 0 {
 		errs.add("database.max_conns", "must not be negative (0 means 4 per CPU)", d.MaxConns)
 	}

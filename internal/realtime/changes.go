@@ -36,6 +36,7 @@ type changeDispatcher struct {
 	qmu     sync.Mutex
 	pending []queuedChange
 	dropped map[droppedKey]bool // tables and events of changes shed since the last notice
+	last    streamPosition      // the newest change accepted from the bus
 
 	mu   sync.RWMutex
 	subs map[*channel]struct{} // channels with postgres_changes bindings
@@ -98,6 +99,10 @@ func (d *changeDispatcher) enqueue(msg []byte) {
 		return
 	}
 	d.qmu.Lock()
+	if !d.last.fresh(&ch) {
+		d.qmu.Unlock()
+		return
+	}
 	if over := len(d.pending) + 1 - d.svc.cfg.PostgresChanges.MaxQueuedChanges; over > 0 {
 		for _, q := range d.pending[:over] {
 			d.shedLocked(q.change)
@@ -110,6 +115,28 @@ func (d *changeDispatcher) enqueue(msg []byte) {
 	case d.wake <- struct{}{}:
 	default:
 	}
+}
+
+// streamPosition is the position of the newest change this node accepted. Only one node reads the
+// stream at a time and it publishes in commit order, so a change at or before it is one that
+// a new reader sent again after taking over (it resumes from the position the old one last
+// confirmed): dropping it leaves every change delivered once on every node.
+type streamPosition struct {
+	lsn uint64
+	seq int
+}
+
+// fresh reports whether ch comes after the newest accepted change, and if so records it.
+// Changes without a position (from a node of an older version) always pass.
+func (p *streamPosition) fresh(ch *replication.Change) bool {
+	if ch.CommitLSN == 0 {
+		return true
+	}
+	if ch.CommitLSN < p.lsn || (ch.CommitLSN == p.lsn && ch.Seq <= p.seq) {
+		return false
+	}
+	p.lsn, p.seq = ch.CommitLSN, ch.Seq
+	return true
 }
 
 // shedLocked records a dropped change; qmu is held.

@@ -27,13 +27,30 @@ type envelope struct {
 	Binary *phoenix.UserBroadcast `json:"b,omitempty"`
 }
 
-// publish sends env to every node's channels of the topic key.
+// publish sends env to every node's channels of the topic key. When the cluster's bus (Redis)
+// cannot take it, this node's own subscribers still get it: realtime falls back to what a
+// single node does until Redis answers again, and says so once each way in the log.
 func (s *Service) publish(ctx context.Context, key string, env envelope) error {
 	msg, err := json.Marshal(env)
 	if err != nil {
 		return err
 	}
-	return s.bus.Publish(ctx, topicChannelPrefix+key, msg)
+	channel := topicChannelPrefix + key
+	err = s.bus.Publish(ctx, channel, msg)
+	if _, clustered := s.bus.(*redisBus); !clustered || ctx.Err() != nil {
+		return err
+	}
+	if err != nil {
+		if !s.busDown.Swap(true) {
+			s.logger.WarnContext(ctx, "realtime: redis unreachable; broadcasts and presence reach this node's subscribers only until it answers again", "error", err)
+		}
+		s.deliver(channel, msg)
+		return nil
+	}
+	if s.busDown.Swap(false) {
+		s.logger.InfoContext(ctx, "realtime: redis reachable again; broadcasts and presence cross nodes")
+	}
+	return nil
 }
 
 // deliver receives every bus message for this node.

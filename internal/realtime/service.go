@@ -95,6 +95,7 @@ type Service struct {
 	metrics  *metrics
 	hub      *hub
 	bus      Bus
+	busDown  atomic.Bool // the cluster bus failed its last publish (fanout.go)
 	presence PresenceStore
 	source   ChangeSource
 	changes  *changeDispatcher

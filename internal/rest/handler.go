@@ -165,7 +165,9 @@ func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt
 	if stmt.Explain != nil {
 		main = 1
 	}
-	err := s.runner.RunInRole(r.Context(), scope, opts, stmts, func(i int, rows pgx.Rows) error {
+	answered, responded := false, false
+	handle := func(i int, rows pgx.Rows) error {
+		answered = true
 		switch {
 		case i < main:
 			return x.readPlan(rows)
@@ -199,8 +201,19 @@ func (s *Service) execute(r *http.Request, scope db.RequestScope, q *Query, stmt
 			return nil
 		}
 		// Reads are committed once their rows arrive: the body goes straight to the client.
+		responded = true
 		return x.respond(body)
-	})
+	}
+	runner := s.runner
+	replica := s.replicaFor(r, q, x)
+	if replica != nil {
+		runner = replica
+	}
+	err := runner.RunInRole(r.Context(), scope, opts, stmts, handle)
+	if replica != nil && err != nil && !responded && replicaUnusable(r.Context(), err, answered) {
+		s.replicas.Failed(replica)
+		err = s.runner.RunInRole(r.Context(), scope, opts, stmts, handle)
+	}
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,8 @@ type Deps struct {
 	// Overlays are the views restricted roles read tables through (tablesecurity.go). Nil:
 	// none.
 	Overlays Overlays
+	// Replicas lend reads a streaming replica (replicas.go). Nil: every request runs on Runner.
+	Replicas ReadReplicas
 }
 
 // Service serves /rest/v1.
@@ -79,6 +81,7 @@ type Service struct {
 	logger      *slog.Logger
 	admit       func(r *http.Request) (Admission, error)
 	overlays    Overlays
+	replicas    ReadReplicas
 }
 
 // New builds the service. It does no I/O: the schema cache is loaded by Run, or by the
@@ -111,6 +114,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		logger:   logger,
 		admit:    deps.Admit,
 		overlays: deps.Overlays,
+		replicas: deps.Replicas,
 	}, nil
 }
 

@@ -22,7 +22,7 @@ const module = "github.com/goforward/goforward"
 // Layers of the packages under internal/ (docs/architecture.md, "Packages and the direction
 // of imports").
 const (
-	base        = "base"        // config, db, security, httpx, ratelimit, datadir, mailer, sms, access, apikeys, audit, alerts, sqlguard, usermigrations, cron, test fixtures
+	base        = "base"        // config, db, security, httpx, leader, ratelimit, datadir, mailer, sms, access, apikeys, audit, alerts, sqlguard, usermigrations, cron, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
 	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta, dashboard
 	gateway     = "gateway"     // the HTTP front door
@@ -41,6 +41,7 @@ var layerOf = map[string]string{
 	"datadir":        base,
 	"db":             base,
 	"httpx":          base,
+	"leader":         base,
 	"mailer":         base,
 	"ratelimit":      base,
 	"security":       base,

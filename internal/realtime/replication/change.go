@@ -3,7 +3,7 @@
 // per slot reads at a time: the one holding an advisory lock on a dedicated connection. A
 // transaction is confirmed to the server only after every one of its changes was handed on,
 // so a reader that dies loses nothing: the next one resumes from the confirmed position
-// (changes may then arrive twice, never zero times).
+// (and sends changes again, which receivers recognise by Change.CommitLSN and Change.Seq).
 package replication
 
 import (
@@ -29,8 +29,9 @@ type Change struct {
 	XID        uint32    `json:"xid"`
 	CommitTime time.Time `json:"commit"`
 	// CommitLSN is where the transaction commits and Seq the change's number in it (from 1):
-	// together they order every change of the stream, so a consumer can persist how far it
-	// got and skip what it already handled when the stream is read again.
+	// together they order every change of a database, whichever node read it, so a consumer
+	// can persist how far it got and skip what it already handled when the stream is read
+	// again (after a restart, or by a new reader taking over from one that died). Zero: unknown.
 	CommitLSN uint64 `json:"lsn,omitempty"`
 	Seq       int    `json:"seq,omitempty"`
 	// Columns are the table's columns in attribute order.
