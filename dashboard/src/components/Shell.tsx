@@ -18,6 +18,7 @@ export const NAV: NavItem[] = [
   { href: "/", label: "Home" },
   { href: "/tables", label: "Table editor", need: "can_view_dashboard" },
   { href: "/sql", label: "SQL editor", need: "can_access_sql" },
+  { href: "/database", label: "Database", need: "can_view_dashboard" },
   { href: "/table-security", label: "Table security", need: "can_manage_all_tables" },
   { href: "/users", label: "Users", need: "can_manage_users" },
   { href: "/admins", label: "Admins", need: "can_create_admins" },
