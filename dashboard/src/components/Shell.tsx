@@ -20,6 +20,7 @@ export const NAV: NavItem[] = [
   { href: "/sql", label: "SQL editor", need: "can_access_sql" },
   { href: "/database", label: "Database", need: "can_view_dashboard" },
   { href: "/table-security", label: "Table security", need: "can_manage_all_tables" },
+  { href: "/files", label: "Storage", need: "can_manage_storage" },
   { href: "/users", label: "Users", need: "can_manage_users" },
   { href: "/admins", label: "Admins", need: "can_create_admins" },
   { href: "/migrations", label: "Migrations", need: "can_manage_database" },
