@@ -32,7 +32,7 @@ export function listObjects(bucket: string, prefix: string) {
 }
 
 /** Uploads a file with progress (fetch reports none for uploads; XMLHttpRequest does). */
-export function upload(bucket: string, name: string, file: Blob, onProgress: (fraction: number) => void, upsert = false): Promise<void> {
+export function upload(bucket: string, name: string, file: Blob, onProgress: (fraction: number) => void, upsert = false): Promise<{ Id: string; Key: string }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", objectURL(bucket, name));
@@ -43,7 +43,7 @@ export function upload(bucket: string, name: string, file: Blob, onProgress: (fr
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onerror = () => reject(toError(0, "The upload did not reach the server. Check the connection and try again."));
     xhr.onload = () => {
-      if (xhr.status >= 200 && xhr.status < 300) return resolve();
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(JSON.parse(xhr.responseText || "{}"));
       let body: unknown = xhr.responseText;
       try {
         body = JSON.parse(xhr.responseText);
