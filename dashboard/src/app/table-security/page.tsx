@@ -1,6 +1,7 @@
 "use client";
 
 import { useState } from "react";
+import { Confirm } from "@/components/Confirm";
 import { Shell } from "@/components/Shell";
 import { Feedback, useAction, useLoad } from "@/components/useLoad";
 import { api } from "@/lib/api";
@@ -63,6 +64,24 @@ function Editor({ table, path, initial }: { table: PgTable; path: string; initia
   const [preview, setPreview] = useState<Compiled | null>(null);
   const act = useAction();
   const [active, setActive] = useState(!!initial.is_active);
+  const [removing, setRemoving] = useState(false);
+
+  // Removal is previewed like a change (DELETE ?dry_run=true), then confirmed.
+  async function previewRemoval() {
+    if (await act.run(async () => {
+      setPreview(await api<Compiled>("DELETE", `${path}?dry_run=true`));
+    })) setRemoving(true);
+  }
+
+  async function remove() {
+    setRemoving(false);
+    await act.run(async () => {
+      setPreview(await api<Compiled>("DELETE", path));
+      setActive(false);
+      setCfg({});
+      return `The security configuration of ${ref} is removed: its grants and policies are PostgreSQL's alone again.`;
+    });
+  }
 
   const a = cfg.api_config ?? {};
   const fp = cfg.field_permissions ?? {};
@@ -176,15 +195,20 @@ function Editor({ table, path, initial }: { table: PgTable; path: string; initia
         </fieldset>
         <div className="actions">
           <button type="submit" disabled={act.busy}>Preview SQL</button>
-          <button type="button" className="primary" disabled={act.busy || !preview?.dry_run} onClick={() => send(false)}>
+          <button type="button" className="primary" disabled={act.busy || !preview?.dry_run || removing} onClick={() => send(false)}>
             Apply
           </button>
+          {active && (
+            <button type="button" className="danger" disabled={act.busy} onClick={previewRemoval}>
+              Remove configuration…
+            </button>
+          )}
         </div>
         {!preview && <p className="muted">Preview the SQL first; Apply runs it.</p>}
       </form>
       {preview && (
         <section aria-labelledby="sql-title">
-          <h2 id="sql-title">{preview.dry_run ? "SQL that Apply will run" : "SQL that ran"}</h2>
+          <h2 id="sql-title">{preview.dry_run ? (removing ? "SQL that the removal will run" : "SQL that Apply will run") : "SQL that ran"}</h2>
           {!!preview.warnings?.length && (
             <ul className="warnings" data-testid="warnings">
               {preview.warnings.map((w) => (
@@ -195,6 +219,9 @@ function Editor({ table, path, initial }: { table: PgTable; path: string; initia
           <pre data-testid="sql" tabIndex={0} aria-label="Compiled SQL">{Array.isArray(preview.sql) ? preview.sql.map((q) => `${q};`).join("\n") : preview.sql}</pre>
         </section>
       )}
+      <Confirm open={removing} title="Remove this table's security configuration?" confirmLabel="Remove configuration" onConfirm={remove} onCancel={() => { setRemoving(false); setPreview(null); }}>
+        <p>The SQL shown runs: what the configuration compiled (its grants, policies and masks) is undone for {ref}, and REST, realtime and SQL as an API role follow PostgreSQL&apos;s own grants and policies again.</p>
+      </Confirm>
     </>
   );
 }
