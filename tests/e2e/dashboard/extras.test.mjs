@@ -2,7 +2,7 @@
 // configuration (previewed, confirmed), and a new migration written and applied.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminToken, api, ensureFirstAdmin, launch, newPage, screenshotBothThemes, signIn, sql, unique } from './helpers.mjs';
+import { adminToken, api, ensureFirstAdmin, launch, makeAdmin, newPage, screenshotBothThemes, signIn, sql, unique } from './helpers.mjs';
 
 let browser;
 before(async () => {
@@ -78,4 +78,32 @@ test('migrations: a new migration is written and applied from the page', async (
   assert.deepEqual(await sql(`select count(*)::int as n from pg_tables where tablename = '${table}'`), [{ n: 1 }]);
   assert.deepEqual(page.problems, []);
   await page.context().close();
+});
+
+test('users: a system admin sees the auth settings of the effective configuration; a super admin does not', async () => {
+  const token = await adminToken();
+  const settings = await api('GET', '/admin/v1/settings', undefined, { Authorization: `Bearer ${token}` });
+  assert.equal(settings.status, 200);
+  const auth = settings.body.config.auth;
+  const page = await newPage(browser);
+  await signIn(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  const dl = page.getByTestId('auth-settings');
+  await dl.waitFor();
+  const value = async (term) => (await dl.locator('div').filter({ has: page.getByText(term, { exact: true }) }).locator('dd').textContent());
+  assert.equal(await value('Minimum password length'), String(auth.password_min_length));
+  assert.equal(await value('New users may sign up'), auth.disable_signup ? 'no' : 'yes');
+  assert.equal(await value('Site URL'), auth.site_url);
+  await screenshotBothThemes(page, 'users-auth-settings');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+
+  const superAdmin = await makeAdmin('super_admin');
+  const page2 = await newPage(browser);
+  await signIn(page2, superAdmin);
+  await page2.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  await page2.getByRole('button', { name: 'Search' }).waitFor();
+  assert.equal(await page2.getByRole('heading', { name: 'Auth settings' }).count(), 0);
+  assert.deepEqual(page2.problems, []);
+  await page2.context().close();
 });
