@@ -107,3 +107,34 @@ test('users: a system admin sees the auth settings of the effective configuratio
   assert.deepEqual(page2.problems, []);
   await page2.context().close();
 });
+
+test('table security: allowed roles, an IP allow-list, a rate limit and audit actions go into the config', async () => {
+  const table = unique('limited').replace('-', '_');
+  await sql(`create table public.${table} (id int primary key, body text)`);
+  const page = await newPage(browser);
+  await signIn(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Table security' }).click();
+  await page.getByRole('combobox', { name: /^Table/ }).selectOption(`public.${table}`);
+  const form = page.getByRole('form', { name: `Security of public.${table}` });
+  await form.getByLabel('Require a signed-in user').check();
+  await form.getByLabel(/^Allowed roles/).fill('authenticated');
+  await form.getByLabel(/^IP allow-list/).fill('10.0.0.0/8, 127.0.0.0/8');
+  await form.getByLabel(/^Rate limit/).fill('120');
+  await form.getByLabel(/^Burst/).fill('20');
+  await form.getByLabel('Audit update').check();
+  await form.getByLabel('Audit delete').check();
+  await form.getByRole('button', { name: 'Preview SQL' }).click();
+  await page.getByRole('heading', { name: 'SQL that Apply will run' }).waitFor();
+  assert.match(await page.getByTestId('sql').textContent(), /gf_ip_allowlist/);
+  await form.getByRole('button', { name: 'Apply' }).click();
+  await page.getByRole('status').filter({ hasText: `The security of public.${table} is applied` }).waitFor();
+  const token = await adminToken();
+  const stored = await api('GET', `/admin/v1/tables/public.${table}/security`, undefined, { Authorization: `Bearer ${token}` });
+  assert.equal(stored.status, 200);
+  assert.deepEqual(stored.body.api_config.allowed_roles, ['authenticated']);
+  assert.deepEqual(stored.body.api_config.ip_whitelist, ['10.0.0.0/8', '127.0.0.0/8']);
+  assert.deepEqual(stored.body.api_config.rate_limit, { requests_per_minute: 120, burst: 20 });
+  assert.deepEqual(stored.body.audit_config, { enabled: true, actions: ['update', 'delete'] });
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});

@@ -18,7 +18,14 @@ interface ApiConfig {
   public_read?: boolean;
   public_write?: boolean;
   hidden_fields?: string[];
+  allowed_roles?: string[];
+  ip_whitelist?: string[];
+  rate_limit?: { requests_per_minute?: number; burst?: number } | null;
   [k: string]: unknown;
+}
+interface AuditConfig {
+  enabled?: boolean;
+  actions?: string[];
 }
 interface FieldPermission {
   is_masked?: boolean;
@@ -28,6 +35,7 @@ interface FieldPermission {
 interface Config {
   api_config?: ApiConfig;
   field_permissions?: Record<string, FieldPermission>;
+  audit_config?: AuditConfig;
   is_active?: boolean;
   [k: string]: unknown;
 }
@@ -39,6 +47,9 @@ interface Compiled {
 }
 
 const MASKS = ["email", "last4", "fixed"];
+const AUDIT_ACTIONS = ["select", "insert", "update", "delete"];
+const listOf = (text: string) => text.split(",").map((x) => x.trim()).filter(Boolean);
+
 const META = ["id", "table_name", "schema_name", "is_active", "created_by", "created_at", "updated_by", "updated_at"];
 const FLAGS: [keyof ApiConfig, string][] = [
   ["require_auth", "Require a signed-in user (no access for anon)"],
@@ -161,6 +172,43 @@ function Editor({ table, path, initial }: { table: PgTable; path: string; initia
               ))}
             </select>
           </label>
+        </fieldset>
+        <fieldset>
+          <legend>Roles, addresses and rate</legend>
+          <label>
+            Allowed roles (separated by commas: database roles such as authenticated, or application roles from app_metadata.role)
+            <input type="text" value={(a.allowed_roles ?? []).join(", ")} onChange={(e) => setApi({ allowed_roles: listOf(e.target.value) })} />
+          </label>
+          <label>
+            IP allow-list (address ranges separated by commas, e.g. 10.0.0.0/8; empty: any address)
+            <input type="text" value={(a.ip_whitelist ?? []).join(", ")} onChange={(e) => setApi({ ip_whitelist: listOf(e.target.value) })} />
+          </label>
+          <label>
+            Rate limit, requests per minute per user on /rest/v1 (empty: none)
+            <input type="number" min="1" value={a.rate_limit?.requests_per_minute ?? ""}
+              onChange={(e) => setApi({ rate_limit: e.target.value ? { ...a.rate_limit, requests_per_minute: Number(e.target.value) } : undefined })} />
+          </label>
+          <label>
+            Burst (requests allowed at once above the rate)
+            <input type="number" min="0" value={a.rate_limit?.burst ?? ""} disabled={!a.rate_limit}
+              onChange={(e) => setApi({ rate_limit: { ...a.rate_limit, burst: e.target.value ? Number(e.target.value) : undefined } })} />
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Audit</legend>
+          {AUDIT_ACTIONS.map((x) => (
+            <label key={x} className="inline">
+              <input type="checkbox" checked={!!cfg.audit_config?.enabled && (cfg.audit_config.actions ?? []).includes(x)}
+                onChange={(e) => {
+                  const now = new Set(cfg.audit_config?.enabled ? (cfg.audit_config.actions ?? []) : []);
+                  if (e.target.checked) now.add(x);
+                  else now.delete(x);
+                  setCfg({ ...cfg, audit_config: { enabled: now.size > 0, actions: AUDIT_ACTIONS.filter((y) => now.has(y)) } });
+                  setPreview(null);
+                }} />
+              Audit {x}
+            </label>
+          ))}
         </fieldset>
         <fieldset>
           <legend>Fields</legend>
