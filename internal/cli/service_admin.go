@@ -22,7 +22,8 @@ import (
 // auth's code (passwords, lockout, second factors), through the server's one auth service
 // (serviceDeps.authService), which is built for it even when /auth/v1 is not mounted; its
 // background work then runs with the admin service. Table data for admins,
-// /admin/v1/rest/v1, is mounted with it (adminTables).
+// /admin/v1/rest/v1, is mounted with it (adminTables), and so is storage for admins,
+// /admin/v1/storage/v1 (adminStorage).
 func adminService() serviceBuilder {
 	return serviceBuilder{name: "admin", build: func(d serviceDeps) (builtService, error) {
 		authSvc, err := d.authService()
@@ -49,9 +50,11 @@ func adminService() serviceBuilder {
 		if err != nil {
 			return builtService{}, err
 		}
+		files := newAdminStorage(d, sessions)
 		mount := func(mux *http.ServeMux) {
 			svc.Mount(mux)
 			tables.mount(mux)
+			files.mount(mux)
 		}
 		built := builtService{
 			Service: gateway.Service{Name: "admin", Prefix: admin.Prefix, Mount: mount, Open: admin.OpenPaths},

@@ -28,21 +28,7 @@ func storageService() serviceBuilder {
 		if err != nil {
 			return builtService{}, err
 		}
-		c := d.cfg.Storage
-		svc, err := storage.New(storage.Config{
-			FileSizeLimit:              c.FileSizeLimit,
-			SignedUploadURLExpiry:      c.SignedUploadURLExpiry,
-			VerifyContent:              c.VerifyContent,
-			DisableImageTransformation: !c.Image.Enabled,
-			ImageMaxDimension:          c.Image.MaxDimension,
-			ImageMaxSourceBytes:        c.Image.MaxSourceBytes,
-			ImageMaxSourcePixels:       c.Image.MaxSourcePixels,
-			TUSUploadExpiry:            c.TUS.UploadExpiry,
-			TUSMaxChunkSize:            c.TUS.MaxChunkSize,
-			SweepInterval:              c.Sweep.Interval,
-			OrphanSweepInterval:        c.Sweep.OrphanInterval,
-			OrphanGracePeriod:          c.Sweep.OrphanGrace,
-		}, storage.Deps{Runner: d.runner, Keys: d.keys, Backend: backend, Logger: d.logger})
+		svc, err := storage.New(storageConfig(d.cfg.Storage), storage.Deps{Runner: d.runner, Keys: d.keys, Backend: backend, Logger: d.logger})
 		if err != nil {
 			return builtService{}, err
 		}
@@ -61,6 +47,25 @@ func storageService() serviceBuilder {
 			},
 		}, nil
 	}}
+}
+
+// storageConfig maps the configuration onto the storage service's Config (/storage/v1 and
+// the admins' /admin/v1/storage/v1 share it).
+func storageConfig(c config.StorageConfig) storage.Config {
+	return storage.Config{
+		FileSizeLimit:              c.FileSizeLimit,
+		SignedUploadURLExpiry:      c.SignedUploadURLExpiry,
+		VerifyContent:              c.VerifyContent,
+		DisableImageTransformation: !c.Image.Enabled,
+		ImageMaxDimension:          c.Image.MaxDimension,
+		ImageMaxSourceBytes:        c.Image.MaxSourceBytes,
+		ImageMaxSourcePixels:       c.Image.MaxSourcePixels,
+		TUSUploadExpiry:            c.TUS.UploadExpiry,
+		TUSMaxChunkSize:            c.TUS.MaxChunkSize,
+		SweepInterval:              c.Sweep.Interval,
+		OrphanSweepInterval:        c.Sweep.OrphanInterval,
+		OrphanGracePeriod:          c.Sweep.OrphanGrace,
+	}
 }
 
 // storageBackend opens where object bytes live: a directory (storage/ under the data

@@ -3,6 +3,7 @@
 import { Shell } from "@/components/Shell";
 import { useLoad } from "@/components/useLoad";
 import { api } from "@/lib/api";
+import { can, useMe } from "@/lib/session";
 
 interface ServerInfo {
   version: string;
@@ -22,7 +23,50 @@ interface TableInfo {
 
 const SYSTEM_SCHEMAS = "auth,storage,goforward,realtime,extensions,graphql,graphql_public,pgbouncer,vault,supabase_functions,supabase_migrations";
 
+interface Alert {
+  id: number;
+  rule: string;
+  severity: string;
+  subject: string;
+  message: string;
+  last_seen: string;
+  count: number;
+}
+
+// The newest open alerts, for a level that may read them; the alerts page has the rest.
+function RecentAlerts() {
+  const alerts = useLoad(() => api<{ alerts: Alert[] }>("GET", "/admin/v1/alerts?status=open&limit=5"), []);
+  const list = alerts.data?.alerts ?? [];
+  return (
+    <>
+      <h2>Open alerts</h2>
+      {alerts.error && <p className="error" role="alert">{alerts.error}</p>}
+      {alerts.data && (list.length === 0 ? (
+        <p className="ok" data-testid="recent-alerts">No open alerts.</p>
+      ) : (
+        <div className="scroll-x">
+          <table className="list" data-testid="recent-alerts">
+            <thead><tr><th scope="col">Last seen</th><th scope="col">Severity</th><th scope="col">Rule</th><th scope="col">What</th></tr></thead>
+            <tbody>
+              {list.map((a) => (
+                <tr key={a.id}>
+                  <td>{new Date(a.last_seen).toLocaleString()}</td>
+                  <td>{a.severity}</td>
+                  <td>{a.rule}</td>
+                  <td>{a.message}{a.count > 1 ? ` (${a.count} times)` : ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p><a href="/alerts">All alerts</a></p>
+        </div>
+      ))}
+    </>
+  );
+}
+
 function Home() {
+  const me = useMe();
   const server = useLoad(() => api<ServerInfo>("GET", "/admin/v1/server"), []);
   const ready = useLoad(() => api<{ status: string }>("GET", "/ready"), []);
   const tables = useLoad(
@@ -48,6 +92,7 @@ function Home() {
           <div><dt>Services</dt><dd>{s.services.join(", ")}</dd></div>
         </dl>
       )}
+      {can(me, "can_view_all_logs") && <RecentAlerts />}
       <h2>Tables</h2>
       {tables.error && <p className="error" role="alert">{tables.error}</p>}
       {tables.data && (

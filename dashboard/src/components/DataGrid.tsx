@@ -21,6 +21,7 @@ export function DataGrid({
   onSort,
   onEdit,
   onDelete,
+  onOpen,
   relationships,
   linkTo,
 }: {
@@ -31,6 +32,8 @@ export function DataGrid({
   onSort: (column: string) => void;
   onEdit?: (row: Row, column: PgColumn, value: string) => Promise<boolean>;
   onDelete?: (row: Row) => void;
+  /** Opens a column's own editor (JSON, arrays, rich text, files) instead of the inline input; answers whether it did. */
+  onOpen?: (row: Row, column: PgColumn) => boolean;
   relationships: PgRelationship[];
   linkTo: (rel: PgRelationship, value: unknown) => string;
 }) {
@@ -136,7 +139,10 @@ export function DataGrid({
                   const rel = fk.get(c.name);
                   return (
                     <div className="grid-cell" role="cell" key={c.name}
-                      onDoubleClick={() => onEdit && c.is_updatable !== false && !c.is_generated && setEditing({ key, column: c.name, value: toText(v) })}>
+                      onDoubleClick={() => {
+                        if (!onEdit || c.is_updatable === false || c.is_generated) return;
+                        if (!onOpen?.(row, c)) setEditing({ key, column: c.name, value: toText(v) });
+                      }}>
                       {isEditing ? (
                         <input aria-label={`New value of ${c.name}`} autoFocus value={editing.value}
                           onChange={(e) => setEditing({ ...editing, value: e.target.value })}

@@ -14,6 +14,21 @@ export interface PgColumn {
   default_value: unknown;
   comment: string | null;
   ordinal_position: number;
+  // Go Forward's column kinds (docs/pgmeta.md).
+  is_json?: boolean;
+  is_array?: boolean;
+  array_element_type?: string | null;
+  is_rich_text?: boolean;
+  is_file_reference?: boolean;
+}
+
+/** Which editor a column's values get. */
+export function kindOf(c: PgColumn): "rich_text" | "file_reference" | "json" | "array" | "plain" {
+  if (c.is_rich_text || c.format === "rich_text") return "rich_text";
+  if (c.is_file_reference || c.format === "file_reference") return "file_reference";
+  if (c.is_json || c.format === "json" || c.format === "jsonb") return "json";
+  if (c.is_array || c.data_type === "ARRAY" || c.format.startsWith("_")) return "array";
+  return "plain";
 }
 
 export interface PgRelationship {
@@ -50,4 +65,4 @@ export const PLATFORM_SCHEMAS = new Set([
 ]);
 
 /** Column types the create form offers (any PostgreSQL type can be typed in too). */
-export const COMMON_TYPES = ["int8", "int4", "text", "varchar", "bool", "numeric", "float8", "uuid", "timestamptz", "date", "jsonb", "text[]", "int8[]"];
+export const COMMON_TYPES = ["int8", "int4", "text", "varchar", "bool", "numeric", "float8", "uuid", "timestamptz", "date", "jsonb", "text[]", "int8[]", "goforward.rich_text", "goforward.file_reference"];

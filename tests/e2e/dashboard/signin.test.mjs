@@ -140,7 +140,7 @@ test('an admin with a TOTP factor signs in with the code; navigation follows the
 
   const nav = page.getByRole('navigation', { name: 'Main' });
   const links = await nav.getByRole('link').allTextContents();
-  assert.deepEqual(links, ['Home', 'Table editor', 'Table security', 'Users', 'Admins', 'Audit log', 'Alerts'], 'a super admin has no SQL, migrations, API keys or settings');
+  assert.deepEqual(links, ['Home', 'Table editor', 'Database', 'Table security', 'Storage', 'Users', 'Admins', 'Audit log', 'Alerts'], 'a super admin has no SQL, migrations, API keys or settings');
   // The page itself says so when reached by its address; the server refuses the API anyway.
   await page.goto(url + '/settings');
   await page.getByRole('alert').filter({ hasText: 'does not give access' }).waitFor();

@@ -45,6 +45,24 @@ function Migrations() {
   }
 
   const pending = list.data?.migrations.filter((m) => m.status === "pending").length ?? 0;
+  const [draft, setDraft] = useState({ name: "", up: "", down: "", mode: "file" as "file" | "apply" | "mark" });
+
+  // A new migration: only its files (applied later with the rest), applied at once, or
+  // recorded as applied for changes already made in the dashboard.
+  async function create(e: React.FormEvent) {
+    e.preventDefault();
+    if (await act.run(async () => {
+      const m = await api<Migration>("POST", "/admin/v1/migrations", {
+        name: draft.name.trim(), up: draft.up, down: draft.down.trim() ? draft.down : undefined,
+        apply: draft.mode === "apply", mark_applied: draft.mode === "mark",
+      });
+      return `Migration ${m.version}_${m.name} written${draft.mode === "apply" ? " and applied" : draft.mode === "mark" ? " and recorded as applied" : ""}.`;
+    })) {
+      setDraft({ name: "", up: "", down: "", mode: "file" });
+      list.reload();
+    }
+  }
+
   return (
     <>
       <Feedback error={act.error || list.error} message={act.message} />
@@ -58,6 +76,23 @@ function Migrations() {
         <button type="button" onClick={() => preview("down")} disabled={act.busy}>Roll back the last…</button>
         <button type="button" onClick={list.reload}>Refresh</button>
       </div>
+      <details>
+        <summary>New migration</summary>
+        <form className="card" onSubmit={create}>
+          <label>Migration name<input required value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} placeholder="add_orders" /></label>
+          <label>Up SQL<textarea rows={5} required value={draft.up} onChange={(e) => setDraft({ ...draft, up: e.target.value })} /></label>
+          <label>Down SQL (empty: not reversible)<textarea rows={3} value={draft.down} onChange={(e) => setDraft({ ...draft, down: e.target.value })} /></label>
+          <label>
+            Then
+            <select value={draft.mode} onChange={(e) => setDraft({ ...draft, mode: e.target.value as "file" | "apply" | "mark" })}>
+              <option value="file">only write the files (pending)</option>
+              <option value="apply">apply it now</option>
+              <option value="mark">record it as applied (its changes were made already)</option>
+            </select>
+          </label>
+          <button type="submit" className="primary" disabled={act.busy}>Create migration</button>
+        </form>
+      </details>
       <div className="scroll-x">
         <table className="list" data-testid="migrations">
           <thead>

@@ -1,6 +1,7 @@
 "use client";
 
 import { useState } from "react";
+import { Confirm } from "@/components/Confirm";
 import { Shell } from "@/components/Shell";
 import { Feedback, useAction, useLoad } from "@/components/useLoad";
 import { api } from "@/lib/api";
@@ -17,7 +18,14 @@ interface ApiConfig {
   public_read?: boolean;
   public_write?: boolean;
   hidden_fields?: string[];
+  allowed_roles?: string[];
+  ip_whitelist?: string[];
+  rate_limit?: { requests_per_minute?: number; burst?: number } | null;
   [k: string]: unknown;
+}
+interface AuditConfig {
+  enabled?: boolean;
+  actions?: string[];
 }
 interface FieldPermission {
   is_masked?: boolean;
@@ -27,6 +35,7 @@ interface FieldPermission {
 interface Config {
   api_config?: ApiConfig;
   field_permissions?: Record<string, FieldPermission>;
+  audit_config?: AuditConfig;
   is_active?: boolean;
   [k: string]: unknown;
 }
@@ -38,6 +47,9 @@ interface Compiled {
 }
 
 const MASKS = ["email", "last4", "fixed"];
+const AUDIT_ACTIONS = ["select", "insert", "update", "delete"];
+const listOf = (text: string) => text.split(",").map((x) => x.trim()).filter(Boolean);
+
 const META = ["id", "table_name", "schema_name", "is_active", "created_by", "created_at", "updated_by", "updated_at"];
 const FLAGS: [keyof ApiConfig, string][] = [
   ["require_auth", "Require a signed-in user (no access for anon)"],
@@ -63,6 +75,24 @@ function Editor({ table, path, initial }: { table: PgTable; path: string; initia
   const [preview, setPreview] = useState<Compiled | null>(null);
   const act = useAction();
   const [active, setActive] = useState(!!initial.is_active);
+  const [removing, setRemoving] = useState(false);
+
+  // Removal is previewed like a change (DELETE ?dry_run=true), then confirmed.
+  async function previewRemoval() {
+    if (await act.run(async () => {
+      setPreview(await api<Compiled>("DELETE", `${path}?dry_run=true`));
+    })) setRemoving(true);
+  }
+
+  async function remove() {
+    setRemoving(false);
+    await act.run(async () => {
+      setPreview(await api<Compiled>("DELETE", path));
+      setActive(false);
+      setCfg({});
+      return `The security configuration of ${ref} is removed: its grants and policies are PostgreSQL's alone again.`;
+    });
+  }
 
   const a = cfg.api_config ?? {};
   const fp = cfg.field_permissions ?? {};
@@ -144,6 +174,43 @@ function Editor({ table, path, initial }: { table: PgTable; path: string; initia
           </label>
         </fieldset>
         <fieldset>
+          <legend>Roles, addresses and rate</legend>
+          <label>
+            Allowed roles (separated by commas: database roles such as authenticated, or application roles from app_metadata.role)
+            <input type="text" value={(a.allowed_roles ?? []).join(", ")} onChange={(e) => setApi({ allowed_roles: listOf(e.target.value) })} />
+          </label>
+          <label>
+            IP allow-list (address ranges separated by commas, e.g. 10.0.0.0/8; empty: any address)
+            <input type="text" value={(a.ip_whitelist ?? []).join(", ")} onChange={(e) => setApi({ ip_whitelist: listOf(e.target.value) })} />
+          </label>
+          <label>
+            Rate limit, requests per minute per user on /rest/v1 (empty: none)
+            <input type="number" min="1" value={a.rate_limit?.requests_per_minute ?? ""}
+              onChange={(e) => setApi({ rate_limit: e.target.value ? { ...a.rate_limit, requests_per_minute: Number(e.target.value) } : undefined })} />
+          </label>
+          <label>
+            Burst (requests allowed at once above the rate)
+            <input type="number" min="0" value={a.rate_limit?.burst ?? ""} disabled={!a.rate_limit}
+              onChange={(e) => setApi({ rate_limit: { ...a.rate_limit, burst: e.target.value ? Number(e.target.value) : undefined } })} />
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Audit</legend>
+          {AUDIT_ACTIONS.map((x) => (
+            <label key={x} className="inline">
+              <input type="checkbox" checked={!!cfg.audit_config?.enabled && (cfg.audit_config.actions ?? []).includes(x)}
+                onChange={(e) => {
+                  const now = new Set(cfg.audit_config?.enabled ? (cfg.audit_config.actions ?? []) : []);
+                  if (e.target.checked) now.add(x);
+                  else now.delete(x);
+                  setCfg({ ...cfg, audit_config: { enabled: now.size > 0, actions: AUDIT_ACTIONS.filter((y) => now.has(y)) } });
+                  setPreview(null);
+                }} />
+              Audit {x}
+            </label>
+          ))}
+        </fieldset>
+        <fieldset>
           <legend>Fields</legend>
           <table className="list">
             <thead>
@@ -176,15 +243,20 @@ function Editor({ table, path, initial }: { table: PgTable; path: string; initia
         </fieldset>
         <div className="actions">
           <button type="submit" disabled={act.busy}>Preview SQL</button>
-          <button type="button" className="primary" disabled={act.busy || !preview?.dry_run} onClick={() => send(false)}>
+          <button type="button" className="primary" disabled={act.busy || !preview?.dry_run || removing} onClick={() => send(false)}>
             Apply
           </button>
+          {active && (
+            <button type="button" className="danger" disabled={act.busy} onClick={previewRemoval}>
+              Remove configuration…
+            </button>
+          )}
         </div>
         {!preview && <p className="muted">Preview the SQL first; Apply runs it.</p>}
       </form>
       {preview && (
         <section aria-labelledby="sql-title">
-          <h2 id="sql-title">{preview.dry_run ? "SQL that Apply will run" : "SQL that ran"}</h2>
+          <h2 id="sql-title">{preview.dry_run ? (removing ? "SQL that the removal will run" : "SQL that Apply will run") : "SQL that ran"}</h2>
           {!!preview.warnings?.length && (
             <ul className="warnings" data-testid="warnings">
               {preview.warnings.map((w) => (
@@ -195,6 +267,9 @@ function Editor({ table, path, initial }: { table: PgTable; path: string; initia
           <pre data-testid="sql" tabIndex={0} aria-label="Compiled SQL">{Array.isArray(preview.sql) ? preview.sql.map((q) => `${q};`).join("\n") : preview.sql}</pre>
         </section>
       )}
+      <Confirm open={removing} title="Remove this table's security configuration?" confirmLabel="Remove configuration" onConfirm={remove} onCancel={() => { setRemoving(false); setPreview(null); }}>
+        <p>The SQL shown runs: what the configuration compiled (its grants, policies and masks) is undone for {ref}, and REST, realtime and SQL as an API role follow PostgreSQL&apos;s own grants and policies again.</p>
+      </Confirm>
     </>
   );
 }

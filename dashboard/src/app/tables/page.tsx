@@ -1,8 +1,10 @@
 "use client";
 
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Confirm } from "@/components/Confirm";
 import { DataGrid, Row, toText } from "@/components/DataGrid";
+import { CellEditor, hasOwnEditor, useCellValue } from "@/components/editors/CellEditor";
+import { Columns } from "@/components/tables/Columns";
 import { Shell } from "@/components/Shell";
 import { Feedback, useAction, useLoad } from "@/components/useLoad";
 import { api } from "@/lib/api";
@@ -294,6 +296,13 @@ function parseValue(c: PgColumn, text: string): unknown {
   return text;
 }
 
+// One field of the insert form with its kind's editor; the form reads it through getters.
+function KindField({ column, getters }: { column: PgColumn; getters: React.RefObject<Record<string, () => unknown>> }) {
+  const cell = useCellValue(column, null);
+  getters.current[column.name] = () => (cell.touched ? cell.value() : undefined);
+  return <div className="kind-field">{cell.editor}</div>;
+}
+
 function TableView({ tableId, initialFilter }: { tableId: number; initialFilter: string }) {
   const me = useMe();
   const meta = useLoad(() => api<PgTable>("GET", `/pg/tables/${tableId}`), [tableId]);
@@ -313,6 +322,8 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
   const [loading, setLoading] = useState(false);
   const [deleting, setDeleting] = useState<Row | null>(null);
   const [inserting, setInserting] = useState<Record<string, string> | null>(null);
+  const [cellEdit, setCellEdit] = useState<{ row: Row; column: PgColumn } | null>(null);
+  const getters = useRef<Record<string, () => unknown>>({});
   const act = useAction();
 
   const load = useCallback(async () => {
@@ -372,6 +383,17 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
     });
   }
 
+  async function saveCell(value: unknown) {
+    const { row, column } = cellEdit!;
+    const ok = await act.run(async () => {
+      const { error, status } = await byKey(restClient(t!.schema).from(t!.name).update({ [column.name]: value }), row).select();
+      if (error) throw restError(error, status);
+      await load();
+      return `Saved ${column.name}.`;
+    });
+    if (ok) setCellEdit(null);
+  }
+
   async function remove(row: Row) {
     setDeleting(null);
     await act.run(async () => {
@@ -388,6 +410,11 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
     await act.run(async () => {
       const row: Row = {};
       for (const c of columns) {
+        if (hasOwnEditor(c)) {
+          const v = getters.current[c.name]?.();
+          if (v !== undefined) row[c.name] = v;
+          continue;
+        }
         const v = draft[c.name] ?? "";
         if (v === "") continue; // the column's default (or NULL)
         row[c.name] = parseValue(c, v);
@@ -424,6 +451,7 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
           <RealtimeToggle table={t} run={act.run} />
         </div>
       )}
+      {can(me, "can_manage_database") && <Columns table={t} columns={columns} run={act.run} onChanged={() => { meta.reload(); }} />}
       <form className="toolbar" role="search" aria-label="Filter rows" onSubmit={(e) => { e.preventDefault(); setPage(0); setApplied(filter); }}>
         <label>Column
           <select value={filter.column} onChange={(e) => setFilter({ ...filter, column: e.target.value })}>
@@ -445,7 +473,9 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
         <form onSubmit={insert} className="card" aria-labelledby="insert-title">
           <h3 id="insert-title">New row</h3>
           <p className="muted">Leave a field empty for the column&apos;s default; JSON and arrays as JSON.</p>
-          {columns.filter((c) => !c.is_generated).map((c) => (
+          {columns.filter((c) => !c.is_generated).map((c) => hasOwnEditor(c) ? (
+            <KindField key={c.name} column={c} getters={getters} />
+          ) : (
             <label key={c.name}>{c.name} <span className="muted">({c.format}{c.is_nullable ? "" : ", required"}{c.is_identity || c.default_value != null ? ", has a default" : ""})</span>
               {c.format === "json" || c.format === "jsonb" ? (
                 <textarea rows={3} value={inserting[c.name] ?? ""} onChange={(e) => setInserting({ ...inserting, [c.name]: e.target.value })} />
@@ -464,6 +494,10 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
         {loading ? `Loading… ${rows.length} of ${count ?? "?"} rows` : `${count ?? rows.length} row${count === 1 ? "" : "s"}${applied.column ? " match the filter" : ""}`}
         {writable && pk.length > 0 ? " · double-click a cell to edit it, Enter saves" : ""}
       </p>
+      {cellEdit && (
+        <CellEditor key={`${toText(pk.map((k) => cellEdit.row[k]))}:${cellEdit.column.name}`} column={cellEdit.column} initial={cellEdit.row[cellEdit.column.name]}
+          onSave={saveCell} onCancel={() => setCellEdit(null)} busy={act.busy} />
+      )}
       <DataGrid
         columns={columns}
         rows={rows}
@@ -472,6 +506,11 @@ function TableView({ tableId, initialFilter }: { tableId: number; initialFilter:
         onSort={(c) => setSort(sort?.column === c ? { column: c, ascending: !sort.ascending } : { column: c, ascending: true })}
         onEdit={writable && pk.length ? edit : undefined}
         onDelete={writable && pk.length ? setDeleting : undefined}
+        onOpen={(row, c) => {
+          if (!hasOwnEditor(c)) return false;
+          setCellEdit({ row, column: c });
+          return true;
+        }}
         relationships={t.relationships.filter((r) => r.source_schema === t.schema && r.source_table_name === t.name)}
         linkTo={linkTo}
       />

@@ -4,7 +4,9 @@ import { useState } from "react";
 import { Confirm } from "@/components/Confirm";
 import { Shell } from "@/components/Shell";
 import { Feedback, useAction, useLoad } from "@/components/useLoad";
+import { AuthSettings } from "@/components/AuthSettings";
 import { api } from "@/lib/api";
+import { can, useMe } from "@/lib/session";
 
 interface User {
   id: string;
@@ -19,6 +21,7 @@ interface User {
 const PER_PAGE = 50;
 
 function Users() {
+  const me = useMe();
   const [filter, setFilter] = useState("");
   const [query, setQuery] = useState("");
   const [page, setPage] = useState(1);
@@ -132,6 +135,7 @@ function Users() {
       >
         <p>{deleting?.email} and their sessions are deleted. This cannot be undone.</p>
       </Confirm>
+      {can(me, "can_manage_system") && <AuthSettings />}
     </>
   );
 }
