@@ -42,6 +42,7 @@ func (s *Service) routes() []route {
 	rts = append(rts, s.tableSecurityRoutes()...)
 	rts = append(rts, s.alertRoutes()...)
 	rts = append(rts, s.apiKeyRoutes()...)
+	rts = append(rts, s.signingKeyRoutes()...)
 	rts = append(rts, s.dashboardRoutes()...)
 	return rts
 }

@@ -116,6 +116,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	if err := resealMFASecrets(ctx, database.admin, keys, logger); err != nil {
 		return err
 	}
+	signingKeys, err := startSigningKeys(ctx, database.admin, keys, state, logger)
+	if err != nil {
+		return err
+	}
 	// Every node holds the live API keys in memory and learns of changes by NOTIFY; a first
 	// load that fails stops the start, since every key would be refused.
 	apiKeys := apikeys.NewVerifier(database.admin, apikeys.VerifierConfig{Issuer: cfg.JWT.Issuer}, logger.With("component", "apikeys"))
@@ -202,6 +206,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group.Go(func() error { return tables.Run(gctx) })
 	group.Go(func() error { return monitor.run(gctx) })
 	group.Go(func() error { return apiKeys.Run(gctx) })
+	group.Go(func() error { return signingKeys.Run(gctx) })
 	for _, s := range services {
 		if s.run != nil {
 			group.Go(func() error { return s.run(gctx) })
