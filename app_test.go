@@ -77,10 +77,11 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 
 // running is an App serving on a free port until the test ends.
 type running struct {
-	url     string
-	anonKey string
-	logs    *syncBuffer
-	stop    func() error
+	url            string
+	anonKey        string
+	serviceRoleKey string
+	logs           *syncBuffer
+	stop           func() error
 }
 
 func freePort(t *testing.T) int {
@@ -96,7 +97,12 @@ func freePort(t *testing.T) int {
 // and waits until it is ready.
 func start(t *testing.T, app *goforward.App, logs *syncBuffer) *running {
 	t.Helper()
-	dataDir := filepath.Join(t.TempDir(), "data")
+	return startIn(t, app, logs, filepath.Join(t.TempDir(), "data"))
+}
+
+// startIn is start on a data directory of the caller's.
+func startIn(t *testing.T, app *goforward.App, logs *syncBuffer, dataDir string) *running {
+	t.Helper()
 	port := freePort(t)
 	app.RootCmd().SetArgs([]string{"serve", "--data-dir", dataDir, "--port", strconv.Itoa(port)})
 	app.RootCmd().SetOut(io.Discard)
@@ -130,7 +136,7 @@ func start(t *testing.T, app *goforward.App, logs *syncBuffer) *running {
 				if resp, err := http.Get(r.url + "/ready"); err == nil {
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
-						r.anonKey = rt.AnonKey
+						r.anonKey, r.serviceRoleKey = rt.AnonKey, rt.ServiceRoleKey
 						return r
 					}
 				}

@@ -65,6 +65,7 @@ func (s *Service) rotateSigningKeys(w http.ResponseWriter, r *http.Request, p ac
 	if err != nil {
 		return internalError(err)
 	}
+	s.reloadSigningKeys(r)
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -79,5 +80,18 @@ func (s *Service) revokePreviousSigningKeys(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return internalError(err)
 	}
+	s.reloadSigningKeys(r)
 	return writeJSON(w, http.StatusOK, map[string]any{"revoked": revoked})
+}
+
+// reloadSigningKeys applies a committed change to this node's ring before answering, so
+// that the caller sees it here at once; other nodes reload on the notification. A failure
+// is logged: the notification reloads this node too.
+func (s *Service) reloadSigningKeys(r *http.Request) {
+	ring, err := signingkeys.Load(r.Context(), s.pool, s.auth.Keys)
+	if err != nil {
+		s.logger.WarnContext(r.Context(), "signing keys changed but not reloaded here yet", "error", err)
+		return
+	}
+	s.auth.Keys.SetKeyRing(ring)
 }

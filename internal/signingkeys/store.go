@@ -160,7 +160,7 @@ func Seed(ctx context.Context, tx pgx.Tx, keys *security.Keys, alg string) (bool
 		return false, err
 	}
 	at := now()
-	system := audit.Actor{Type: "system"}
+	system := audit.Actor{Type: audit.ActorSystem}
 	for _, status := range []string{security.KeyCurrent, security.KeyStandby} {
 		g, err := generate(alg)
 		if err != nil {
