@@ -61,9 +61,15 @@ func TestSeedRotateRevoke(t *testing.T) {
 	keys := newKeys(t)
 
 	var seeded bool
-	inTx(t, db, func(tx pgx.Tx) (err error) { seeded, err = signingkeys.Seed(ctx, tx, keys, security.AlgES256); return err })
+	inTx(t, db, func(tx pgx.Tx) (err error) {
+		seeded, err = signingkeys.Seed(ctx, tx, keys, security.AlgES256)
+		return err
+	})
 	require.True(t, seeded)
-	inTx(t, db, func(tx pgx.Tx) (err error) { seeded, err = signingkeys.Seed(ctx, tx, keys, security.AlgES256); return err })
+	inTx(t, db, func(tx pgx.Tx) (err error) {
+		seeded, err = signingkeys.Seed(ctx, tx, keys, security.AlgES256)
+		return err
+	})
 	require.False(t, seeded, "a database that has keys is not seeded again")
 
 	// Private keys are sealed at rest: the column holds no PKCS #8 in the clear.
