@@ -253,7 +253,9 @@ func sign(secret []byte, claims jwt.MapClaims) (string, error) {
 // Tokens signed by a key of the ring (SetKeyRing) verify by their kid: the kid must name a
 // key of the ring and the token's alg must be that key's, so an HS256 token naming an
 // asymmetric key, or a token of a revoked key, is refused (ErrUnknownKeyID). HS256 tokens
-// are checked with the secret (and the previous one within its grace period). Verified
+// are checked with the secret (and the previous one within its grace period), unless
+// WithoutLegacyKeys is set and the ring has a current key: then every HS256 token is refused
+// (ErrLegacyKeyDisabled). Verified
 // asymmetric tokens are cached until they expire (tokencache.go).
 func (k *Keys) Verify(token string) (Principal, error) {
 	if p, ok := k.verifyStatic(token); ok {
@@ -344,8 +346,15 @@ func (k *Keys) keyFor(t *jwt.Token) (any, error) {
 	}
 	switch t.Method {
 	case jwt.SigningMethodHS256:
-		if ring := k.ring.Load(); ring != nil && ring.byID[kid] != nil {
+		ring := k.ring.Load()
+		if ring != nil && ring.byID[kid] != nil {
 			return nil, fmt.Errorf("alg HS256 does not match the key %s", kid)
+		}
+		if k.noLegacy && ring != nil && ring.current != nil {
+			// Legacy keys off and an asymmetric key signing: the shared secret is retired
+			// as a verifier altogether (Supabase's "revoke the legacy JWT secret"), so that
+			// whoever holds it cannot mint user tokens either.
+			return nil, ErrLegacyKeyDisabled
 		}
 		prev := k.previous
 		prevValid := prev != nil && k.now().Before(prev.validUntil)

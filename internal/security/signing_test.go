@@ -229,3 +229,24 @@ func TestNewKeyRingRefusesBadKeys(t *testing.T) {
 		require.Error(t, err, name)
 	}
 }
+
+// With legacy keys off and an asymmetric key signing, the HS256 secret verifies nothing:
+// not the legacy keys, and not user tokens minted with it.
+func TestLegacyKeysOffRetiresTheSecretOnceAKeySigns(t *testing.T) {
+	t.Parallel()
+	keys, err := security.NewKeys(testSecret, "", time.Now(), security.WithoutLegacyKeys())
+	require.NoError(t, err)
+	hs, err := keys.SignAccessToken(userClaims())
+	require.NoError(t, err)
+	_, err = keys.Verify(hs)
+	require.NoError(t, err, "without a signing key HS256 still signs sessions, so it must verify them")
+
+	keys.SetKeyRing(newRingKeys(t).ring(t, true))
+	_, err = keys.Verify(hs)
+	require.ErrorIs(t, err, security.ErrTokenInvalid)
+	require.ErrorIs(t, err, security.ErrLegacyKeyDisabled)
+	es, err := keys.SignAccessToken(userClaims())
+	require.NoError(t, err)
+	_, err = keys.Verify(es)
+	require.NoError(t, err)
+}
