@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -81,6 +83,11 @@ revoke-previous-signing-keys once their tokens have expired (or at once, after a
 				return &exitError{code: 2, err: signingkeys.ErrUnknownAlgorithm}
 			}
 			return withControlDB(cmd, g, stderr, func(ctx context.Context, c *controlDB, cfg config.Config) error {
+				// New private keys are sealed with the JWT secret: a data directory without
+				// one would make up a secret the server does not have.
+				if _, err := os.Stat(filepath.Join(c.Dir.Root(), "state.json")); cfg.JWT.Secret == "" && err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("no JWT secret: %s has no state.json and jwt.secret is not set; run this command with the server's data directory (--data-dir) or configuration", c.Dir.Root())}
+				}
 				keys, err := controlKeys(cfg, c.Dir)
 				if err != nil {
 					return err
