@@ -138,7 +138,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	deps.Tables = tables
 	sd := serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
-		limits: limits, tables: tables, apiKeys: apiKeys, emb: emb,
+		limits: limits, tables: tables, apiKeys: apiKeys, signingKeys: signingKeys, emb: emb,
 	}
 	sd.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(sd) })
 	monitor, err := newSecurity(cfg, dir.Root(), database.admin, limits, sd.authService, nil, logger)

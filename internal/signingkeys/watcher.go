@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,16 +36,33 @@ type Watcher struct {
 	Logger         *slog.Logger
 	RetryInterval  time.Duration
 	ResyncInterval time.Duration
+
+	hooksMu sync.Mutex
+	hooks   []func()
 }
 
-// Load reads the ring and hands it to Keys.
+// Load reads the ring, hands it to Keys and runs the OnReload hooks.
 func (w *Watcher) Load(ctx context.Context) error {
 	ring, err := Load(ctx, w.Pool, w.Keys)
 	if err != nil {
 		return err
 	}
 	w.Keys.SetKeyRing(ring)
+	w.hooksMu.Lock()
+	hooks := w.hooks
+	w.hooksMu.Unlock()
+	for _, fn := range hooks {
+		fn()
+	}
 	return nil
+}
+
+// OnReload registers fn to run after every load, so that holders of long-lived connections
+// (realtime's channels) can end those whose token's key was revoked. fn must not block.
+func (w *Watcher) OnReload(fn func()) {
+	w.hooksMu.Lock()
+	w.hooks = append(w.hooks, fn)
+	w.hooksMu.Unlock()
 }
 
 // Run keeps the ring current until ctx ends; failures are logged and retried.
