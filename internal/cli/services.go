@@ -38,7 +38,7 @@ type serviceDeps struct {
 	// signingKeys keeps the JWT signing-key ring current; realtime closes the channels of
 	// tokens whose key was revoked. Nil when embedded without serve's start.
 	signingKeys *signingkeys.Watcher
-	emb     *Embedding // what an embedding program adds; nil for the plain binary
+	emb         *Embedding // what an embedding program adds; nil for the plain binary
 	// sharedAuth builds the auth service once for every service that needs it (auth, and
 	// admin's sign-in); nil builds a new one per call (serviceDeps.authService).
 	sharedAuth func() (*auth.Service, error)
