@@ -97,7 +97,12 @@ func freePort(t *testing.T) int {
 // and waits until it is ready.
 func start(t *testing.T, app *goforward.App, logs *syncBuffer) *running {
 	t.Helper()
-	dataDir := filepath.Join(t.TempDir(), "data")
+	return startIn(t, app, logs, filepath.Join(t.TempDir(), "data"))
+}
+
+// startIn is start on a data directory of the caller's.
+func startIn(t *testing.T, app *goforward.App, logs *syncBuffer, dataDir string) *running {
+	t.Helper()
 	port := freePort(t)
 	app.RootCmd().SetArgs([]string{"serve", "--data-dir", dataDir, "--port", strconv.Itoa(port)})
 	app.RootCmd().SetOut(io.Discard)

@@ -44,6 +44,7 @@ func (s *Service) routes() []route {
 	rts = append(rts, s.cronRoutes()...)
 	rts = append(rts, s.webhookRoutes()...)
 	rts = append(rts, s.apiKeyRoutes()...)
+	rts = append(rts, s.signingKeyRoutes()...)
 	rts = append(rts, s.dashboardRoutes()...)
 	return rts
 }

@@ -54,9 +54,14 @@ func (s *Service) settings(w http.ResponseWriter, _ *http.Request) error {
 	})
 }
 
-// jwks is GET /.well-known/jwks.json. Tokens are HS256 (a shared secret, which is never
-// published), so the set is empty and clients verify through GET /user, as with GoTrue.
+// jwks is GET /.well-known/jwks.json: the public keys of the signing-key ring (current,
+// standby and previous, as GoTrue publishes them), never the HS256 secret. With no
+// asymmetric key the set is empty and clients verify through GET /user, as with GoTrue.
+// Cached for ten minutes, as auth-js caches it; a standby key is published before it signs
+// so that a rotation finds it in every cache.
 func (s *Service) jwks(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=600")
-	return writeJSON(w, map[string]any{"keys": []any{}})
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(s.keys.JWKS())
+	return err
 }

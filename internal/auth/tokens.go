@@ -100,7 +100,7 @@ func (s *Service) accessToken(ctx context.Context, u *user, sessionID, aal strin
 	if err != nil {
 		return "", 0, err
 	}
-	token, err := s.keys.Sign(jwt.MapClaims(claims))
+	token, err := s.keys.SignAccessToken(jwt.MapClaims(claims))
 	if err != nil {
 		return "", 0, err
 	}

@@ -24,7 +24,7 @@ import (
 func newKeysCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Manage API keys (create, list, revoke) and rotate the JWT secret",
+		Short: "Manage API keys (create, list, revoke), rotate the JWT secret and the JWT signing keys",
 		Long: `Manage API keys beside the legacy anon and service-role JWT keys: publishable keys
 (gf_pub_…) act as the anon role, secret keys (gf_sec_…) as service_role limited to their scopes.
 A key is shown once, when it is created; only its hash is stored. Revoking a key takes effect
@@ -36,6 +36,9 @@ change is written to the audit log.`,
 		newKeysListCmd(g, stdout, stderr),
 		newKeysRevokeCmd(g, stdout, stderr),
 		newKeysRotateCmd(g, stdout, stderr),
+		newKeysListSigningCmd(g, stdout, stderr),
+		newKeysRotateSigningCmd(g, stdout, stderr),
+		newKeysRevokeSigningCmd(g, stdout, stderr),
 	)
 	return cmd
 }

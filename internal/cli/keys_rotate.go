@@ -16,6 +16,7 @@ import (
 	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
 	"github.com/goforward/goforward/internal/security"
+	"github.com/goforward/goforward/internal/signingkeys"
 )
 
 // defaultRotationGrace is how long tokens of the replaced secret stay valid: long enough for
@@ -89,6 +90,12 @@ jwt.previous_secret_valid_until) on every node.`,
 						}
 						out.MFA = &res
 						e.Details["mfa_secrets_resealed"] = res.Resealed
+						// The signing keys' private keys are sealed the same way.
+						n, err := signingkeys.Reseal(ctx, tx, keys)
+						if err != nil {
+							return err
+						}
+						e.Details["signing_keys_resealed"] = n
 					}
 					return audit.Record(ctx, tx, e)
 				})

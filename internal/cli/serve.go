@@ -125,6 +125,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	if err := resealMFASecrets(ctx, database.admin, keys, logger); err != nil {
 		return err
 	}
+	signingKeys, err := startSigningKeys(ctx, database.admin, keys, state, logger)
+	if err != nil {
+		return err
+	}
 	// Every node holds the live API keys in memory and learns of changes by NOTIFY; a first
 	// load that fails stops the start, since every key would be refused.
 	apiKeys := apikeys.NewVerifier(database.admin, apikeys.VerifierConfig{Issuer: cfg.JWT.Issuer}, logger.With("component", "apikeys"))
@@ -143,7 +147,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	deps.Tables = tables
 	sd := serviceDeps{
 		cfg: cfg, dir: dir.Root(), keys: keys, admin: database.admin, runner: database.runner, logger: logger,
-		limits: limits, tables: tables, apiKeys: apiKeys, emb: emb, replicas: replicas,
+		limits: limits, tables: tables, apiKeys: apiKeys, signingKeys: signingKeys, emb: emb, replicas: replicas,
 	}
 	sd.sharedAuth = sync.OnceValues(func() (*auth.Service, error) { return newAuthService(sd) })
 	monitor, err := newSecurity(cfg, dir.Root(), database.admin, limits, sd.authService, nil, logger)
@@ -213,6 +217,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, logger *slo
 	group.Go(func() error { return tables.Run(gctx) })
 	group.Go(func() error { return monitor.run(gctx) })
 	group.Go(func() error { return apiKeys.Run(gctx) })
+	group.Go(func() error { return signingKeys.Run(gctx) })
 	group.Go(func() error { return changes.run(gctx) })
 	if bg := emb.background(); bg != nil {
 		group.Go(func() error { return bg(gctx) })

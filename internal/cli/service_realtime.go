@@ -36,6 +36,9 @@ func realtimeService() serviceBuilder {
 		if d.apiKeys != nil {
 			deps.APIKeys = d.apiKeys
 		}
+		if d.signingKeys != nil {
+			deps.SigningKeys = d.signingKeys
+		}
 		svc, err := realtime.New(realtimeConfig(d.cfg.Realtime), deps)
 		if err != nil {
 			if client != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/goforward/goforward/internal/gateway"
 	"github.com/goforward/goforward/internal/ratelimit"
 	"github.com/goforward/goforward/internal/security"
+	"github.com/goforward/goforward/internal/signingkeys"
 	"github.com/goforward/goforward/internal/tablesecurity"
 )
 
@@ -34,7 +35,10 @@ type serviceDeps struct {
 	// apiKeys is the node's API key verifier (the gateway's); realtime closes the sockets of
 	// revoked keys through it. Nil: none (control commands, tests).
 	apiKeys *apikeys.Verifier
-	emb     *Embedding // what an embedding program adds; nil for the plain binary
+	// signingKeys keeps the JWT signing-key ring current; realtime closes the channels of
+	// tokens whose key was revoked. Nil when embedded without serve's start.
+	signingKeys *signingkeys.Watcher
+	emb         *Embedding // what an embedding program adds; nil for the plain binary
 	// replicas are database.read_replicas, for REST's reads; nil: none.
 	replicas *db.Replicas
 	// sharedAuth builds the auth service once for every service that needs it (auth, and

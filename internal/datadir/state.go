@@ -25,6 +25,12 @@ type State struct {
 	PreviousJWTSecret string `json:"previous_jwt_secret,omitempty"`
 	// PreviousJWTSecretValidUntil ends the grace period of PreviousJWTSecret (Unix seconds).
 	PreviousJWTSecretValidUntil int64 `json:"previous_jwt_secret_valid_until,omitempty"`
+	// SigningKeyAlgorithm, set when this file is first written (ES256), makes serve give a
+	// database that has never had a signing key a generated current and standby key of this
+	// algorithm, so that a new data directory signs user access tokens asymmetrically as new
+	// Supabase projects do. A data directory from before it keeps HS256 until the operator
+	// runs goforward keys rotate-signing-key.
+	SigningKeyAlgorithm string `json:"signing_key_algorithm,omitempty"`
 	// AuthenticatorPassword is the password of the authenticator login role of the managed
 	// cluster.
 	AuthenticatorPassword string `json:"authenticator_password"`
@@ -39,6 +45,10 @@ func (d Dir) LoadOrCreateState() (State, error) {
 		return State{}, err
 	}
 	changed := false
+	if errors.Is(err, fs.ErrNotExist) {
+		st.SigningKeyAlgorithm = "ES256"
+		changed = true
+	}
 	if st.JWTSecret == "" {
 		if st.JWTSecret, err = randomHex(32); err != nil {
 			return State{}, err

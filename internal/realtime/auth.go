@@ -51,7 +51,8 @@ func (s *Service) authorize(token string, fallback security.Principal) (*channel
 			return nil, &authError{"InvalidJWTToken", "Token has expired"}
 		case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 			return nil, &authError{"InvalidJWTToken", "Fields `role` and `exp` are required in JWT"}
-		case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, security.ErrUnknownKeyID):
+			// No key for the kid: Realtime cannot build a signer for it either.
 			return nil, &authError{"JwtSignatureError", "Failed to validate JWT signature"}
 		case err != nil:
 			return nil, &authError{"MalformedJWT", "The token provided is not a valid JWT"}

@@ -46,6 +46,8 @@ type options struct {
 	// tableIPs, when set, gives the service its table IP allow-lists.
 	tableIPs func(env *servicetest.Env) realtime.TableIPs
 	apiKeys  bool // the gateway accepts opaque API keys
+	// signingKeys tells the service when the signing-key ring changed.
+	signingKeys realtime.RingWatcher
 }
 
 // node is one realtime service behind the real gateway. Nodes started with options.env share
@@ -80,6 +82,9 @@ func startNode(t *testing.T, opts options) *node {
 		}
 		if env.APIKeys != nil {
 			deps.APIKeys = env.APIKeys
+		}
+		if opts.signingKeys != nil {
+			deps.SigningKeys = opts.signingKeys
 		}
 		if opts.redis != "" {
 			ropts, err := redis.ParseURL(opts.redis)

@@ -74,6 +74,9 @@ type Deps struct {
 	// APIKeys tells which opaque API keys are still live; sockets opened with a key that is
 	// revoked are closed. Nil: none are watched.
 	APIKeys KeyWatcher
+	// SigningKeys tells when the JWT signing-key ring changed: channels whose token was
+	// signed by a key no longer in it are closed. Nil: not watched.
+	SigningKeys RingWatcher
 }
 
 // KeyWatcher is what realtime needs of the gateway's API key verifier (*apikeys.Verifier).
@@ -180,6 +183,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	if keys := deps.APIKeys; keys != nil {
 		keys.OnReload(func() { s.closeRevoked(keys) })
+	}
+	if ring := deps.SigningKeys; ring != nil {
+		ring.OnReload(func() { go s.closeRevokedSigningKeys() })
 	}
 	return s, nil
 }

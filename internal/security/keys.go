@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -63,6 +64,10 @@ type Keys struct {
 	previous *previousSecret
 	// noLegacy refuses every JWT whose role is anon or service_role.
 	noLegacy bool
+	// secretKID is the kid of HS256 access tokens signed with secret (secretKeyID).
+	secretKID string
+	// ring holds the asymmetric signing keys (signing.go); nil or empty: HS256 only.
+	ring atomic.Pointer[KeyRing]
 }
 
 // previousSecret is a replaced secret: tokens it signed verify until validUntil, and values
@@ -70,6 +75,7 @@ type Keys struct {
 type previousSecret struct {
 	secret     []byte
 	validUntil time.Time
+	kid        string
 }
 
 // staticKey is a token verified in full once, with the instant it stops being valid.
@@ -130,8 +136,19 @@ func NewKeys(secret []byte, issuer string, issuedAt time.Time, opts ...Option) (
 	for _, opt := range opts {
 		opt(k)
 	}
+	var err error
+	if k.secretKID, err = secretKeyID(k.secret); err != nil {
+		return nil, err
+	}
+	if k.previous != nil {
+		if k.previous.kid, err = secretKeyID(k.previous.secret); err != nil {
+			return nil, err
+		}
+	}
 	parserOptions := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		// Which key checks a token is decided by keyFor from the alg and the kid together;
+		// this list only keeps every other algorithm (and "none") out before it is asked.
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg(), AlgES256, AlgRS256}),
 		jwt.WithLeeway(Leeway),
 		jwt.WithIssuedAt(),
 		// A token without exp would be valid forever: a leaked one could never be retired
@@ -150,7 +167,6 @@ func NewKeys(secret []byte, issuer string, issuedAt time.Time, opts ...Option) (
 			"exp":  expiresAt.Unix(),
 		}
 	}
-	var err error
 	if k.anonKey, err = k.Sign(staticClaims(RoleAnon)); err != nil {
 		return nil, err
 	}
@@ -165,7 +181,7 @@ func NewKeys(secret []byte, issuer string, issuedAt time.Time, opts ...Option) (
 		if k.noLegacy {
 			break
 		}
-		if p, err := k.verifyToken(token); err == nil {
+		if p, _, err := k.verifyToken(token); err == nil {
 			k.static = append(k.static, staticKey{token: token, principal: p, validUntil: validUntil})
 		}
 	}
@@ -233,11 +249,31 @@ func sign(secret []byte, claims jwt.MapClaims) (string, error) {
 // with the same result. Within the grace period of WithPreviousSecret, tokens signed with the
 // previous secret verify too. With WithoutLegacyKeys, tokens with role anon or service_role
 // are refused (ErrTokenInvalid and ErrLegacyKeyDisabled).
+//
+// Tokens signed by a key of the ring (SetKeyRing) verify by their kid: the kid must name a
+// key of the ring and the token's alg must be that key's, so an HS256 token naming an
+// asymmetric key, or a token of a revoked key, is refused (ErrUnknownKeyID). HS256 tokens
+// are checked with the secret (and the previous one within its grace period), unless
+// WithoutLegacyKeys is set and the ring has a current key: then every HS256 token is refused
+// (ErrLegacyKeyDisabled). Verified
+// asymmetric tokens are cached until they expire (tokencache.go).
 func (k *Keys) Verify(token string) (Principal, error) {
 	if p, ok := k.verifyStatic(token); ok {
 		return p, nil
 	}
-	return k.verifyToken(token)
+	ring := k.ring.Load()
+	if ring == nil || len(ring.byID) == 0 {
+		p, _, err := k.verifyToken(token)
+		return p, err
+	}
+	if p, ok := ring.cache.get(token, k.now()); ok {
+		return p, nil
+	}
+	p, until, err := k.verifyToken(token)
+	if err == nil && !until.IsZero() {
+		ring.cache.put(token, p, until)
+	}
+	return p, err
 }
 
 // verifyStatic returns a copy of the cached principal when token is one of the static keys
@@ -258,42 +294,96 @@ func (k *Keys) verifyStatic(token string) (Principal, bool) {
 	return Principal{}, false
 }
 
-// verifyToken is Verify without the static-key shortcut: the full HS256 parse.
-func (k *Keys) verifyToken(token string) (Principal, error) {
+// verifyToken is Verify without the static-key shortcut and the cache: the full parse. For
+// a token signed by a key of the ring it also returns until when the result may be cached
+// (its exp plus Leeway); zero for HS256 tokens, which are not cached (the previous secret's
+// grace period may end before they expire, and an HMAC is cheap).
+func (k *Keys) verifyToken(token string) (Principal, time.Time, error) {
 	claims := jwt.MapClaims{}
+	asymmetric := false
 	parsed, err := k.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		// WithValidMethods already pins HS256; checking the type too keeps the secret from
-		// ever being offered to another verifier.
-		if t.Method != jwt.SigningMethodHS256 {
-			return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
-		}
-		if p := k.previous; p != nil && k.now().Before(p.validUntil) {
-			return jwt.VerificationKeySet{Keys: []jwt.VerificationKey{k.secret, p.secret}}, nil
-		}
-		return k.secret, nil
+		key, err := k.keyFor(t)
+		asymmetric = err == nil && t.Method != jwt.SigningMethodHS256
+		return key, err
 	})
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return Principal{}, fmt.Errorf("%w: %w", ErrTokenExpired, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrTokenExpired, err)
 	case err != nil:
-		return Principal{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
 	case !parsed.Valid:
-		return Principal{}, fmt.Errorf("%w: not valid", ErrTokenInvalid)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: not valid", ErrTokenInvalid)
 	}
 
 	role, ok := claims["role"].(string)
 	if !ok || role == "" {
-		return Principal{}, fmt.Errorf("%w: role claim must be a non-empty string", ErrTokenInvalid)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: role claim must be a non-empty string", ErrTokenInvalid)
 	}
 	if k.noLegacy && (role == RoleAnon || role == RoleServiceRole) {
-		return Principal{}, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrLegacyKeyDisabled)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrLegacyKeyDisabled)
 	}
 	subject, _ := claims["sub"].(string)
 	payload, err := payloadOf(token)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
 	}
-	return Principal{Role: role, Subject: subject, Claims: payload, Token: token}, nil
+	var until time.Time
+	if exp, err := claims.GetExpirationTime(); asymmetric && err == nil && exp != nil {
+		until = exp.Add(Leeway)
+	}
+	return Principal{Role: role, Subject: subject, Claims: payload, Token: token}, until, nil
+}
+
+// keyFor picks the key that checks t from its alg and kid together. The HS256 secret is only
+// ever offered for alg HS256 (and only under its own kid, or none), a ring key only for its
+// own algorithm under its own kid: a token cannot choose to be checked with a public key as
+// an HMAC secret, or with a key that was revoked.
+func (k *Keys) keyFor(t *jwt.Token) (any, error) {
+	rawKID, hasKID := t.Header["kid"]
+	kid, isString := rawKID.(string)
+	if hasKID && !isString {
+		return nil, errors.New("kid header must be a string")
+	}
+	switch t.Method {
+	case jwt.SigningMethodHS256:
+		ring := k.ring.Load()
+		if ring != nil && ring.byID[kid] != nil {
+			return nil, fmt.Errorf("alg HS256 does not match the key %s", kid)
+		}
+		if k.noLegacy && ring != nil && ring.current != nil {
+			// Legacy keys off and an asymmetric key signing: the shared secret is retired
+			// as a verifier altogether (Supabase's "revoke the legacy JWT secret"), so that
+			// whoever holds it cannot mint user tokens either.
+			return nil, ErrLegacyKeyDisabled
+		}
+		prev := k.previous
+		prevValid := prev != nil && k.now().Before(prev.validUntil)
+		switch {
+		case kid == k.secretKID:
+			return k.secret, nil
+		case prevValid && kid == prev.kid:
+			return prev.secret, nil
+		case prevValid:
+			// No kid, or one minted elsewhere with the secret (tokens made by hand or by
+			// other tools): the secret is the only HS256 key, whatever the token calls it.
+			return jwt.VerificationKeySet{Keys: []jwt.VerificationKey{k.secret, prev.secret}}, nil
+		}
+		return k.secret, nil
+	case jwt.SigningMethodES256, jwt.SigningMethodRS256:
+		ring := k.ring.Load()
+		if ring == nil || !hasKID {
+			return nil, ErrUnknownKeyID
+		}
+		rk := ring.byID[kid]
+		if rk == nil {
+			return nil, ErrUnknownKeyID
+		}
+		if rk.method != t.Method {
+			return nil, fmt.Errorf("alg %v does not match the key %s", t.Header["alg"], kid)
+		}
+		return rk.public, nil
+	}
+	return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
 }
 
 // payloadOf returns the token's payload segment decoded, byte for byte as it was signed, so

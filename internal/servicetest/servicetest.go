@@ -137,6 +137,13 @@ func (e *Env) ServiceRoleKey() string { return e.Keys.ServiceRoleKey() }
 // merged with extra claims.
 func (e *Env) UserToken(t testing.TB, sub string, extra map[string]any) string {
 	t.Helper()
+	token, err := e.Keys.Sign(userClaims(sub, extra))
+	require.NoError(t, err)
+	return token
+}
+
+// userClaims are the claims of UserToken.
+func userClaims(sub string, extra map[string]any) jwt.MapClaims {
 	now := time.Now()
 	claims := jwt.MapClaims{
 		"sub": sub, "role": "authenticated", "aud": "authenticated",
@@ -147,9 +154,7 @@ func (e *Env) UserToken(t testing.TB, sub string, extra map[string]any) string {
 	for k, v := range extra {
 		claims[k] = v
 	}
-	token, err := e.Keys.Sign(claims)
-	require.NoError(t, err)
-	return token
+	return claims
 }
 
 // Request is one HTTP call made by Do.

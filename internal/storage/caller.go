@@ -70,6 +70,7 @@ const (
 	msgSignatureInvalid   = "signature verification failed"
 	msgExpired            = `"exp" claim timestamp check failed`
 	msgNotYetValid        = `"nbf" claim timestamp check failed`
+	msgNoMatchingKey      = "no applicable key found in the JSON Web Key Set"
 	msgInvalidTokenOthers = "invalid jwt"
 )
 
@@ -95,8 +96,12 @@ func jwtMessage(err error, token string) string {
 	if decodeErr != nil || json.Unmarshal(raw, &header) != nil {
 		return msgInvalidHeader
 	}
-	if header.Alg != "HS256" {
+	if header.Alg != "HS256" && header.Alg != security.AlgES256 && header.Alg != security.AlgRS256 {
 		return msgAlgNotAllowed
+	}
+	if errors.Is(err, security.ErrUnknownKeyID) {
+		// jose's word when the JWKS has no key for the token's kid.
+		return msgNoMatchingKey
 	}
 	if errors.Is(err, jwt.ErrTokenMalformed) || errors.Is(err, jwt.ErrTokenSignatureInvalid) {
 		// A payload or signature that does not decode fails jose's signature check.

@@ -1,0 +1,63 @@
+package security
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// tokenCacheSize bounds the verified-token cache of a ring: about as many distinct user
+// tokens as are live on a busy node within one access-token lifetime.
+const tokenCacheSize = 16384
+
+// tokenCache remembers asymmetric tokens already verified, until they expire: an ECDSA or
+// RSA verification costs tens of microseconds, and a client sends the same access token with
+// every request until it refreshes. Entries are keyed by the SHA-256 of the token, so a
+// lookup compares digests, never the token, and nothing about a cached token leaks through
+// timing. The cache belongs to one KeyRing: replacing the ring (a key revoked on any node)
+// forgets everything verified with the old one.
+type tokenCache struct {
+	mu      sync.RWMutex
+	max     int
+	entries map[[32]byte]cachedToken
+}
+
+type cachedToken struct {
+	principal  Principal
+	validUntil time.Time
+}
+
+func newTokenCache(size int) *tokenCache {
+	return &tokenCache{max: size, entries: make(map[[32]byte]cachedToken)}
+}
+
+// get returns a copy of the principal verified for token, if it is cached and not expired.
+func (c *tokenCache) get(token string, now time.Time) (Principal, bool) {
+	sum := sha256.Sum256([]byte(token))
+	c.mu.RLock()
+	e, ok := c.entries[sum]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.validUntil) {
+		return Principal{}, false
+	}
+	p := e.principal
+	p.Claims = append(json.RawMessage(nil), e.principal.Claims...)
+	p.Token = token
+	return p, true
+}
+
+// put caches p for token until validUntil. A full cache is emptied rather than kept in
+// order: the live tokens are verified again once, which is cheaper than bookkeeping on every
+// hit.
+func (c *tokenCache) put(token string, p Principal, validUntil time.Time) {
+	sum := sha256.Sum256([]byte(token))
+	p.Token = ""
+	p.Claims = append(json.RawMessage(nil), p.Claims...)
+	c.mu.Lock()
+	if len(c.entries) >= c.max {
+		clear(c.entries)
+	}
+	c.entries[sum] = cachedToken{principal: p, validUntil: validUntil}
+	c.mu.Unlock()
+}
