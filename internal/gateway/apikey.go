@@ -105,14 +105,7 @@ func (g *Gateway) verify(ctx context.Context, token string) (security.Principal,
 		}
 		return g.apiKeys.Resolve(ctx, token)
 	}
-	if p, ok := g.tokens.get(token); ok {
-		return p, nil
-	}
-	p, err := g.keys.Verify(token)
-	if err == nil {
-		g.tokens.put(token, p)
-	}
-	return p, err
+	return g.keys.Verify(token)
 }
 
 func (g *Gateway) apiKeyPrincipal(ctx context.Context, key string) (security.Principal, error) {

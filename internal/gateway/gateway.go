@@ -160,7 +160,6 @@ type Gateway struct {
 	gzip      func(http.Handler) http.HandlerFunc // nil when compression is off
 	handler   http.Handler
 	guard     ClientGuard // nil: none
-	tokens    *tokenCache // JWTs verified recently (tokencache.go)
 }
 
 type mountedService struct {
@@ -186,7 +185,6 @@ func New(cfg Config, deps Deps, services ...Service) (*Gateway, error) {
 		logger:  deps.Logger,
 		mux:     http.NewServeMux(),
 		guard:   deps.Guard,
-		tokens:  newTokenCache(),
 	}
 	if g.logger == nil {
 		g.logger = slog.Default()

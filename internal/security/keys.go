@@ -68,6 +68,8 @@ type Keys struct {
 	secretKID string
 	// ring holds the asymmetric signing keys (signing.go); nil or empty: HS256 only.
 	ring atomic.Pointer[KeyRing]
+	// hsTokens caches verified tokens while there is no ring (tokencache.go).
+	hsTokens *tokenCache
 }
 
 // previousSecret is a replaced secret: tokens it signed verify until validUntil, and values
@@ -132,7 +134,7 @@ func NewKeys(secret []byte, issuer string, issuedAt time.Time, opts ...Option) (
 	if issuer == "" {
 		issuer = DefaultIssuer
 	}
-	k := &Keys{secret: append([]byte(nil), secret...), now: time.Now}
+	k := &Keys{secret: append([]byte(nil), secret...), now: time.Now, hsTokens: newTokenCache(tokenCacheSize)}
 	for _, opt := range opts {
 		opt(k)
 	}
@@ -256,22 +258,24 @@ func sign(secret []byte, claims jwt.MapClaims) (string, error) {
 // are checked with the secret (and the previous one within its grace period), unless
 // WithoutLegacyKeys is set and the ring has a current key: then every HS256 token is refused
 // (ErrLegacyKeyDisabled). Verified
-// asymmetric tokens are cached until they expire (tokencache.go).
+// tokens are cached: asymmetric ones until they expire, HS256 ones for at most hsCacheTTL
+// (tokencache.go).
 func (k *Keys) Verify(token string) (Principal, error) {
 	if p, ok := k.verifyStatic(token); ok {
 		return p, nil
 	}
-	ring := k.ring.Load()
-	if ring == nil || len(ring.byID) == 0 {
-		p, _, err := k.verifyToken(token)
-		return p, err
+	// A ring's cache goes with the ring, so replacing it (a key revoked on any node) forgets
+	// every token verified before.
+	cache := k.hsTokens
+	if ring := k.ring.Load(); ring != nil && len(ring.byID) > 0 {
+		cache = ring.cache
 	}
-	if p, ok := ring.cache.get(token, k.now()); ok {
+	if p, ok := cache.get(token, k.now()); ok {
 		return p, nil
 	}
 	p, until, err := k.verifyToken(token)
 	if err == nil && !until.IsZero() {
-		ring.cache.put(token, p, until)
+		cache.put(token, p, until)
 	}
 	return p, err
 }
@@ -294,10 +298,10 @@ func (k *Keys) verifyStatic(token string) (Principal, bool) {
 	return Principal{}, false
 }
 
-// verifyToken is Verify without the static-key shortcut and the cache: the full parse. For
-// a token signed by a key of the ring it also returns until when the result may be cached
-// (its exp plus Leeway); zero for HS256 tokens, which are not cached (the previous secret's
-// grace period may end before they expire, and an HMAC is cheap).
+// verifyToken is Verify without the static-key shortcut and the cache: the full parse. It
+// also returns until when the result may be cached: a token signed by a key of the ring
+// until its exp plus Leeway; an HS256 token for at most hsCacheTTL, because the previous
+// secret's grace period may end before it expires.
 func (k *Keys) verifyToken(token string) (Principal, time.Time, error) {
 	claims := jwt.MapClaims{}
 	asymmetric := false
@@ -328,8 +332,11 @@ func (k *Keys) verifyToken(token string) (Principal, time.Time, error) {
 		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
 	}
 	var until time.Time
-	if exp, err := claims.GetExpirationTime(); asymmetric && err == nil && exp != nil {
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
 		until = exp.Add(Leeway)
+		if limit := k.now().Add(hsCacheTTL); !asymmetric && limit.Before(until) {
+			until = limit
+		}
 	}
 	return Principal{Role: role, Subject: subject, Claims: payload, Token: token}, until, nil
 }

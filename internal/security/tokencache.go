@@ -11,12 +11,20 @@ import (
 // tokens as are live on a busy node within one access-token lifetime.
 const tokenCacheSize = 16384
 
-// tokenCache remembers asymmetric tokens already verified, until they expire: an ECDSA or
-// RSA verification costs tens of microseconds, and a client sends the same access token with
-// every request until it refreshes. Entries are keyed by the SHA-256 of the token, so a
-// lookup compares digests, never the token, and nothing about a cached token leaks through
-// timing. The cache belongs to one KeyRing: replacing the ring (a key revoked on any node)
-// forgets everything verified with the old one.
+// hsCacheTTL bounds how long a verified HS256 token is answered from the cache. It matters
+// only for the grace period of a previous JWT secret, which can end up to this long before a
+// cached token signed with it is refused.
+const hsCacheTTL = 5 * time.Second
+
+// tokenCache remembers tokens already verified: an ECDSA or RSA verification costs tens of
+// microseconds, an HS256 one with its base64 and JSON decoding several microseconds and
+// about sixty allocations (a tenth of the gateway's processor time on a REST point read),
+// and a client sends the same access token with every request until it refreshes. Entries
+// are keyed by the SHA-256 of the token, so a lookup compares digests, never the token, and
+// nothing about a cached token leaks through timing. Only tokens that verified are kept, so a
+// forged or altered token always meets the full check. Each KeyRing has its own cache:
+// replacing the ring (a key revoked on any node) forgets everything verified with the old
+// one; Keys without a ring use their own.
 type tokenCache struct {
 	mu      sync.RWMutex
 	max     int
