@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -80,7 +81,10 @@ func TestOnChange(t *testing.T) {
 		return err
 	}))
 	require.Error(t, app.OnChange("a.b.c", handler))
-	r := start(t, app, logs)
+	// The restart below uses the same data directory, as a real one does: its JWT secret
+	// seals the database's signing keys.
+	dataDir := filepath.Join(t.TempDir(), "data")
+	r := startIn(t, app, logs, dataDir)
 
 	for id := 1; id <= 4; id++ {
 		_, err := db.Pool.Exec(t.Context(), `INSERT INTO public.orders VALUES ($1, 'tea', $2)`, id, id)
@@ -106,7 +110,7 @@ func TestOnChange(t *testing.T) {
 
 	app = newAppOn(t, db, logs, func(c *goforward.Config) { c.Services = []string{"rest"} })
 	require.NoError(t, app.OnChange("orders", handler))
-	start(t, app, logs)
+	startIn(t, app, logs, dataDir)
 	want = append(want, "INSERT 5", "INSERT 6")
 	require.Eventually(t, func() bool { return len(h.list()) >= len(want) }, 30*time.Second, 20*time.Millisecond)
 	require.Equal(t, want, h.list(), "the changes made while stopped, and nothing handled before")
