@@ -22,7 +22,7 @@ const module = "github.com/goforward/goforward"
 // Layers of the packages under internal/ (docs/architecture.md, "Packages and the direction
 // of imports").
 const (
-	base        = "base"        // config, db, security, httpx, leader, ratelimit, datadir, mailer, sms, access, apikeys, audit, alerts, sqlguard, usermigrations, cron, test fixtures
+	base        = "base"        // config, db, security, httpx, leader, signingkeys, ratelimit, datadir, mailer, sms, access, apikeys, audit, alerts, sqlguard, usermigrations, cron, test fixtures
 	meta        = "meta"        // schema introspection, above base: REST uses it
 	feature     = "feature"     // auth, rest, realtime, storage, admin, pgmeta, dashboard
 	gateway     = "gateway"     // the HTTP front door
@@ -45,6 +45,7 @@ var layerOf = map[string]string{
 	"mailer":         base,
 	"ratelimit":      base,
 	"security":       base,
+	"signingkeys":    base,
 	"sms":            base,
 	"sqlguard":       base,
 	"tablesecurity":  base,
