@@ -173,9 +173,9 @@ func (s *Service) checkUpload(ctx context.Context, scope db.RequestScope, obj ne
 		if err == nil && found && insert != nil {
 			_, insertErr = results.Exec()
 		}
-		if cerr := results.Close(); err == nil && insertErr == nil {
-			err = cerr
-		}
+		// Close reports the first failure of a statement not read (the insert, when the
+		// bucket is missing or check refused): the reasons above come first.
+		closeErr := results.Close()
 		switch {
 		case err != nil:
 			return err
@@ -183,6 +183,8 @@ func (s *Service) checkUpload(ctx context.Context, scope db.RequestScope, obj ne
 			return errNoSuchBucket()
 		case insertErr != nil:
 			return insertError(insertErr)
+		case closeErr != nil:
+			return closeErr
 		case insert == nil:
 			if _, err := writeObject(ctx, tx, obj, upsert); err != nil {
 				return err
