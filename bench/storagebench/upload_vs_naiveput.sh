@@ -14,7 +14,7 @@ go build -o $PUTLOAD ./bench/cmd/putload || exit 1
 D=$(mktemp -d /tmp/goforward-ul-XXXXXX); chmod 755 $D
 PORT=47411; PORT2=47413
 start() { # binary port datadir
-  GOFORWARD_SERVICES=storage GOFORWARD_STORAGE_FILE_SIZE_LIMIT=209715200 GOFORWARD_SERVER_RATE_LIMIT_REQUESTS_PER_SECOND=0 GOFORWARD_LOG_LEVEL=warn GOMAXPROCS=2 \
+  GOFORWARD_SERVICES=storage GOFORWARD_STORAGE_FILE_SIZE_LIMIT=2147483648 GOFORWARD_SERVER_RATE_LIMIT_REQUESTS_PER_SECOND=0 GOFORWARD_LOG_LEVEL=warn GOMAXPROCS=2 \
     $1 serve --data-dir $3 --port $2 > $3.out.log 2> $3.err.log &
   for i in $(seq 1 120); do curl -sf http://127.0.0.1:$2/ready >/dev/null && break; sleep 1; done
   $1 status --data-dir $3 --json | python3 -c "import json,sys; print(json.load(sys.stdin)['service_role_key'])" > $3.key
