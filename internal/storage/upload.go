@@ -198,21 +198,6 @@ func (s *Service) checkUpload(ctx context.Context, scope db.RequestScope, obj ne
 	return bucketLimits{}, dbError(err)
 }
 
-// checkCanWrite runs the write an upload will end with, as the caller, and rolls it back:
-// a refusal by policy (or a name already taken) is reported before any byte is stored.
-func (s *Service) checkCanWrite(ctx context.Context, scope db.RequestScope, obj newObject, upsert bool) error {
-	err := s.runner.InRole(ctx, scope, func(tx pgx.Tx) error {
-		if _, err := writeObject(ctx, tx, obj, upsert); err != nil {
-			return err
-		}
-		return errDryRun
-	})
-	if errors.Is(err, errDryRun) {
-		return nil
-	}
-	return dbError(err)
-}
-
 // readBucketLimits reads the first three results of checkUpload's batch.
 func readBucketLimits(results pgx.BatchResults, limits *bucketLimits) (found bool, err error) {
 	if _, err := results.Exec(); err != nil {

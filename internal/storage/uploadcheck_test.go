@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/goforward/goforward/internal/servicetest"
 	"github.com/goforward/goforward/internal/storage"
 	"github.com/goforward/goforward/internal/storage/blob"
 )
@@ -50,6 +51,11 @@ func TestUploadsRefusedBeforeTheBodyNeverReachTheBackend(t *testing.T) {
 			requireError(t, e.upload(t, tokenA, "private", b+"/planted.txt", "text/plain", []byte("x"), nil), "403", "AccessDenied")
 			requireError(t, e.upload(t, "", "private", "anon.txt", "text/plain", []byte("x"), nil), "403", "AccessDenied")
 			requireError(t, e.upload(t, tokenA, "private", b+"/planted.txt", "text/plain", []byte("x"), http.Header{"X-Upsert": {"true"}}), "403", "AccessDenied")
+			// Signing an upload URL runs the same check.
+			requireError(t, e.Do(t, servicetest.Request{Method: http.MethodPost, Path: "/storage/v1/object/upload/sign/missing/" + a + "/x.txt",
+				Token: tokenA, Body: map[string]any{}}), "404", "NoSuchBucket")
+			requireError(t, e.Do(t, servicetest.Request{Method: http.MethodPost, Path: "/storage/v1/object/upload/sign/private/" + b + "/x.txt",
+				Token: tokenA, Body: map[string]any{}}), "403", "AccessDenied")
 			require.Zero(t, cb.puts.Load(), "a refused upload stores no byte")
 			require.Zero(t, e.count(t, `SELECT count(*) FROM storage.objects`))
 
