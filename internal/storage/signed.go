@@ -259,12 +259,9 @@ func (s *Service) signUploadURL(w http.ResponseWriter, r *http.Request) error {
 	if err := checkObjectName(name); err != nil {
 		return err
 	}
-	if _, err := s.bucketLimits(r.Context(), r, bucket); err != nil {
-		return err
-	}
 	upsert := r.Header.Get("x-upsert") == "true"
 	probe := newObject{ID: newUUID(), Bucket: bucket, Name: name, Owner: c.owner(), Version: newUUID()}
-	if err := s.checkCanWrite(r.Context(), c.scope(r), probe, upsert); err != nil {
+	if _, err := s.checkUpload(r.Context(), c.scope(r), probe, upsert, func(bucketLimits) error { return nil }); err != nil {
 		return err
 	}
 	claims := urlClaims{URL: bucket + "/" + name, Scope: scopeUpload, Owner: c.principal.Subject, Upsert: upsert}

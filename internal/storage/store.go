@@ -157,17 +157,14 @@ WHERE id = $1`
 // certain even when uploads race. Policies decide: INSERT for a new object, SELECT and UPDATE
 // to replace one, as on Supabase.
 func writeObject(ctx context.Context, tx pgx.Tx, o newObject, upsert bool) (writeResult, error) {
-	meta, err := json.Marshal(o.Metadata)
+	args, err := insertObjectArgs(o)
 	if err != nil {
 		return writeResult{}, err
 	}
-	args := []any{o.ID, o.Bucket, o.Name, o.Owner.uuid, o.Owner.ownerID(), o.Version, meta, nullJSON(o.UserMetadata)}
+	meta := args[6]
 	if !upsert {
 		if _, err := tx.Exec(ctx, insertObjectSQL, args...); err != nil {
-			if pgCode(err) == pgUniqueViolation {
-				return writeResult{}, errKeyAlreadyExists().WithCause(err)
-			}
-			return writeResult{}, objectWriteError(err)
+			return writeResult{}, insertError(err)
 		}
 		return writeResult{ID: o.ID}, nil
 	}
@@ -195,6 +192,23 @@ func writeObject(ctx context.Context, tx pgx.Tx, o newObject, upsert bool) (writ
 	}
 	// The name is taken by a row this caller may not see or change.
 	return writeResult{}, errRowLevelSecurity()
+}
+
+// insertObjectArgs are insertObjectSQL's parameters for o.
+func insertObjectArgs(o newObject) ([]any, error) {
+	meta, err := json.Marshal(o.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return []any{o.ID, o.Bucket, o.Name, o.Owner.uuid, o.Owner.ownerID(), o.Version, meta, nullJSON(o.UserMetadata)}, nil
+}
+
+// insertError explains a failed insertObjectSQL.
+func insertError(err error) error {
+	if pgCode(err) == pgUniqueViolation {
+		return errKeyAlreadyExists().WithCause(err)
+	}
+	return objectWriteError(err)
 }
 
 func objectWriteError(err error) error {

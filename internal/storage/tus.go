@@ -113,19 +113,18 @@ func (s *Service) tusCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := checkObjectName(u.Name); err != nil {
 		return err
 	}
-	limits, err := s.bucketLimits(r.Context(), r, u.BucketID)
-	if err != nil {
-		return err
-	}
-	if length > limits.maxSize(s.cfg.FileSizeLimit) {
-		return errEntityTooLarge()
-	}
-	if err := checkMimeType(u.ContentType, limits.AllowedMimeTypes, u.Name); err != nil {
-		return err
-	}
 	probe := u.object(c.owner(), newUUID())
 	probe.Metadata.ContentLength = length
-	if err := s.checkCanWrite(r.Context(), c.scope(r), probe, u.Upsert); err != nil {
+	_, err = s.checkUpload(r.Context(), c.scope(r), probe, u.Upsert, func(limits bucketLimits) error {
+		if length > limits.maxSize(s.cfg.FileSizeLimit) {
+			return errEntityTooLarge()
+		}
+		if err := checkMimeType(u.ContentType, limits.AllowedMimeTypes, u.Name); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if err := s.insertUpload(r, u); err != nil {

@@ -78,19 +78,12 @@ type uploadResponse struct {
 // blob and makes it current.
 func (s *Service) uploadFromRequest(w http.ResponseWriter, r *http.Request, t uploadTarget) (writeResult, error) {
 	ctx := r.Context()
-	limits, err := s.bucketLimits(ctx, r, t.bucket)
-	if err != nil {
-		return writeResult{}, err
-	}
 	in, err := readIncoming(r)
 	if err != nil {
-		return writeResult{}, err
-	}
-	maxSize := limits.maxSize(s.cfg.FileSizeLimit)
-	if in.declaredSize > maxSize {
-		return writeResult{}, errEntityTooLarge()
-	}
-	if err := checkMimeType(in.contentType, limits.AllowedMimeTypes, t.name); err != nil {
+		// A missing bucket is reported before a malformed request, as it always was.
+		if _, lerr := s.bucketLimits(ctx, r, t.bucket); lerr != nil {
+			return writeResult{}, lerr
+		}
 		return writeResult{}, err
 	}
 	obj := newObject{
@@ -106,7 +99,16 @@ func (s *Service) uploadFromRequest(w http.ResponseWriter, r *http.Request, t up
 		UserMetadata: in.userMetadata,
 		Version:      newUUID(),
 	}
-	if err := s.checkCanWrite(ctx, t.scope, obj, t.upsert); err != nil {
+	limits, err := s.checkUpload(ctx, t.scope, obj, t.upsert, func(limits bucketLimits) error {
+		if in.declaredSize > limits.maxSize(s.cfg.FileSizeLimit) {
+			return errEntityTooLarge()
+		}
+		if err := checkMimeType(in.contentType, limits.AllowedMimeTypes, t.name); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return writeResult{}, err
 	}
 	body := &clientBody{r: in.body, extend: extendDeadlines(w)}
@@ -136,24 +138,86 @@ func (s *Service) bucketLimits(ctx context.Context, r *http.Request, bucket stri
 	return *limits, nil
 }
 
-// errDryRun rolls back a transaction that only tested a permission.
-var errDryRun = errors.New("dry run")
+// setRoleSQL switches the transaction's role. PostgreSQL checks SET ROLE against the session
+// user (the authenticator, a member of every API role), not the current role, so a
+// transaction running as anon may step to service_role to read a bucket and back.
+const setRoleSQL = `SELECT set_config('role', $1, true)`
 
-// checkCanWrite runs the write an upload will end with, as the caller, and rolls it back:
-// a refusal by policy (or a name already taken) is reported before any byte is stored, as
-// Supabase's canUpload does.
-func (s *Service) checkCanWrite(ctx context.Context, scope db.RequestScope, obj newObject, upsert bool) error {
+// checkUpload does, in one transaction that is rolled back, what an upload must know before
+// it stores a byte: the bucket's limits (read as service_role, since the caller may not see
+// the bucket), then check(limits), then the write the upload will end with, as the caller: a
+// refusal by policy (or a name already taken) is reported before any byte is stored, as
+// Supabase's canUpload does. For a plain insert the role switches, the read and the write go
+// to PostgreSQL as one batch: one round trip where there were two transactions.
+func (s *Service) checkUpload(ctx context.Context, scope db.RequestScope, obj newObject, upsert bool, check func(bucketLimits) error) (bucketLimits, error) {
+	var limits bucketLimits
 	err := s.runner.InRole(ctx, scope, func(tx pgx.Tx) error {
-		if _, err := writeObject(ctx, tx, obj, upsert); err != nil {
+		batch := &pgx.Batch{}
+		batch.Queue(setRoleSQL, db.RoleServiceRole)
+		batch.Queue(selectBucketLimitsSQL, obj.Bucket)
+		batch.Queue(setRoleSQL, scope.Role)
+		var insert []any
+		if !upsert {
+			var err error
+			if insert, err = insertObjectArgs(obj); err != nil {
+				return err
+			}
+			batch.Queue(insertObjectSQL, insert...)
+		}
+		results := tx.SendBatch(ctx, batch)
+		found, err := readBucketLimits(results, &limits)
+		if err == nil && found {
+			err = check(limits)
+		}
+		var insertErr error
+		if err == nil && found && insert != nil {
+			_, insertErr = results.Exec()
+		}
+		// Close reports the first failure of a statement not read (the insert, when the
+		// bucket is missing or check refused): the reasons above come first.
+		closeErr := results.Close()
+		switch {
+		case err != nil:
 			return err
+		case !found:
+			return errNoSuchBucket()
+		case insertErr != nil:
+			return insertError(insertErr)
+		case closeErr != nil:
+			return closeErr
+		case insert == nil:
+			if _, err := writeObject(ctx, tx, obj, upsert); err != nil {
+				return err
+			}
 		}
 		return errDryRun
 	})
 	if errors.Is(err, errDryRun) {
-		return nil
+		return limits, nil
 	}
-	return dbError(err)
+	return bucketLimits{}, dbError(err)
 }
+
+// readBucketLimits reads the first three results of checkUpload's batch.
+func readBucketLimits(results pgx.BatchResults, limits *bucketLimits) (found bool, err error) {
+	if _, err := results.Exec(); err != nil {
+		return false, fmt.Errorf("switch to service_role: %w", err)
+	}
+	err = results.QueryRow().Scan(&limits.ID, &limits.Public, &limits.FileSizeLimit, &limits.AllowedMimeTypes, &limits.VerifyContent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find bucket: %w", err)
+	}
+	if _, err := results.Exec(); err != nil {
+		return false, fmt.Errorf("switch back to the caller's role: %w", err)
+	}
+	return true, nil
+}
+
+// errDryRun rolls back a transaction that only tested a permission.
+var errDryRun = errors.New("dry run")
 
 // ingest stores src as obj's new version and makes it current: the bytes are checked
 // against the bucket's limits as they stream (size, and with verify_content the sniffed
@@ -173,13 +237,14 @@ func (s *Service) ingest(ctx context.Context, scope db.RequestScope, obj newObje
 		}
 		head = buffered
 	}
-	hash := md5.New()
+	hashed := newHashingReader(head, md5.New())
+	defer hashed.close()
 	key := blobKey(obj.Bucket, obj.Name, obj.Version)
-	attrs, err := s.backend.Put(ctx, key, io.TeeReader(head, hash), blob.PutOptions{ContentType: obj.Metadata.Mimetype})
+	attrs, err := s.backend.Put(ctx, key, hashed, blob.PutOptions{ContentType: obj.Metadata.Mimetype})
 	if err != nil {
 		return writeResult{}, uploadError(err)
 	}
-	obj.Metadata.ETag = `"` + hex.EncodeToString(hash.Sum(nil)) + `"`
+	obj.Metadata.ETag = `"` + hex.EncodeToString(hashed.Sum()) + `"`
 	obj.Metadata.Size = attrs.Size
 	obj.Metadata.ContentLength = attrs.Size
 	obj.Metadata.LastModified = attrs.ModTime.UTC().Format(lastModifiedLayout)
@@ -266,13 +331,22 @@ func (l *sizeLimiter) Read(p []byte) (int, error) {
 // client's fault rather than the backend's), and keeps the connection's deadlines moving
 // while bytes arrive (see extendDeadlines).
 type clientBody struct {
-	r      io.Reader
-	extend func()
-	err    error
+	r        io.Reader
+	extend   func()
+	extended time.Time // when extend last ran
+	err      error
 }
 
+// extendInterval is how often clientBody moves the connection's deadlines while bytes arrive.
+const extendInterval = time.Second
+
 func (b *clientBody) Read(p []byte) (int, error) {
-	b.extend()
+	// Moving both deadlines costs two timer updates; once a second is plenty against a
+	// timeout of minutes, and spares a busy upload thousands of them.
+	if now := time.Now(); now.Sub(b.extended) >= extendInterval {
+		b.extended = now
+		b.extend()
+	}
 	n, err := b.r.Read(p)
 	if err != nil && !errors.Is(err, io.EOF) {
 		b.err = err
