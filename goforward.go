@@ -14,6 +14,7 @@ package goforward
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -57,6 +58,8 @@ type App struct {
 	cronJobs               []cron.Job
 	db                     *database      // set by serve at bootstrap
 	keys                   *security.Keys // set by serve at bootstrap
+	// broadcast is the realtime service's, set by serve once it is built.
+	broadcast func(ctx context.Context, topic, event string, payload json.RawMessage) error
 }
 
 // Option configures an App in New.
@@ -103,6 +106,7 @@ func New(opts ...Option) *App {
 	a.emb.OnBootstrap = a.bootstrap
 	a.emb.OnServe = a.serve
 	a.emb.OnTerminate = a.terminate
+	a.emb.Realtime = a.setBroadcast
 	a.root = cli.NewEmbeddedRootCmd(cmdWriter{a, false}, cmdWriter{a, true}, &a.emb)
 	// The commands write through cmdWriter to whatever RootCmd's SetOut and SetErr chose
 	// (os.Stdout and os.Stderr unless a program changes them).

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +60,9 @@ type Embedding struct {
 	// Background, when set by OnBootstrap, runs beside the services until serve stops (the
 	// application's change hooks and scheduled jobs); an error stops serve.
 	Background func(ctx context.Context) error
+	// Realtime, when set, receives the realtime service's server-side broadcast once serve
+	// has built it.
+	Realtime func(broadcast func(ctx context.Context, topic, event string, payload json.RawMessage) error)
 	// StorageBackends are blob backends storage.backend may name besides local and s3.
 	StorageBackends map[string]blob.Backend
 }
