@@ -60,6 +60,8 @@ type App struct {
 	keys                   *security.Keys // set by serve at bootstrap
 	// broadcast is the realtime service's, set by serve once it is built.
 	broadcast func(ctx context.Context, topic, event string, payload json.RawMessage) error
+	// createUser is the auth service's, set by serve once it is built.
+	createUser func(ctx context.Context, body json.RawMessage) (json.RawMessage, error)
 }
 
 // Option configures an App in New.
@@ -107,6 +109,7 @@ func New(opts ...Option) *App {
 	a.emb.OnServe = a.serve
 	a.emb.OnTerminate = a.terminate
 	a.emb.Realtime = a.setBroadcast
+	a.emb.Auth = a.setCreateUser
 	a.root = cli.NewEmbeddedRootCmd(cmdWriter{a, false}, cmdWriter{a, true}, &a.emb)
 	// The commands write through cmdWriter to whatever RootCmd's SetOut and SetErr chose
 	// (os.Stdout and os.Stderr unless a program changes them).

@@ -63,6 +63,10 @@ type Embedding struct {
 	// Realtime, when set, receives the realtime service's server-side broadcast once serve
 	// has built it.
 	Realtime func(broadcast func(ctx context.Context, topic, event string, payload json.RawMessage) error)
+	// Auth, when set, receives a function creating users as POST /auth/v1/admin/users does
+	// for the service role (body and answer are that endpoint's JSON) once serve has built
+	// the auth service.
+	Auth func(createUser func(ctx context.Context, body json.RawMessage) (json.RawMessage, error))
 	// StorageBackends are blob backends storage.backend may name besides local and s3.
 	StorageBackends map[string]blob.Backend
 }
