@@ -67,6 +67,10 @@ type Embedding struct {
 	// for the service role (body and answer are that endpoint's JSON) once serve has built
 	// the auth service.
 	Auth func(createUser func(ctx context.Context, body json.RawMessage) (json.RawMessage, error))
+	// Storage, when set, receives the storage service's routes (full /storage/v1 paths,
+	// without the gateway: the caller puts the principal in the request's context) once
+	// serve has built the service.
+	Storage func(h http.Handler)
 	// StorageBackends are blob backends storage.backend may name besides local and s3.
 	StorageBackends map[string]blob.Backend
 }

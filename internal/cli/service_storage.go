@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -31,6 +32,11 @@ func storageService() serviceBuilder {
 		svc, err := storage.New(storageConfig(d.cfg.Storage), storage.Deps{Runner: d.runner, Keys: d.keys, Backend: backend, Logger: d.logger})
 		if err != nil {
 			return builtService{}, err
+		}
+		if d.emb != nil && d.emb.Storage != nil {
+			mux := http.NewServeMux()
+			svc.Mount(mux)
+			d.emb.Storage(mux)
 		}
 		return builtService{
 			Service: gateway.Service{
