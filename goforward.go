@@ -14,8 +14,10 @@ package goforward
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -57,6 +59,12 @@ type App struct {
 	cronJobs               []cron.Job
 	db                     *database      // set by serve at bootstrap
 	keys                   *security.Keys // set by serve at bootstrap
+	// broadcast is the realtime service's, set by serve once it is built.
+	broadcast func(ctx context.Context, topic, event string, payload json.RawMessage) error
+	// createUser is the auth service's, set by serve once it is built.
+	createUser func(ctx context.Context, body json.RawMessage) (json.RawMessage, error)
+	// storage is the storage service's routes, set by serve once it is built.
+	storage http.Handler
 }
 
 // Option configures an App in New.
@@ -103,6 +111,9 @@ func New(opts ...Option) *App {
 	a.emb.OnBootstrap = a.bootstrap
 	a.emb.OnServe = a.serve
 	a.emb.OnTerminate = a.terminate
+	a.emb.Realtime = a.setBroadcast
+	a.emb.Auth = a.setCreateUser
+	a.emb.Storage = a.setStorage
 	a.root = cli.NewEmbeddedRootCmd(cmdWriter{a, false}, cmdWriter{a, true}, &a.emb)
 	// The commands write through cmdWriter to whatever RootCmd's SetOut and SetErr chose
 	// (os.Stdout and os.Stderr unless a program changes them).

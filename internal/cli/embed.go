@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ import (
 	"github.com/goforward/goforward/internal/gateway"
 	"github.com/goforward/goforward/internal/realtime/replication"
 	"github.com/goforward/goforward/internal/security"
+	"github.com/goforward/goforward/internal/storage/blob"
 )
 
 // Embedding is what a program embedding Go Forward (the root package) adds to the commands:
@@ -57,6 +60,19 @@ type Embedding struct {
 	// Background, when set by OnBootstrap, runs beside the services until serve stops (the
 	// application's change hooks and scheduled jobs); an error stops serve.
 	Background func(ctx context.Context) error
+	// Realtime, when set, receives the realtime service's server-side broadcast once serve
+	// has built it.
+	Realtime func(broadcast func(ctx context.Context, topic, event string, payload json.RawMessage) error)
+	// Auth, when set, receives a function creating users as POST /auth/v1/admin/users does
+	// for the service role (body and answer are that endpoint's JSON) once serve has built
+	// the auth service.
+	Auth func(createUser func(ctx context.Context, body json.RawMessage) (json.RawMessage, error))
+	// Storage, when set, receives the storage service's routes (full /storage/v1 paths,
+	// without the gateway: the caller puts the principal in the request's context) once
+	// serve has built the service.
+	Storage func(h http.Handler)
+	// StorageBackends are blob backends storage.backend may name besides local and s3.
+	StorageBackends map[string]blob.Backend
 }
 
 // Function is a handler served at /functions/v1/{Name} (and below it).
@@ -126,6 +142,25 @@ func (e *Embedding) defaults() func(*config.Config) {
 		return nil
 	}
 	return e.Defaults
+}
+
+func (e *Embedding) storageBackendNames() []string {
+	if e == nil {
+		return nil
+	}
+	names := make([]string, 0, len(e.StorageBackends))
+	for name := range e.StorageBackends {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (e *Embedding) storageBackend(name string) blob.Backend {
+	if e == nil {
+		return nil
+	}
+	return e.StorageBackends[name]
 }
 
 func (e *Embedding) pool() *pgxpool.Pool {

@@ -80,7 +80,7 @@ func loadConfig(cmd *cobra.Command, g *globalFlags, overrides map[string]any) (c
 	if cmd.Flags().Changed("data-dir") {
 		overrides["data_dir"] = g.dataDir
 	}
-	cfg, err := config.Load(config.LoadOptions{File: g.configFile, Overrides: overrides, Defaults: g.emb.defaults()})
+	cfg, err := config.Load(config.LoadOptions{File: g.configFile, Overrides: overrides, Defaults: g.emb.defaults(), StorageBackends: g.emb.storageBackendNames()})
 	if err != nil {
 		return config.Config{}, &exitError{code: 2, err: fmt.Errorf("invalid configuration:\n%w", err)}
 	}

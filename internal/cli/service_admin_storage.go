@@ -48,7 +48,7 @@ func newAdminStorage(d serviceDeps, sessions *access.Sessions) *adminStorage {
 		s.logger = slog.Default()
 	}
 	s.build = func() (http.Handler, error) {
-		backend, err := storageBackend(d.cfg.Storage, d.dir)
+		backend, err := storageBackend(d.cfg.Storage, d.dir, d.emb)
 		if err != nil {
 			return nil, err
 		}

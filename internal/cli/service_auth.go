@@ -1,11 +1,18 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goforward/goforward/internal/access"
+	"github.com/goforward/goforward/internal/audit"
 	"github.com/goforward/goforward/internal/auth"
 	"github.com/goforward/goforward/internal/config"
+	"github.com/goforward/goforward/internal/db"
 	"github.com/goforward/goforward/internal/gateway"
 	"github.com/goforward/goforward/internal/mailer"
 	"github.com/goforward/goforward/internal/sms"
@@ -17,6 +24,17 @@ func authService() serviceBuilder {
 		svc, err := d.authService()
 		if err != nil {
 			return builtService{}, err
+		}
+		if d.emb != nil && d.emb.Auth != nil {
+			d.emb.Auth(func(ctx context.Context, body json.RawMessage) (out json.RawMessage, err error) {
+				// The program's own code acts as the service role does at the admin API, and
+				// is recorded so in the audit log.
+				err = db.InTx(ctx, d.admin, func(tx pgx.Tx) error {
+					out, err = svc.AdminCreateUser(ctx, tx, access.Principal{Kind: access.KindServiceRole}, audit.Client{}, body)
+					return err
+				})
+				return out, err
+			})
 		}
 		return builtService{
 			Service: gateway.Service{Name: "auth", Prefix: auth.Prefix, Mount: svc.Mount, Open: auth.OpenPaths},

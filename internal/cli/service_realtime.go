@@ -46,6 +46,9 @@ func realtimeService() serviceBuilder {
 			}
 			return builtService{}, err
 		}
+		if d.emb != nil && d.emb.Realtime != nil {
+			d.emb.Realtime(svc.Broadcast)
+		}
 		return builtService{
 			Service: gateway.Service{Name: "realtime", Prefix: realtime.Prefix, Mount: svc.Mount},
 			run: func(ctx context.Context) error {

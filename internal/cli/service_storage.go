@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -24,13 +25,18 @@ const s3ConnectTimeout = 30 * time.Second
 // loop expires resumable uploads and reclaims orphaned blobs, on one node at a time.
 func storageService() serviceBuilder {
 	return serviceBuilder{name: "storage", build: func(d serviceDeps) (builtService, error) {
-		backend, err := storageBackend(d.cfg.Storage, d.dir)
+		backend, err := storageBackend(d.cfg.Storage, d.dir, d.emb)
 		if err != nil {
 			return builtService{}, err
 		}
 		svc, err := storage.New(storageConfig(d.cfg.Storage), storage.Deps{Runner: d.runner, Keys: d.keys, Backend: backend, Logger: d.logger})
 		if err != nil {
 			return builtService{}, err
+		}
+		if d.emb != nil && d.emb.Storage != nil {
+			mux := http.NewServeMux()
+			svc.Mount(mux)
+			d.emb.Storage(mux)
 		}
 		return builtService{
 			Service: gateway.Service{
@@ -69,8 +75,18 @@ func storageConfig(c config.StorageConfig) storage.Config {
 }
 
 // storageBackend opens where object bytes live: a directory (storage/ under the data
-// directory unless storage.local.path says otherwise) or an S3 bucket.
-func storageBackend(c config.StorageConfig, dataDir string) (blob.Backend, error) {
+// directory unless storage.local.path says otherwise), an S3 bucket, or a backend the
+// embedding program registered under the configured name.
+func storageBackend(c config.StorageConfig, dataDir string, emb *Embedding) (blob.Backend, error) {
+	switch c.Backend {
+	case "local", "s3":
+	default:
+		// Load accepts only registered names, so this is a configuration built another way.
+		if b := emb.storageBackend(c.Backend); b != nil {
+			return b, nil
+		}
+		return nil, fmt.Errorf("storage: storage.backend %q: no backend is registered under that name (built in: local, s3; registered: %q)", c.Backend, emb.storageBackendNames())
+	}
 	switch c.Backend {
 	case "s3":
 		ctx, cancel := context.WithTimeout(context.Background(), s3ConnectTimeout)

@@ -37,6 +37,9 @@ type LoadOptions struct {
 	// embedding Go Forward configures it from code this way, and the file, the environment
 	// and the flags still override what it sets, as they override the built-in defaults.
 	Defaults func(*Config)
+	// StorageBackends are the names of blob backends an embedding program registered, which
+	// storage.backend may name besides local and s3.
+	StorageBackends []string
 }
 
 // Load builds the effective configuration from, weakest first: Defaults, the YAML file,
@@ -81,7 +84,7 @@ func Load(opts LoadOptions) (Config, error) {
 	}
 	// A value that failed to convert was left out, so the weaker layer's value stands in
 	// for it here and validation reports only genuine problems alongside it.
-	if err := c.Validate(); err != nil {
+	if err := c.validate(opts.StorageBackends); err != nil {
 		l.errs = append(l.errs, l.attributeSources(err)...)
 	}
 	if len(l.errs) > 0 {

@@ -9,7 +9,7 @@ import (
 // settings where one exists (FILE_SIZE_LIMIT → file_size_limit, TUS_URL_EXPIRY_MS →
 // tus.upload_expiry).
 type StorageConfig struct {
-	Backend               string             `koanf:"backend" doc:"Where object bytes live: local (a directory under data_dir) or s3 (an S3-compatible server)."`
+	Backend               string             `koanf:"backend" doc:"Where object bytes live: local (a directory under data_dir), s3 (an S3-compatible server), or a name a program embedding Go Forward registered with App.StorageBackend."`
 	FileSizeLimit         int64              `koanf:"file_size_limit" doc:"Largest object accepted, in bytes, whatever a bucket allows (Supabase's global FILE_SIZE_LIMIT; default 50 MiB)."`
 	SignedUploadURLExpiry time.Duration      `koanf:"signed_upload_url_expiry" doc:"How long a URL from createSignedUploadUrl accepts its upload."`
 	VerifyContent         bool               `koanf:"verify_content" doc:"Also check a bucket's allowed_mime_types against what an upload's first bytes look like, not only against its declared Content-Type as Supabase does (Go Forward's stricter option); a bucket's verify_content column overrides it."`
@@ -73,8 +73,8 @@ func defaultStorage() StorageConfig {
 	}
 }
 
-func validateStorage(errs *fieldErrors, s StorageConfig) {
-	oneOf(errs, "storage.backend", s.Backend, []string{"local", "s3"})
+func validateStorage(errs *fieldErrors, s StorageConfig, registered []string) {
+	oneOf(errs, "storage.backend", s.Backend, append([]string{"local", "s3"}, registered...))
 	if s.FileSizeLimit <= 0 {
 		errs.add("storage.file_size_limit", "must be greater than 0", s.FileSizeLimit)
 	}

@@ -62,7 +62,10 @@ func (e *fieldErrors) add(field, reason string, value any) {
 
 // Validate checks every setting and returns all problems joined, each a *FieldError naming
 // its key. Secret values are never part of the message.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(nil) }
+
+// validate is Validate with the names of the storage backends an embedding program added.
+func (c Config) validate(storageBackends []string) error {
 	var errs fieldErrors
 	oneOf(&errs, "environment", c.Environment, []string{EnvDevelopment, EnvStaging, EnvProduction})
 	if c.DataDir == "" {
@@ -77,7 +80,7 @@ func (c Config) Validate() error {
 	oneOf(&errs, "log.format", c.Log.Format, []string{"json", "text"})
 	validateAuth(&errs, c.Auth)
 	validateREST(&errs, c.REST)
-	validateStorage(&errs, c.Storage)
+	validateStorage(&errs, c.Storage, storageBackends)
 	validateRealtime(&errs, c.Realtime)
 	validateAdmin(&errs, c.Admin)
 	validateAudit(&errs, c.Audit)

@@ -65,6 +65,7 @@ var layerOf = map[string]string{
 	"gateway":        gateway,
 	"servicetest":    servicetest,
 	"cli":            cli,
+	"embedglue":      cli, // hands the root package's adapters to its public siblings (storagetest)
 }
 
 // mayImport says which layers a layer's own code may import; test files may import a little
