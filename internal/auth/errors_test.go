@@ -126,3 +126,14 @@ func TestVerifyLinkNeedsNoAPIKey(t *testing.T) {
 	res := e.Do(t, servicetest.Request{Method: "GET", Path: "/auth/v1/settings", Key: "-"})
 	require.Equal(t, http.StatusUnauthorized, res.Status, "other routes need one")
 }
+
+// TestJWKSNeedsNoAPIKey: the public keys are for anyone verifying tokens (another backend, an
+// edge function), who should not need a project key to fetch them; GoTrue behind Supabase's
+// gateway serves them openly.
+func TestJWKSNeedsNoAPIKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res := e.Do(t, servicetest.Request{Method: "GET", Path: "/auth/v1/.well-known/jwks.json", Key: "-"})
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	require.Contains(t, string(res.Body), `"keys"`)
+}

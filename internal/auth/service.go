@@ -26,8 +26,9 @@ import (
 const Prefix = "/auth/v1"
 
 // OpenPaths are the routes reached without an apikey: links opened from e-mails and
-// browsers, as Supabase's Kong configuration leaves them open.
-var OpenPaths = []string{Prefix + "/verify", Prefix + "/callback", Prefix + "/authorize"}
+// browsers, as Supabase's Kong configuration leaves them open, and the public keys, which
+// whoever verifies a token needs.
+var OpenPaths = []string{Prefix + "/verify", Prefix + "/callback", Prefix + "/authorize", Prefix + "/.well-known/jwks.json"}
 
 // MailSender delivers e-mail; *mailer.SMTP and *mailer.LogSender implement it.
 type MailSender interface {
