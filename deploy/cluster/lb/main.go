@@ -90,6 +90,12 @@ func (b *balancer) RoundTrip(r *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		if !refused(err) || (body != nil && body.read.Load()) {
+			// The node failed mid-request (killed with a connection kept alive): no new
+			// requests go to it until its next check passes. This one cannot be sent again,
+			// part of its body is gone; the client retries (as tus-js-client does).
+			if r.Context().Err() == nil && be.healthy.Swap(false) {
+				log.Printf("node %s failed a request (%v); taken out until its next check", be.url, err)
+			}
 			return nil, err
 		}
 		if be.healthy.Swap(false) {

@@ -31,9 +31,14 @@ test('table editor: rich text, a file reference, JSON and arrays in a row; alter
   // Rich text: tiptap, loaded only now.
   const body = page.getByRole('textbox', { name: 'body (rich text)' });
   await body.click();
+  // The toolbar hands the focus back to the editor after a click; typing before it did would
+  // send the first keys to the button.
+  const editorFocused = () => page.waitForFunction(() => document.activeElement?.isContentEditable === true);
   await page.getByRole('toolbar', { name: 'body (rich text) formatting' }).getByRole('button', { name: 'Bold' }).click();
+  await editorFocused();
   await page.keyboard.type('Bold start');
   await page.getByRole('toolbar', { name: 'body (rich text) formatting' }).getByRole('button', { name: 'Bold' }).click();
+  await editorFocused();
   await page.keyboard.type(' then plain.');
   assert.ok(scripts.length > before, 'the editor was loaded when it was needed');
   // A file reference: uploaded to the bucket from the picker.
