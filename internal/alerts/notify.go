@@ -153,16 +153,26 @@ func (n *Notifier) post(ctx context.Context, a Alert) (int, error) {
 func (n *Notifier) attempt(ctx context.Context, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.WebhookURL, bytes.NewReader(body))
+	return PostSigned(ctx, n.client, n.cfg.WebhookURL, n.cfg.WebhookSecret, "goforward-alerts", body, nil)
+}
+
+// PostSigned POSTs body as JSON to dest, signed with secret (TimestampHeader and
+// SignatureHeader, see Sign), with extra headers added; any 2xx answer is success. The
+// alerts webhook and the database webhooks (internal/webhooks) both send this way.
+func PostSigned(ctx context.Context, client *http.Client, dest, secret, userAgent string, body []byte, extra http.Header) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "goforward-alerts")
+	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set(TimestampHeader, ts)
-	req.Header.Set(SignatureHeader, Sign([]byte(n.cfg.WebhookSecret), ts, body))
-	res, err := n.client.Do(req)
+	req.Header.Set(SignatureHeader, Sign([]byte(secret), ts, body))
+	for k, v := range extra {
+		req.Header[k] = v
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		// url.Error repeats the URL, whose query may hold the receiver's own token: keep it
 		// out of the audit log.

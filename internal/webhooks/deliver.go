@@ -1,14 +1,10 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -146,29 +142,6 @@ func (d *Deliverer) DeliverOne(ctx context.Context) (bool, error) {
 func (d *Deliverer) post(ctx context.Context, id int64, dest, secret string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "goforward-webhooks")
-	req.Header.Set(TimestampHeader, ts)
-	req.Header.Set(SignatureHeader, alerts.Sign([]byte(secret), ts, body))
-	req.Header.Set(IDHeader, strconv.FormatInt(id, 10))
-	res, err := d.client.Do(req)
-	if err != nil {
-		// url.Error repeats the URL, whose query may hold the receiver's own token.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return fmt.Errorf("post: %w", err)
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return fmt.Errorf("the receiver answered %d", res.StatusCode)
-	}
-	return nil
+	return alerts.PostSigned(ctx, d.client, dest, secret, "goforward-webhooks", body,
+		http.Header{IDHeader: {strconv.FormatInt(id, 10)}})
 }
